@@ -1,0 +1,183 @@
+"""The objects `stream()` and `astream()` return.
+
+Iterate them for chunks; once they end, `text`, `usage`, `timings` and `completion` hold
+the whole answer (in the spirit of simonw/llm's Response). The stream stamps each chunk's
+index and arrival time itself, so every provider gets the same metadata for free, and it
+attaches the partial text to any error raised mid-stream so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import AsyncIterator, Iterator, Union
+
+from ..chunks import REASONING, TEXT, Chunk, Completion, Timings, Usage
+from ..errors import LLMStreamError
+
+Piece = Union[Chunk, Usage]
+
+
+class _StreamState:
+    """What both stream flavours record while chunks pass through."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.chunks: list[Chunk] = []
+        self.usage = Usage()
+        self.started: float | None = None
+        self.ended: float | None = None
+        self.error: BaseException | None = None
+        self._text: list[str] = []
+        self._reasoning: list[str] = []
+
+    def _begin(self) -> None:
+        if self.started is None:
+            self.started = time.perf_counter()
+
+    def _accept(self, piece: Piece) -> Chunk | None:
+        """Stamp a chunk (index, arrival time) and keep it; absorb usage reports."""
+        if isinstance(piece, Usage):
+            if piece.prompt_tokens is not None:
+                self.usage.prompt_tokens = piece.prompt_tokens
+            if piece.completion_tokens is not None:
+                self.usage.completion_tokens = piece.completion_tokens
+            return None
+        piece.index = len(self.chunks)
+        piece.t = time.perf_counter() - (self.started or 0.0)
+        self.chunks.append(piece)
+        (self._reasoning if piece.kind == REASONING else self._text).append(piece.text)
+        return piece
+
+    def _fail(self, exc: BaseException) -> None:
+        self.ended = time.perf_counter()
+        self.error = exc
+        if isinstance(exc, LLMStreamError):
+            exc.with_partial(self.text)
+
+    def _finish(self) -> None:
+        if self.ended is None:
+            self.ended = time.perf_counter()
+
+    @property
+    def text(self) -> str:
+        """The answer so far (reasoning excluded)."""
+        if len(self._text) > 1:
+            self._text[:] = ["".join(self._text)]
+        return self._text[0] if self._text else ""
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(self._reasoning)
+
+    @property
+    def done(self) -> bool:
+        return self.ended is not None
+
+    @property
+    def finish_reason(self) -> str | None:
+        for chunk in reversed(self.chunks):
+            if chunk.finish_reason:
+                return chunk.finish_reason
+        return None
+
+    @property
+    def timings(self) -> Timings:
+        end = self.ended if self.ended is not None else time.perf_counter()
+        elapsed = end - self.started if self.started is not None else 0.0
+        return Timings.from_chunks([c for c in self.chunks if c.kind == TEXT], elapsed)
+
+    @property
+    def completion(self) -> Completion:
+        """The answer as a `Completion` (complete once the stream has ended)."""
+        if self.usage.completion_tokens is None and self.done:
+            self.usage.completion_tokens = sum(1 for c in self.chunks if c.text)
+        return Completion(
+            text=self.text,
+            chunks=self.chunks,
+            finish_reason=self.finish_reason,
+            usage=self.usage,
+            timings=self.timings,
+            model=self.model,
+            reasoning=self.reasoning,
+        )
+
+    def __repr__(self) -> str:
+        state = "error" if self.error else "done" if self.done else "open"
+        return f"<{type(self).__name__} {self.model} {state}, {len(self.chunks)} chunks>"
+
+
+class TokenStream(_StreamState):
+    """A sync stream of `Chunk`s. Use it in a `for` loop or a `with` block (which closes it)."""
+
+    def __init__(self, source: Iterator[Piece], model: str) -> None:
+        super().__init__(model)
+        self._source = source
+
+    def __iter__(self) -> Iterator[Chunk]:
+        self._begin()
+        try:
+            for piece in self._source:
+                chunk = self._accept(piece)
+                if chunk is not None:
+                    yield chunk
+        except BaseException as exc:
+            self._fail(exc)
+            self.close()
+            raise
+        self._finish()
+
+    def close(self) -> None:
+        """Stop early and release the connection."""
+        close = getattr(self._source, "close", None)
+        if close is not None:
+            close()
+        self._finish()
+
+    def __enter__(self) -> TokenStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncTokenStream(_StreamState):
+    """An async stream of `Chunk`s, for `async for`; `aclose()` (or `async with`) releases it."""
+
+    def __init__(self, source: AsyncIterator[Piece], model: str) -> None:
+        super().__init__(model)
+        self._source = source
+        self._iterator: AsyncIterator[Chunk] | None = None
+
+    def __aiter__(self) -> AsyncIterator[Chunk]:
+        if self._iterator is None:
+            self._iterator = self._iterate()
+        return self._iterator
+
+    async def __anext__(self) -> Chunk:
+        return await self.__aiter__().__anext__()
+
+    async def _iterate(self) -> AsyncIterator[Chunk]:
+        self._begin()
+        try:
+            async for piece in self._source:
+                chunk = self._accept(piece)
+                if chunk is not None:
+                    yield chunk
+        except BaseException as exc:
+            self._fail(exc)
+            await self.aclose()
+            raise
+        self._finish()
+
+    async def aclose(self) -> None:
+        """Stop early and release the connection."""
+        aclose = getattr(self._source, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        self._finish()
+
+    async def __aenter__(self) -> AsyncTokenStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

@@ -1,0 +1,90 @@
+"""`demo`: the built-in offline model. No key, no network, no download.
+
+A small n-gram language model (see `llmstream_nb.demo`) behind a simulated serving latency,
+so streaming looks and feels like a real provider's. `ttft=0, tokens_per_second=0` makes it
+instant, for tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, AsyncIterator, Iterator
+
+from ..chunks import Chunk, Usage
+from ..errors import ConfigurationError
+from ..models.base import Model
+from ..models.streams import Piece
+from ..options import Request
+
+DEFAULT_TEMPERATURE = 0.8
+
+
+class DemoModel(Model):
+    """The offline n-gram model with a configurable latency profile."""
+
+    provider = "demo"
+    default_model = "ngram"
+    settings = ("ttft", "tokens_per_second", "jitter")
+    extra_call_options = ("top_k", "min_tokens")
+
+    def _configure(self, ttft: float | None = None, tokens_per_second: float | None = None, jitter: float | None = None) -> None:
+        from ..demo import LatencyProfile
+
+        if self.model != self.default_model:
+            raise ConfigurationError(f"unknown demo model {self.model!r}; the demo provider has one model: {self.default_model!r}")
+        base = LatencyProfile()
+        self.latency = LatencyProfile(
+            ttft=base.ttft if ttft is None else float(ttft),
+            tokens_per_second=base.tokens_per_second if tokens_per_second is None else float(tokens_per_second),
+            jitter=base.jitter if jitter is None else float(jitter),
+        )
+
+    def _pieces(self, request: Request) -> Iterator[tuple[float, Piece]]:
+        """Each piece with the delay that precedes it: role chunk, tokens, final chunk, usage."""
+        from ..demo import DemoLM, count_tokens
+
+        options = request.options
+        lm = DemoLM.shared()
+        generation = lm.generate(
+            request.last_user_text,
+            system=options.system,
+            temperature=DEFAULT_TEMPERATURE if options.temperature is None else options.temperature,
+            top_k=request.extra.get("top_k", 40),
+            seed=options.seed,
+            max_tokens=options.max_tokens or 256,
+            stop=options.stop,
+            top_logprobs=(options.top_logprobs or 0) if options.logprobs else 0,
+            min_tokens=request.extra.get("min_tokens", 0),
+        )
+        delays = self.latency.delays(options.seed)
+        yield 0.0, Chunk("")
+        produced = 0
+        for token in generation:
+            produced += 1
+            yield next(delays), Chunk(
+                token.text,
+                logprob=token.logprob if options.logprobs else None,
+                top_logprobs=token.top_logprobs if options.logprobs and options.top_logprobs else None,
+            )
+        yield 0.0, Chunk("", finish_reason=getattr(generation, "finish_reason", None) or "stop")
+        prompt_text = "\n".join(m["content"] for m in request.messages)
+        yield 0.0, Usage(prompt_tokens=count_tokens(prompt_text), completion_tokens=produced)
+
+    def _stream_chunks(self, request: Request) -> Iterator[Piece]:
+        for delay, piece in self._pieces(request):
+            if delay > 0:
+                time.sleep(delay)
+            yield piece
+
+    async def _astream_chunks(self, request: Request) -> AsyncIterator[Piece]:
+        for delay, piece in self._pieces(request):
+            if delay > 0:
+                await asyncio.sleep(delay)
+            yield piece
+
+    @classmethod
+    def status(cls, list_models: bool = True) -> Any:
+        from ..models.base import ProviderStatus
+
+        return ProviderStatus(cls.provider, True, "built in, offline, no key needed", [cls.default_model])
