@@ -1,0 +1,118 @@
+"""`llmstream-nb run | models | serve`: the terminal face of the library.
+
+Every failure ends as one line on stderr and a non-zero exit, never a traceback: the
+person at the terminal needs to know what failed and what to do, not where in our code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Sequence
+
+from .errors import ConfigurationError, LLMStreamError
+from .registry import get_model, provider_statuses
+from .terminal import TerminalPrinter
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    prompt = " ".join(args.prompt) if args.prompt and args.prompt != ["-"] else sys.stdin.read()
+    if not prompt.strip():
+        raise ConfigurationError("no prompt: give one as an argument or on standard input")
+    options: dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("system", args.system),
+            ("temperature", args.temperature),
+            ("max_tokens", args.max_tokens),
+            ("seed", args.seed),
+            ("stop", args.stop),
+        )
+        if value is not None
+    }
+    model = get_model(args.model)
+    printer = TerminalPrinter(sep=args.sep, stats=args.stats)
+    stream = model.stream(prompt.strip(), **options)
+    try:
+        for chunk in stream:
+            printer.feed(chunk)
+    except BaseException as exc:
+        printer.finish(None)
+        raise
+    finally:
+        model.close()
+    printer.finish(stream.completion)
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    for status in provider_statuses(list_models=not args.offline):
+        state = "ready" if status.configured else "not configured"
+        print(f"{status.provider:<10} {state:<15} {status.detail}")
+        if status.error:
+            print(f"{'':<10} {'':<15} ({status.error})")
+        for name in status.models:
+            print(f"{'':<10} - {status.provider}:{name}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server.run import run_serve
+
+    return run_serve(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="llmstream-nb", description="Stream language-model answers token by token.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="stream an answer to the terminal")
+    run.add_argument("prompt", nargs="*", help="the prompt (default: read standard input)")
+    run.add_argument("-m", "--model", help="provider:model (default: $LLMSTREAM_MODEL or the offline demo)")
+    run.add_argument("--sep", help='print this between tokens, e.g. "|"')
+    run.add_argument("--stats", action="store_true", help="print chunks, time to first token and tokens/s")
+    run.add_argument("--system", help="system prompt")
+    run.add_argument("--temperature", type=float)
+    run.add_argument("--max-tokens", type=int)
+    run.add_argument("--seed", type=int)
+    run.add_argument("--stop", action="append", help="stop sequence (repeatable)")
+    run.set_defaults(handler=_run)
+
+    models = commands.add_parser("models", help="list providers, whether each is configured, and their models")
+    models.add_argument("--offline", action="store_true", help="do not ask servers for their model lists")
+    models.set_defaults(handler=_models)
+
+    serve = commands.add_parser("serve", help="serve the demo model over the OpenAI HTTP API (offline)")
+    try:
+        from .server.run import add_serve_arguments
+
+        add_serve_arguments(serve)
+    except ImportError:  # the server extra is optional; run_serve explains what to install
+        pass
+    serve.set_defaults(handler=_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except LLMStreamError as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("stopped.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `llmstream-nb run ... | head`
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Printing a stream to a terminal as it arrives: the CLI's view and the widget's fallback.
+
+Tokens are written and flushed one by one, so the answer appears live, as in LangChain's
+`print(chunk, end="|", flush=True)`. Reasoning goes to the same stream, dimmed where the
+terminal supports colour, and never mixes into the answer's separators.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from .chunks import REASONING, Chunk, Completion, Timings
+
+_DIM, _RESET = "\x1b[2m", "\x1b[0m"
+
+
+def format_stats(timings: Timings, usage_tokens: int | None = None) -> str:
+    """One line: chunks, time to first token, tokens per second, elapsed."""
+    parts = [f"{timings.chunks} chunks"]
+    if usage_tokens is not None and usage_tokens != timings.chunks:
+        parts.append(f"{usage_tokens} tokens")
+    if timings.ttft is not None:
+        parts.append(f"first token {timings.ttft * 1000:.0f} ms")
+    if timings.tokens_per_second is not None:
+        parts.append(f"{timings.tokens_per_second:.1f} tokens/s")
+    parts.append(f"{timings.elapsed:.2f} s")
+    return " · ".join(parts)
+
+
+class TerminalPrinter:
+    """Writes chunks to `file` as they come; `finish` ends the line and prints stats or the error."""
+
+    def __init__(self, sep: str | None = None, stats: bool = False, file: TextIO | None = None) -> None:
+        self.sep = sep
+        self.stats = stats
+        self.file = file or sys.stdout
+        self.colour = bool(getattr(self.file, "isatty", lambda: False)())
+        self._in_reasoning = False
+        self._wrote = False
+
+    def feed(self, chunk: Chunk | str) -> None:
+        text = chunk.text if isinstance(chunk, Chunk) else str(chunk)
+        reasoning = isinstance(chunk, Chunk) and chunk.kind == REASONING
+        if reasoning != self._in_reasoning:
+            self._switch(reasoning)
+        if self.sep is not None and not reasoning:
+            text += self.sep
+        self.file.write(_DIM + text + _RESET if reasoning and self.colour else text)
+        self.file.flush()
+        self._wrote = True
+
+    def _switch(self, reasoning: bool) -> None:
+        """Mark where reasoning starts and ends, so it reads apart from the answer."""
+        if reasoning:
+            self.file.write("[reasoning] " if not self.colour else _DIM + "thinking: " + _RESET)
+        else:
+            self.file.write("\n\n" if self._wrote else "")
+        self._in_reasoning = reasoning
+
+    def finish(self, outcome: Completion | BaseException | None = None) -> None:
+        """End the answer's line; print stats (to stderr) or the one-line error."""
+        self.file.write("\n")
+        self.file.flush()
+        if isinstance(outcome, BaseException):
+            print(f"error: {type(outcome).__name__}: {outcome}", file=sys.stderr)
+        elif isinstance(outcome, Completion) and self.stats:
+            print(format_stats(outcome.timings, outcome.usage.completion_tokens), file=sys.stderr)
