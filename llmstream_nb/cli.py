@@ -11,6 +11,8 @@ import sys
 from typing import Any, Sequence
 
 from .errors import ConfigurationError, LLMStreamError
+from .models.base import ProviderStatus
+from .options import parse_assignment
 from .registry import get_model, provider_statuses
 from .terminal import TerminalPrinter
 
@@ -34,13 +36,13 @@ def _run(args: argparse.Namespace) -> int:
         )
         if value is not None
     }
-    model = get_model(args.model)
+    model = get_model(args.model, **dict(parse_assignment(item) for item in args.opt or ()))
     printer = TerminalPrinter(sep=args.sep, stats=args.stats)
     stream = model.stream(prompt.strip(), **options)
     try:
         for chunk in stream:
             printer.feed(chunk)
-    except BaseException as exc:
+    except BaseException:
         printer.finish(None)
         raise
     finally:
@@ -49,14 +51,21 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _models(args: argparse.Namespace) -> int:
-    for status in provider_statuses(list_models=not args.offline):
+def format_provider_statuses(statuses: Sequence[ProviderStatus]) -> list[str]:
+    """The `models` listing, shared by this CLI and `%llmstream models`: state, detail, models."""
+    lines = []
+    for status in statuses:
         state = "ready" if status.configured else "not configured"
-        print(f"{status.provider:<10} {state:<15} {status.detail}")
+        lines.append(f"{status.provider:<10} {state:<15} {status.detail}")
         if status.error:
-            print(f"{'':<10} {'':<15} ({status.error})")
-        for name in status.models:
-            print(f"{'':<10} - {status.provider}:{name}")
+            lines.append(f"{'':<10} {'':<15} ({status.error})")
+        lines.extend(f"{'':<10} - {status.provider}:{name}" for name in status.models)
+    return lines
+
+
+def _models(args: argparse.Namespace) -> int:
+    for line in format_provider_statuses(provider_statuses(list_models=not args.offline)):
+        print(line)
     return 0
 
 
@@ -80,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-tokens", type=int)
     run.add_argument("--seed", type=int)
     run.add_argument("--stop", action="append", help="stop sequence (repeatable)")
+    run.add_argument(
+        "--opt", action="append", metavar="KEY=VALUE", help="a model option, e.g. ttft=0 or base_url=... (repeatable)"
+    )
     run.set_defaults(handler=_run)
 
     models = commands.add_parser("models", help="list providers, whether each is configured, and their models")

@@ -7,6 +7,7 @@ Options are checked by name when a model is made and on every call, so a typo su
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping, Sequence, Union
 
@@ -113,3 +114,30 @@ def _to_message(item: Any) -> Message:
             f"cannot read message {item!r:.80}; use {{'role': 'user'|'assistant'|'system', 'content': '...'}}"
         )
     return {"role": _ROLE_ALIASES[role], "content": content}
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Read "key=value" from a command line: numbers, true/false/none and JSON become values."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigurationError(f"expected key=value, got {text!r}")
+    return key.strip().replace("-", "_"), parse_value(raw.strip())
+
+
+def parse_value(raw: str) -> Any:
+    lowered = raw.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    for convert in (int, float):
+        try:
+            return convert(raw)
+        except ValueError:
+            pass
+    if raw[:1] in "[{\"":
+        try:
+            return json.loads(raw)
+        except ValueError:
+            pass
+    return raw

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
 
 from ..chunks import Chunk, Usage
 from ..errors import ConfigurationError
@@ -17,7 +17,11 @@ from ..models.base import Model
 from ..models.streams import Piece
 from ..options import Request
 
+if TYPE_CHECKING:
+    from ..demo.lm import Generation
+
 DEFAULT_TEMPERATURE = 0.8
+DEFAULT_MAX_TOKENS = 256
 
 
 class DemoModel(Model):
@@ -40,45 +44,50 @@ class DemoModel(Model):
             jitter=base.jitter if jitter is None else float(jitter),
         )
 
-    def _pieces(self, request: Request) -> Iterator[tuple[float, Piece]]:
-        """Each piece with the delay that precedes it: role chunk, tokens, final chunk, usage."""
-        from ..demo import DemoLM, count_tokens
+    def _start(self, request: Request) -> Generation:
+        """Train on first use, retrieve the topic and build the generator: the CPU-heavy part."""
+        from ..demo import DemoLM
 
         options = request.options
-        lm = DemoLM.shared()
-        generation = lm.generate(
-            request.last_user_text,
-            system=options.system,
-            temperature=DEFAULT_TEMPERATURE if options.temperature is None else options.temperature,
-            top_k=request.extra.get("top_k", 40),
-            seed=options.seed,
-            max_tokens=options.max_tokens or 256,
-            stop=options.stop,
-            top_logprobs=(options.top_logprobs or 0) if options.logprobs else 0,
-            min_tokens=request.extra.get("min_tokens", 0),
-        )
+        try:
+            return DemoLM.shared().generate(
+                request.last_user_text,
+                system=options.system,
+                temperature=DEFAULT_TEMPERATURE if options.temperature is None else options.temperature,
+                top_k=request.extra.get("top_k", 40),
+                seed=options.seed,
+                max_tokens=DEFAULT_MAX_TOKENS if options.max_tokens is None else options.max_tokens,
+                stop=options.stop,
+                top_logprobs=(options.top_logprobs or 0) if options.logprobs else 0,
+                min_tokens=request.extra.get("min_tokens", 0),
+            )
+        except ValueError as exc:
+            raise ConfigurationError(f"{self.name}: {exc}") from None
+
+    def _pieces(self, request: Request, generation: Generation) -> Iterator[tuple[float, Piece]]:
+        """Each piece with the delay before it: role chunk, tokens, final chunk, usage."""
+        options = request.options
+        with_top = options.logprobs and bool(options.top_logprobs)
         delays = self.latency.delays(options.seed)
         yield 0.0, Chunk("")
-        produced = 0
         for token in generation:
-            produced += 1
             yield next(delays), Chunk(
                 token.text,
                 logprob=token.logprob if options.logprobs else None,
-                top_logprobs=token.top_logprobs if options.logprobs and options.top_logprobs else None,
+                top_logprobs=token.top_logprobs if with_top else None,
             )
-        yield 0.0, Chunk("", finish_reason=getattr(generation, "finish_reason", None) or "stop")
-        prompt_text = "\n".join(m["content"] for m in request.messages)
-        yield 0.0, Usage(prompt_tokens=count_tokens(prompt_text), completion_tokens=produced)
+        yield 0.0, Chunk("", finish_reason=generation.finish_reason or "stop")
+        yield 0.0, Usage(prompt_tokens=generation.prompt_tokens, completion_tokens=generation.completion_tokens)
 
     def _stream_chunks(self, request: Request) -> Iterator[Piece]:
-        for delay, piece in self._pieces(request):
+        for delay, piece in self._pieces(request, self._start(request)):
             if delay > 0:
                 time.sleep(delay)
             yield piece
 
     async def _astream_chunks(self, request: Request) -> AsyncIterator[Piece]:
-        for delay, piece in self._pieces(request):
+        generation = await asyncio.to_thread(self._start, request)  # keeps the caller's loop free
+        for delay, piece in self._pieces(request, generation):
             if delay > 0:
                 await asyncio.sleep(delay)
             yield piece
