@@ -1,0 +1,161 @@
+"""Writing answers while watching the client: streamed bodies, prompt disconnect detection, dropped connections.
+
+Protocol-agnostic: bodies arrive as bytes already framed (SSE for OpenAI and Anthropic, NDJSON for Ollama).
+Starlette's `StreamingResponse` is not used because the server must:
+
+- notice a client that leaves within milliseconds, even while the model sleeps between tokens, stop
+  generating at once and record it (a task awaits the ASGI `http.disconnect` message beside the writer);
+- batch writes when the model never waits, so zero-latency benchmarks measure the client, not one
+  write per token here (an empty part asks for a flush, e.g. before a stall);
+- abort a connection on purpose (`ConnectionDropped`), and keep that out of the server's error log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from typing import TypeVar
+
+from starlette.types import Receive, Scope, Send
+
+from .faults import ConnectionDropped
+from .log import CLIENT_DISCONNECTED, COMPLETED, ERROR, FAULT, RequestRecord
+
+T = TypeVar("T")
+
+#: Parts joined into one write when batching; ~64 OpenAI chunks are ~10 KB.
+BATCH_PARTS = 64
+
+SSE_HEADERS = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
+
+
+class ClientDisconnected(Exception):
+    """The client closed the connection before the answer was complete."""
+
+
+async def wait_for_disconnect(receive: Receive) -> None:
+    """Return once the ASGI server reports that the client has gone (the request body must be read first)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def race_disconnect(work: Awaitable[T], receive: Receive) -> T:
+    """Await `work`; if the client leaves first, cancel it and raise `ClientDisconnected`."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(wait_for_disconnect(receive))
+    try:
+        done, _ = await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:  # the server is shutting down
+        task.cancel()
+        watcher.cancel()
+        raise
+    watcher.cancel()
+    if task in done:
+        return task.result()
+    task.cancel()
+    await asyncio.wait((task,))
+    if not task.cancelled():
+        task.exception()  # retrieved, so asyncio does not warn about it
+    raise ClientDisconnected()
+
+
+def raw_headers(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+
+class StreamingBody:
+    """An ASGI response that writes `body` as it comes and records how it ended on `record`.
+
+    `batch=True` joins up to `BATCH_PARTS` parts per write (for models that never wait); an empty part
+    flushes. `ConnectionDropped` from the body aborts the connection after flushing what was produced.
+    """
+
+    def __init__(
+        self,
+        body: AsyncIterator[bytes],
+        record: RequestRecord,
+        *,
+        headers: Mapping[str, str],
+        status: int = 200,
+        batch: bool = False,
+    ) -> None:
+        self.body = body
+        self.record = record
+        self.status = status
+        self.headers = {**SSE_HEADERS, **headers}
+        self.batch = batch
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": raw_headers(self.headers)})
+        self.record.status = self.status
+        try:
+            await race_disconnect(self._write(send), receive)
+        except ClientDisconnected:
+            self.record.finish(CLIENT_DISCONNECTED)
+        except ConnectionDropped:
+            self.record.finish(FAULT)
+            raise
+        except BaseException:
+            self.record.finish(ERROR)
+            raise
+        else:
+            self.record.finish(COMPLETED)
+
+    async def _write(self, send: Send) -> None:
+        if not self.batch:
+            async for part in self.body:
+                if part:
+                    await send({"type": "http.response.body", "body": part, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        parts: list[bytes] = []
+        try:
+            async for part in self.body:
+                if part:
+                    parts.append(part)
+                    if len(parts) < BATCH_PARTS:
+                        continue
+                if parts:
+                    await send({"type": "http.response.body", "body": b"".join(parts), "more_body": True})
+                    parts = []
+                    await asyncio.sleep(0)  # let other requests, and the disconnect watcher, run
+        except ConnectionDropped:
+            if parts:
+                await send({"type": "http.response.body", "body": b"".join(parts), "more_body": True})
+            raise
+        await send({"type": "http.response.body", "body": b"".join(parts), "more_body": False})
+
+
+class DroppedResponse:
+    """Announce a whole JSON body, send half of it, then drop the connection (non-streaming `drop_after`)."""
+
+    def __init__(self, body: bytes, record: RequestRecord, *, headers: Mapping[str, str]) -> None:
+        self.body = body
+        self.record = record
+        self.headers = {"content-type": "application/json", **headers, "content-length": str(len(body))}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": raw_headers(self.headers)})
+        await send({"type": "http.response.body", "body": self.body[: len(self.body) // 2], "more_body": True})
+        self.record.finish(FAULT, 200)
+        raise ConnectionDropped("dropped on purpose")
+
+
+class _QuietDrops(logging.Filter):
+    """Keep deliberate drops out of uvicorn's "Exception in ASGI application" log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        while exc is not None:
+            if isinstance(exc, ConnectionDropped):
+                return False
+            exc = exc.__cause__ or exc.__context__
+        return True
+
+
+def quiet_deliberate_drops(logger_name: str = "uvicorn.error") -> None:
+    """Install the filter once on the logger the ASGI server reports app exceptions to."""
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, _QuietDrops) for f in logger.filters):
+        logger.addFilter(_QuietDrops())
