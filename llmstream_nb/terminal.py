@@ -11,6 +11,7 @@ import sys
 from typing import TextIO
 
 from .chunks import REASONING, Chunk, Completion, Timings
+from .errors import one_line, redact
 
 _DIM, _RESET = "\x1b[2m", "\x1b[0m"
 
@@ -63,6 +64,6 @@ class TerminalPrinter:
         self.file.write("\n")
         self.file.flush()
         if isinstance(outcome, BaseException):
-            print(f"error: {type(outcome).__name__}: {outcome}", file=sys.stderr)
+            print(f"error: {type(outcome).__name__}: {one_line(redact(str(outcome)))}", file=sys.stderr)
         elif isinstance(outcome, Completion) and self.stats:
             print(format_stats(outcome.timings, outcome.usage.completion_tokens), file=sys.stderr)

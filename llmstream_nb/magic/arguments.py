@@ -1,0 +1,132 @@
+"""The `%%llmstream` line: flags to a typed `CellArgs`, every mistake as one readable line.
+
+argparse would print usage and call `sys.exit` on a typo; in a notebook that is a traceback
+(`SystemExit`) instead of help. Here the parser raises `MagicUsageError` with one line, and
+an unknown flag is matched against the known ones so a typo comes with its correction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import keyword
+import shlex
+from dataclasses import dataclass, field
+from typing import Any, NoReturn, Sequence
+
+from ..errors import ConfigurationError
+from ..options import parse_assignment
+
+PROG = "%%llmstream"
+
+
+class MagicUsageError(ValueError):
+    """A mistake in the magic's line; the message is one line, without the "llmstream:" prefix."""
+
+
+@dataclass
+class CellArgs:
+    """What one `%%llmstream` line asks for. None means "use the configured default"."""
+
+    model: str | None = None
+    model_options: dict[str, Any] = field(default_factory=dict)
+    async_: bool | None = None
+    sep: str | None = None
+    markdown: bool | None = None
+    tint: bool | None = None
+    events: bool = False
+    output: str | None = None
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+    stream: bool = True
+    raw: bool = False
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise MagicUsageError(message)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise MagicUsageError(message or "invalid arguments")
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, width=100, max_help_position=30)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The cell magic's flags; its help is the usage part of `%%llmstream?`."""
+    p = _Parser(prog=PROG, add_help=False, allow_abbrev=False, formatter_class=_formatter)
+    on_off = argparse.BooleanOptionalAction
+    p.add_argument("-m", "--model", metavar="MODEL", help='provider:model, e.g. "demo" or "openai:gpt-4o-mini"')
+    p.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="a model option, e.g. ttft=0 or base_url=http://... (repeatable)")
+    p.add_argument("--async", dest="async_", action=on_off, default=None,
+                   help="run on the kernel's event loop: the cell returns at once")
+    p.add_argument("--sep", metavar="S", help='show S between tokens, e.g. "|"')
+    p.add_argument("--markdown", action=on_off, default=None, help="render the answer as Markdown when it ends")
+    p.add_argument("--tint", action=on_off, default=None, help="tint alternate tokens so their boundaries show")
+    p.add_argument("--events", action="store_true", help="also show the run's astream_events (v2) as a live table")
+    p.add_argument("-o", "--output", metavar="NAME", help="also store the view in the variable NAME")
+    p.add_argument("--system", metavar="TEXT", help="system prompt")
+    p.add_argument("--temperature", type=float, metavar="T", help="sampling temperature (0 = most likely tokens)")
+    p.add_argument("--max-tokens", type=int, metavar="N", help="stop the answer after N tokens")
+    p.add_argument("--seed", type=int, metavar="N", help="sampling seed, for answers that repeat")
+    p.add_argument("--no-stream", dest="stream", action="store_false",
+                   help="wait for the whole answer (invoke) and show it at once")
+    p.add_argument("--raw", action="store_true", help="send the cell as is: no {name} fields")
+    return p
+
+
+PARSER = build_parser()
+
+
+def parse_cell_line(line: str) -> CellArgs:
+    """Parse the text after `%%llmstream`; raise `MagicUsageError` with one line on any mistake."""
+    try:
+        argv = shlex.split(line)
+    except ValueError as exc:  # "No closing quotation"
+        raise MagicUsageError(f"cannot read the options ({exc})") from None
+    known, rest = PARSER.parse_known_args(argv)
+    if rest:
+        raise MagicUsageError(_explain_leftover(rest))
+    args = CellArgs(**{k: v for k, v in vars(known).items() if k != "opt"})
+    args.model_options = parse_model_options(known.opt)
+    if args.output is not None and not is_variable_name(args.output):
+        raise MagicUsageError(f"-o needs a Python variable name, got {args.output!r}")
+    if args.events and not args.stream:
+        raise MagicUsageError("--events shows a stream's events; it cannot be combined with --no-stream")
+    return args
+
+
+def parse_model_options(items: Sequence[str]) -> dict[str, Any]:
+    """`["ttft=0", "base_url=http://..."]` -> `{"ttft": 0, "base_url": "http://..."}`."""
+    try:
+        return dict(parse_assignment(item) for item in items)
+    except ConfigurationError as exc:
+        raise MagicUsageError(f"--opt {exc}") from None
+
+
+def is_variable_name(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name)
+
+
+def option_strings() -> list[str]:
+    return [s for action in PARSER._actions for s in action.option_strings]
+
+
+def _explain_leftover(rest: list[str]) -> str:
+    first = rest[0]
+    if first.startswith("-") and len(first) > 1:
+        flag = first.split("=", 1)[0]
+        known = option_strings()
+        close = [o for o in known if o.startswith(flag)] if flag.startswith("--") else []
+        if len(close) != 1:
+            close = difflib.get_close_matches(flag, known, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        return f"unknown option {flag}{hint}"
+    return f"unexpected {first!r} on the %%llmstream line; the prompt goes in the cell body, below it"

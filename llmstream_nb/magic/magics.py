@@ -1,0 +1,163 @@
+"""`LLMStreamMagics`: the `%%llmstream` cell magic and the `%llmstream` line magic.
+
+This class is IPython glue only: it reads the line (arguments.py), fills the prompt
+(template.py), picks a cached model, and hands both to a view (runner.py). Its traits are
+the defaults, so `%config LLMStreamMagics.model = "demo"` and `%llmstream config model=demo`
+are the same thing. A mistake the person can fix is one line on stderr and the cell ends
+normally: a traceback in a notebook would bury the one thing to change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from typing import Any
+
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from traitlets import Bool, Dict, Float, Int, Unicode
+
+from ..errors import ConfigurationError, one_line
+from ..models import Model
+from ..registry import DEFAULT_MODEL, MODEL_ENV, get_model, provider_statuses
+from .arguments import CellArgs, MagicUsageError, parse_cell_line
+from .help import help_text
+from .runner import CellRun, run_cell
+from .settings import apply_settings, format_settings
+from .template import TemplateError, render_prompt
+
+PREFIX = "llmstream: "
+SEE_HELP = " See %%llmstream?"
+LAST_RESULT = "_llmstream"
+_HELP = help_text()
+
+
+def complain(message: str) -> None:
+    """The one line a fixable mistake gets, on stderr."""
+    print(PREFIX + one_line(message, limit=600), file=sys.stderr)
+
+
+@magics_class
+class LLMStreamMagics(Magics):
+    """The magics; the traits are their defaults (see `%llmstream help`)."""
+
+    model = Unicode(
+        None, allow_none=True, help="provider:model for cells without -m (None: $LLMSTREAM_MODEL, else the demo)"
+    ).tag(config=True)
+    model_options = Dict(help='options a model is built with, e.g. {"ttft": 0} or {"base_url": "..."}').tag(config=True)
+    sep = Unicode(None, allow_none=True, help="text shown between tokens").tag(config=True)
+    markdown = Bool(False, help="render answers as Markdown when they end").tag(config=True)
+    tint = Bool(False, help="tint alternate tokens").tag(config=True)
+    async_mode = Bool(False, help="run cells on the kernel's loop (the cell returns at once)").tag(config=True)
+    system = Unicode(None, allow_none=True, help="system prompt").tag(config=True)
+    temperature = Float(None, allow_none=True, help="sampling temperature").tag(config=True)
+    max_tokens = Int(None, allow_none=True, help="longest answer, in tokens").tag(config=True)
+    seed = Int(None, allow_none=True, help="sampling seed").tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        #: Models by (spec, options): one connection pool per model across cells.
+        self._models: dict[tuple[str, str], Model] = {}
+
+    # -- %%llmstream -----------------------------------------------------------------------
+
+    @cell_magic("llmstream")  # type: ignore[arg-type]  # IPython's decorator types accept no methods
+    def llmstream_cell(self, line: str, cell: str) -> None:
+        if {"-h", "--help"} & set(line.split()):
+            print(_HELP)
+            return
+        try:
+            self._run_cell(parse_cell_line(line), cell)
+        except MagicUsageError as exc:
+            complain(f"{str(exc).rstrip('.')}.{SEE_HELP}")
+        except (TemplateError, ConfigurationError) as exc:
+            complain(str(exc))
+
+    llmstream_cell.__doc__ = _HELP  # type: ignore[assignment]  # `%%llmstream?` shows this
+
+    def _run_cell(self, args: CellArgs, cell: str) -> None:
+        if not cell.strip():
+            raise TemplateError("the cell is empty: write the prompt below the %%llmstream line")
+        prompt = cell.strip() if args.raw else render_prompt(cell.strip(), self._namespace)
+        model = self.get_model(args.model, {**self.model_options, **args.model_options})
+        run = CellRun(
+            model=model,
+            prompt=prompt,
+            call_options=self._call_options(args),
+            async_=self.async_mode if args.async_ is None else args.async_,
+            stream=args.stream,
+            events=args.events,
+            view_options={
+                "sep": self.sep if args.sep is None else args.sep,
+                "tint": self.tint if args.tint is None else args.tint,
+                "markdown": self.markdown if args.markdown is None else args.markdown,
+            },
+        )
+        run_cell(run, store=lambda view: self._store(view, args.output))
+
+    def _call_options(self, args: CellArgs) -> dict[str, Any]:
+        """Generation options: the cell's flags over the configured defaults; None means unset."""
+        names = ("system", "temperature", "max_tokens", "seed")
+        chosen = {name: getattr(args, name) for name in names}
+        chosen = {name: getattr(self, name) if value is None else value for name, value in chosen.items()}
+        return {name: value for name, value in chosen.items() if value is not None}
+
+    def _store(self, view: Any, name: str | None) -> None:
+        """The view is the result: stored before it runs, so an interrupted or async cell has it too."""
+        self._namespace[LAST_RESULT] = view
+        if name:
+            self._namespace[name] = view
+
+    @property
+    def _namespace(self) -> dict[str, Any]:
+        """The notebook's variables: where prompt fields are read and results stored."""
+        assert self.shell is not None, "the magics are registered with a shell"
+        return self.shell.user_ns
+
+    def get_model(self, spec: str | None, options: dict[str, Any]) -> Model:
+        """The model for `spec` (else the configured default, else get_model's), cached per options."""
+        resolved = spec or self.model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+        key = (resolved, json.dumps(options, sort_keys=True, default=repr))
+        if key not in self._models:
+            self._models[key] = get_model(resolved, **options)
+        return self._models[key]
+
+    def close_models(self) -> None:
+        """Release every cached model's connections (on unload or reload of the extension)."""
+        models, self._models = list(self._models.values()), {}
+        for model in models:
+            try:
+                model.close()
+            except Exception:  # closing is best effort; one failure must not keep the others open
+                pass
+
+    # -- %llmstream ------------------------------------------------------------------------
+
+    @line_magic("llmstream")  # type: ignore[arg-type]
+    def llmstream_line(self, line: str) -> None:
+        command, _, rest = line.strip().partition(" ")
+        try:
+            if command in ("", "help", "-h", "--help"):
+                print(_HELP)
+            elif command == "models":
+                self._models_command(rest)
+            elif command == "config":
+                if rest.strip():
+                    apply_settings(self, rest)
+                else:
+                    print(format_settings(self))
+            else:
+                raise MagicUsageError(f"unknown command {command!r}: use models, config or help")
+        except MagicUsageError as exc:
+            complain(f"{str(exc).rstrip('.')}.{SEE_HELP}")
+
+    llmstream_line.__doc__ = _HELP  # type: ignore[assignment]
+
+    def _models_command(self, rest: str) -> None:
+        from ..cli import format_provider_statuses
+
+        flags = shlex.split(rest)
+        if any(flag != "--offline" for flag in flags):
+            raise MagicUsageError(f"`%llmstream models` takes only --offline, got {rest.strip()!r}")
+        print("\n".join(format_provider_statuses(provider_statuses(list_models="--offline" not in flags))))

@@ -1,0 +1,158 @@
+"""Wiring one cell's model and prompt to its views: the only place the magic touches a view.
+
+Four sources, one shape: each is one of our token streams (`TokenStream` for a blocking
+cell, `AsyncTokenStream` for `--async`), so the StreamView records usage and timings the
+same way whichever was asked for:
+
+- streaming: `model.stream()` / `model.astream()`;
+- `--no-stream`: `invoke()` / `ainvoke()` inside the stream, so the view shows "waiting"
+  for the whole time and then the answer as one chunk (time to first token = the wait);
+- `--events`: `astream_events(version="v2")`; every event goes to the EventsView table
+  and the chunks of `on_llm_stream` events go on to the StreamView above it, so one run
+  feeds both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field, replace
+from typing import Any, AsyncIterator, Callable, Iterator
+
+from ..chunks import Chunk, Usage
+from ..models import AsyncTokenStream, Model, TokenStream
+from ..models._bridge import iterate_async_in_thread
+from ..models.base import _as_one_chunk
+from ..models.streams import Piece
+
+STREAM_EVENT = "on_llm_stream"
+END_EVENT = "on_llm_end"
+_PRINTERS: set[asyncio.Future[None]] = set()
+
+
+@dataclass
+class CellRun:
+    """Everything a cell decided: what to ask, how to show it, and in which mode."""
+
+    model: Model
+    prompt: str
+    call_options: dict[str, Any] = field(default_factory=dict)
+    async_: bool = False
+    stream: bool = True
+    events: bool = False
+    view_options: dict[str, Any] = field(default_factory=dict)
+
+
+def run_cell(run: CellRun, store: Callable[[Any], None]) -> Any:
+    """Show the answer (and the events table), store the view, then run it blocking or as a task."""
+    from ..view import StreamView
+    from ..view.show import _loop_is_running
+
+    if run.async_ and not _loop_is_running():
+        run = replace(run, async_=False)  # a terminal IPython runs no loop between cells: block, like show()
+    table = _events_view(run) if run.events else None
+    source = _source(run, table)
+    view = StreamView(source, model=run.model.name, **run.view_options)
+    store(view)
+    if table is None:
+        return view.start() if run.async_ else view.run()
+    if table.widget is not None:  # a notebook: the answer first, the live table under it
+        from IPython.display import display
+
+        display(view)
+        table.display()
+        return view.start() if run.async_ else view.run()
+    # A terminal: the table is printed after the answer, never interleaved with it.
+    if not run.async_:
+        try:
+            return view.run()
+        finally:
+            table.print_table()
+    view.start()
+    task = asyncio.ensure_future(_print_when_done(view, table))
+    _PRINTERS.add(task)  # the loop keeps only a weak reference to a task
+    task.add_done_callback(_PRINTERS.discard)
+    return view
+
+
+async def _print_when_done(view: Any, table: Any) -> None:
+    try:
+        await view
+    except BaseException:  # the view has shown its error or "stopped" already
+        pass
+    table.print_table()
+
+
+def _events_view(run: CellRun) -> Any:
+    from ..view.events_view import EventsView
+
+    return EventsView(async_=run.async_, display=False)
+
+
+def _source(run: CellRun, table: Any) -> TokenStream | AsyncTokenStream:
+    model, prompt, options = run.model, run.prompt, run.call_options
+    name = model.name
+    if table is not None:
+        def events() -> AsyncIterator[dict[str, Any]]:
+            return model.astream_events(prompt, version="v2", **options)
+
+        if run.async_:
+            return AsyncTokenStream(_atee(events(), table), name)
+        return TokenStream(_tee(iterate_async_in_thread(events), table), name)
+    if not run.stream:
+        if run.async_:
+            return AsyncTokenStream(_awhole(model, prompt, options), name)
+        return TokenStream(_whole(model, prompt, options), name)
+    return model.astream(prompt, **options) if run.async_ else model.stream(prompt, **options)
+
+
+def _whole(model: Model, prompt: str, options: dict[str, Any]) -> Iterator[Piece]:
+    yield from _as_one_chunk(model.invoke(prompt, **options))
+
+
+async def _awhole(model: Model, prompt: str, options: dict[str, Any]) -> AsyncIterator[Piece]:
+    for piece in _as_one_chunk(await model.ainvoke(prompt, **options)):
+        yield piece
+
+
+def _pieces_of(event: dict[str, Any]) -> list[Piece]:
+    """What an event adds to the answer: a stream event's chunk, the end event's usage."""
+    data = event.get("data") or {}
+    if event.get("event") == STREAM_EVENT and isinstance(data.get("chunk"), Chunk):
+        return [data["chunk"]]
+    usage = getattr(data.get("output"), "usage", None)
+    if event.get("event") == END_EVENT and isinstance(usage, Usage):
+        return [usage]
+    return []
+
+
+def _tee(events: Iterator[dict[str, Any]], table: Any) -> Iterator[Piece]:
+    """Blocking --events: rows are added on the cell's thread, chunks go on to the StreamView."""
+    try:
+        for event in events:
+            table.add(event)
+            yield from _pieces_of(event)
+    except BaseException as exc:  # GeneratorExit and KeyboardInterrupt mark the table stopped
+        table.finish(exc if not isinstance(exc, GeneratorExit) else KeyboardInterrupt())
+        raise
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
+    table.finish()
+
+
+async def _atee(events: AsyncIterator[dict[str, Any]], table: Any) -> AsyncIterator[Piece]:
+    """--async --events: the same, on the kernel's loop."""
+    try:
+        async for event in events:
+            table.add(event)
+            for piece in _pieces_of(event):
+                yield piece
+    except BaseException as exc:  # CancelledError (Stop) and GeneratorExit mark the table stopped
+        table.finish(exc if not isinstance(exc, GeneratorExit) else KeyboardInterrupt())
+        raise
+    finally:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    table.finish()

@@ -1,0 +1,10 @@
+"""Live views of a stream: `StreamView` and `show()` (a widget in a notebook, a printer elsewhere).
+
+Importing this package does not import ipywidgets; a view imports it when it is made
+inside a kernel.
+"""
+
+from .show import show
+from .stream_view import StreamView
+
+__all__ = ["StreamView", "show"]

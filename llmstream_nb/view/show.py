@@ -1,0 +1,53 @@
+"""`show()`: display a stream (or a model's answer to a prompt) and run it, in one call."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Mapping
+
+from ..models.base import Model
+from ..sources import is_async_source
+from .stream_view import StreamView
+
+
+def show(
+    source_or_model: Any,
+    prompt: Any = None,
+    *,
+    async_: bool | None = None,
+    options: Mapping[str, Any] | None = None,
+    **view_options: Any,
+) -> StreamView:
+    """Show a stream live and return its `StreamView`.
+
+    `source_or_model` is a stream (anything `StreamView` takes) or, with `prompt`, a model
+    (a `Model` or a name for `get_model`, e.g. "demo"); `options` go to its `stream()`.
+    It runs as a task on the running loop (the cell returns at once) when `async_=True`,
+    or when the source is async and `async_` is not False; otherwise the cell blocks until
+    the stream ends. Without a running loop (plain Python) it always blocks.
+    """
+    running = _loop_is_running()
+    if isinstance(source_or_model, (Model, str)):
+        if prompt is None:
+            raise TypeError("show(model, prompt): a model needs a prompt")
+        from ..registry import get_model
+
+        model = get_model(source_or_model)
+        use_async = bool(async_) and running
+        opened = model.astream if use_async else model.stream
+        source = opened(prompt, **dict(options or {}))
+    else:
+        if prompt is not None or options:
+            raise TypeError("a prompt and options go with a model; this source is already a stream")
+        source = source_or_model
+        use_async = running and (is_async_source(source) if async_ is None else async_)
+    view = StreamView(source, **view_options)
+    return view.start() if use_async else view.run()
+
+
+def _loop_is_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

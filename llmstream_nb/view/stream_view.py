@@ -1,0 +1,377 @@
+"""`StreamView`: show any token stream live, in a notebook widget or, without a kernel, a terminal.
+
+The view consumes the source itself, in one of two ways:
+
+- `run()` blocks the cell until the stream ends. ipykernel handles no comm message (a
+  Stop click) while a cell runs, so Jupyter's interrupt is the stop button here: the view
+  closes the source, shows "stopped" with the partial text, and lets the
+  KeyboardInterrupt go on, so "Run all" halts as it would for any interrupted cell.
+- `start()` runs the stream as a task on the kernel's running loop (DESIGN.md: such a
+  task outlives the cell, and widget updates and clicks work meanwhile). The cell
+  returns at once, Stop cancels the task, which closes the source (our AsyncTokenStream
+  acloses its HTTP response), and several views can stream at once. `await view` waits
+  for it and returns the `Completion`.
+
+What it shows lives in a sink: `WidgetSink` in a kernel, `TerminalSink` elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import time
+from typing import Any, Generator, Protocol, TextIO
+
+from ..chunks import REASONING, TEXT, Chunk, Completion, Timings, Usage
+from ..errors import LLMStreamError, one_line, redact
+from ..models._bridge import aiterate_sync_in_thread
+from ..models.base import Model
+from ..models.streams import _StreamState
+from ..sources import AsyncChunkIterator, ChunkIterator, Stamper, is_async_source, source_model_name
+from .coalesce import DEFAULT_INTERVAL
+from .stats import StatsTracker
+
+WAITING, STREAMING, DONE, STOPPED, ERROR = "waiting", "streaming", "done", "stopped", "error"
+ACTIVE = frozenset({WAITING, STREAMING})
+
+#: Tasks of running views: asyncio keeps only weak references to tasks.
+_RUNNING: set[asyncio.Task[None]] = set()
+
+
+class _Sink(Protocol):
+    def display(self) -> None: ...
+    def begin(self, mode: str) -> None: ...
+    def feed(self, chunk: Chunk) -> None: ...
+    def status_changed(self) -> None: ...
+    def model_changed(self) -> None: ...
+    def end(self) -> None: ...
+
+
+class StreamView:
+    """A live view of one stream: header (model, status, Stop), text, stats line.
+
+    `source` is anything `llmstream_nb.sources` reads: our `stream()`/`astream()`, a sync or
+    async iterator of strings, LangChain chunks, OpenAI SDK chunks. `sep` draws a marker
+    after each token (not part of `text`), `tint` alternates token colours, `markdown`
+    renders the whole answer as Markdown at the end. `file` forces terminal output.
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        *,
+        model: str | None = None,
+        sep: str | None = None,
+        tint: bool = False,
+        markdown: bool = False,
+        refresh_per_second: float = 1 / DEFAULT_INTERVAL,
+        file: TextIO | None = None,
+    ) -> None:
+        if isinstance(source, Model):
+            raise TypeError("StreamView shows a stream: pass model.stream(prompt), or use show(model, prompt)")
+        if refresh_per_second <= 0:
+            raise ValueError("refresh_per_second must be positive")
+        self._source = source
+        self.model_name = model or source_model_name(source) or ""
+        self.sep = sep or None
+        self.tint = tint
+        self.markdown = markdown
+        self.status = WAITING
+        self.error: BaseException | None = None
+        self._chunks: list[Chunk] = []
+        self._parts: list[str] = []
+        self._tracker = StatsTracker()
+        self._started: float | None = None
+        self._ended: float | None = None
+        self._stamper: Stamper | None = None
+        self._stop_requested = False
+        self._task: asyncio.Task[None] | None = None
+        self._sink: _Sink = self._make_sink(file, 1 / refresh_per_second)
+
+    def _make_sink(self, file: TextIO | None, interval: float) -> _Sink:
+        if file is None and _in_kernel():
+            from .widget_sink import WidgetSink
+
+            return WidgetSink(self, interval)
+        from .terminal_sink import TerminalSink
+
+        return TerminalSink(self, file)
+
+    # -- what it holds ------------------------------------------------------------------
+
+    @property
+    def text(self) -> str:
+        """The answer so far (reasoning excluded, separators never included)."""
+        if len(self._parts) > 1:
+            self._parts[:] = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        """Every chunk received, with its index and arrival time `t`."""
+        return self._chunks
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """chunks, ttft, tokens_per_second, elapsed (seconds) and status."""
+        t = self._timings()
+        return {
+            "chunks": t.chunks,
+            "ttft": t.ttft,
+            "tokens_per_second": t.tokens_per_second,
+            "elapsed": t.elapsed,
+            "status": self.status,
+        }
+
+    @property
+    def error_line(self) -> str:
+        """The error as one redacted line, "Type: message" ("" without an error)."""
+        if self.error is None:
+            return ""
+        return one_line(redact(f"{type(self.error).__name__}: {self.error}"))
+
+    @property
+    def widget(self) -> Any:
+        """The notebook widget (None outside a notebook)."""
+        return getattr(self._sink, "widget", None)
+
+    @property
+    def completion(self) -> Completion:
+        """The answer so far as a `Completion` (usage is known only for our own streams)."""
+        source = self._source
+        return Completion(
+            text=self.text,
+            chunks=list(self._chunks),
+            finish_reason=next((c.finish_reason for c in reversed(self._chunks) if c.finish_reason), None),
+            usage=source.usage if isinstance(source, _StreamState) else Usage(),
+            timings=self._timings(),
+            model=self.model_name,
+            reasoning="".join(c.text for c in self._chunks if c.kind == REASONING),
+        )
+
+    def result(self) -> Completion:
+        """The finished answer; raises the stream's error if it failed. A stopped view gives its partial answer."""
+        if self.active:
+            raise RuntimeError("the stream has not ended yet: `await view`, or wait for run() to return")
+        if self.error is not None:
+            raise self.error
+        return self.completion
+
+    def text_pieces(self) -> list[str]:
+        """The text chunk by chunk, as the page draws token boundaries."""
+        return [c.text for c in self._chunks if c.kind == TEXT and c.text]
+
+    def live_stats(self) -> list[float | int | None]:
+        return self._tracker.compact(self._elapsed())
+
+    def __repr__(self) -> str:
+        name = f" {self.model_name}" if self.model_name else ""
+        return f"<StreamView{name} {self.status}, {self._tracker.chunks} chunks>"
+
+    def _ipython_display_(self) -> None:
+        """Shown once: a view returned as a cell's last value is not drawn a second time."""
+        self._sink.display()
+
+    # -- running ------------------------------------------------------------------------
+
+    def run(self) -> StreamView:
+        """Consume the stream here until it ends (Jupyter's interrupt stops it, see the module doc)."""
+        if is_async_source(self._source):
+            return self._run_async_in_thread()
+        chunks = ChunkIterator(self._source)
+        self._begin("blocking", chunks.stamper)
+        status, error = DONE, None
+        try:
+            for chunk in chunks:
+                if self._stop_requested:
+                    break
+                self._accept(chunk)
+        except KeyboardInterrupt:
+            status = STOPPED
+            raise
+        except Exception as exc:
+            status, error = ERROR, exc
+        else:
+            status = STOPPED if self._stop_requested else DONE
+        finally:
+            _close_quietly(chunks)
+            self._finish(status, error)
+        return self
+
+    def start(self) -> StreamView:
+        """Stream as a task on the running event loop and return at once."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError("start() needs a running event loop (a notebook cell or async code); use run()") from None
+        chunks = self._async_chunks()
+        self._begin("async", chunks.stamper)
+        self._task = self._spawn(loop, chunks)
+        return self
+
+    def stop(self) -> None:
+        """End the stream early, keeping what arrived. In async mode this cancels the task,
+        which closes the source; a blocking `run()` stops at the next chunk (or use interrupt)."""
+        if self._ended is not None:
+            return
+        self._stop_requested = True
+        task = self._task
+        if task is not None and not task.done():
+            task.get_loop().call_soon_threadsafe(task.cancel)
+
+    def __await__(self) -> Generator[Any, None, Completion]:
+        return self._wait().__await__()
+
+    async def _wait(self) -> Completion:
+        if self._task is None and self._started is None:
+            self.start()
+        if self._task is not None:
+            await self._task
+        return self.result()
+
+    # -- the consuming loops ------------------------------------------------------------
+
+    def _async_chunks(self) -> AsyncChunkIterator:
+        source = self._source
+        items = source if is_async_source(source) else aiterate_sync_in_thread(iter(source))
+        return AsyncChunkIterator(items, origin=source)
+
+    def _spawn(self, loop: asyncio.AbstractEventLoop, chunks: AsyncChunkIterator) -> asyncio.Task[None]:
+        task = loop.create_task(self._consume_async(chunks))
+        _RUNNING.add(task)
+        task.add_done_callback(_RUNNING.discard)
+        task.add_done_callback(self._on_task_done)
+        return task
+
+    async def _consume_async(self, chunks: AsyncChunkIterator) -> None:
+        status, error = DONE, None
+        try:
+            async for chunk in chunks:
+                if self._stop_requested:
+                    break
+                self._accept(chunk)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            status = STOPPED
+            if not self._stop_requested:
+                raise  # cancelled by someone else (a timeout, a task group): theirs to see
+            _uncancel_current_task()
+        except Exception as exc:
+            status, error = ERROR, exc
+        else:
+            status = STOPPED if self._stop_requested else DONE
+        finally:
+            await _aclose_quietly(chunks)
+            self._finish(status, error)
+
+    def _run_async_in_thread(self) -> StreamView:
+        """Blocking mode for an async source: its own loop on a worker thread, cancelled on interrupt.
+
+        The wait is an Event, not `Thread.join`: a join interrupted by Ctrl-C can mark a
+        live thread as stopped (CPython 3.11, bpo-45274's fix), and the loop would be closed
+        while still running.
+        """
+        loop = asyncio.new_event_loop()
+        chunks = self._async_chunks()
+        self._begin("blocking", chunks.stamper)
+        task = self._spawn(loop, chunks)
+        finished = threading.Event()
+
+        def work() -> None:
+            try:
+                loop.run_until_complete(task)
+            finally:
+                finished.set()
+
+        threading.Thread(target=work, name="llmstream-view", daemon=True).start()
+        try:
+            while not finished.wait(0.1):
+                pass
+        except KeyboardInterrupt:
+            self._stop_requested = True
+            loop.call_soon_threadsafe(task.cancel)
+            finished.wait()
+            raise
+        finally:
+            if finished.is_set():
+                loop.close()
+        return self
+
+    def _on_task_done(self, task: asyncio.Task[None]) -> None:
+        """A task cancelled before its first step never ran `_consume_async`'s handlers."""
+        if self._ended is None and task.cancelled():
+            self._finish(STOPPED)
+
+    # -- state changes ------------------------------------------------------------------
+
+    def _begin(self, mode: str, stamper: Stamper) -> None:
+        if self._started is not None:
+            raise RuntimeError("a StreamView shows one stream once; make a new view for a new stream")
+        self._started = time.perf_counter()
+        self._stamper = stamper
+        self._sink.begin(mode)
+
+    def _accept(self, chunk: Chunk) -> None:
+        self._chunks.append(chunk)
+        if chunk.kind == TEXT and chunk.text:
+            self._parts.append(chunk.text)
+            self._tracker.add(chunk)
+            if self.status == WAITING:
+                self._set_model_from_items()
+                self.status = STREAMING
+                self._sink.status_changed()
+        self._sink.feed(chunk)
+
+    def _set_model_from_items(self) -> None:
+        if not self.model_name and self._stamper is not None and self._stamper.model:
+            self.model_name = self._stamper.model
+            self._sink.model_changed()
+
+    def _finish(self, status: str, error: BaseException | None = None) -> None:
+        self._ended = time.perf_counter()
+        self.status = status
+        self.error = error
+        if isinstance(error, LLMStreamError) and not error.partial_text and self.text:
+            error.with_partial(self.text)
+        self._sink.end()
+
+    def _elapsed(self) -> float:
+        if self._started is None:
+            return 0.0
+        return (self._ended if self._ended is not None else time.perf_counter()) - self._started
+
+    def _timings(self) -> Timings:
+        return self._tracker.timings(self._elapsed())
+
+
+def _in_kernel() -> bool:
+    """True inside a Jupyter kernel (widgets can render); False in a terminal IPython or plain Python."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _close_quietly(chunks: ChunkIterator) -> None:
+    """Release the source; a failure to close must not hide how the stream ended."""
+    try:
+        chunks.close()
+    except Exception:
+        pass
+
+
+async def _aclose_quietly(chunks: AsyncChunkIterator) -> None:
+    try:
+        await chunks.aclose()
+    except Exception:
+        pass
+
+
+def _uncancel_current_task() -> None:
+    """We asked for this cancellation (Stop) and handled it; don't leave it counted (3.11+)."""
+    task = asyncio.current_task()
+    if task is not None and hasattr(task, "uncancel"):
+        task.uncancel()

@@ -1,0 +1,269 @@
+// The page side of StreamWidget (widget.py documents the wire format).
+//
+// Model output is text, never markup: the answer, the model name, the error and the stats
+// are only ever written with text nodes / textContent, never innerHTML.
+//
+// One "live" record per widget model holds what the deltas have brought; every view of the
+// model draws from it, so a view rendered late (or twice) still shows the whole answer.
+// anywidget holds comm messages until `initialize` has run, so no delta is missed before it;
+// a model re-created mid-stream (page reload) asks the kernel for the text so far ("sync").
+
+const ACTIVE = new Set(["waiting", "streaming"]);
+const MARKDOWN_AFTER = new Set(["done", "stopped"]);
+
+const STOP_TIP = {
+  async: "Stop the stream (keeps the text so far)",
+  blocking:
+    "This cell blocks the kernel, which handles no button click until it ends: " +
+    "use Kernel \u2192 Interrupt (\u25a0) to stop it",
+};
+
+// -- the live record ----------------------------------------------------------------------
+
+function usesBoundaries(model) {
+  return Boolean(model.get("sep")) || Boolean(model.get("tint"));
+}
+
+// Split the final text into its tokens with the UTF-16 end offsets the kernel saved.
+function piecesFromState(model) {
+  const text = model.get("text") || "";
+  const offsets = model.get("offsets") || [];
+  if (!usesBoundaries(model) || offsets.length === 0) return text ? [text] : [];
+  const pieces = [];
+  let start = 0;
+  for (const end of offsets) {
+    pieces.push(text.slice(start, end));
+    start = end;
+  }
+  if (start < text.length) pieces.push(text.slice(start));
+  return pieces;
+}
+
+function createLive(model) {
+  return {
+    text: model.get("text") || "",
+    pieces: piecesFromState(model), // kept in boundary mode only
+    stats: null, // [chunks, ttft, tokens_per_second, elapsed] from the last delta
+    views: new Set(),
+  };
+}
+
+// Apply one delta message; returns false for messages that are not ours.
+function applyDelta(live, msg, boundaries) {
+  const hasText = typeof msg.d === "string";
+  const hasChunks = Array.isArray(msg.c);
+  if (!hasText && !hasChunks) return false;
+  if (msg.reset) {
+    live.text = "";
+    live.pieces = [];
+  }
+  if (hasText) live.text += msg.d;
+  if (hasChunks) {
+    const chunks = msg.c.map(String);
+    live.text += chunks.join("");
+    if (boundaries) for (const chunk of chunks) live.pieces.push(chunk);
+  }
+  if (Array.isArray(msg.s)) live.stats = msg.s;
+  return true;
+}
+
+// The final `text` state is authoritative: redraw only if the deltas did not add up to it.
+function adoptState(live, model) {
+  const text = model.get("text") || "";
+  if (text === live.text) return false;
+  live.text = text;
+  live.pieces = piecesFromState(model);
+  return true;
+}
+
+// -- drawing ------------------------------------------------------------------------------
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function buildDom(el) {
+  const root = element("div", "llmstream-view");
+  const header = element("div", "llmstream-header");
+  const dom = {
+    root,
+    model: element("span", "llmstream-model"),
+    status: element("span", "llmstream-status"),
+    stop: element("button", "llmstream-stop", "Stop"),
+    hint: element("span", "llmstream-hint"),
+    text: element("div", "llmstream-text"),
+    markdown: element("div", "llmstream-markdown"),
+    stats: element("div", "llmstream-stats"),
+  };
+  dom.stop.type = "button";
+  dom.hint.hidden = true;
+  dom.markdown.hidden = true;
+  header.append(dom.model, dom.status, dom.stop, dom.hint);
+  root.append(header, dom.text, dom.markdown, dom.stats);
+  el.appendChild(root);
+  return dom;
+}
+
+// Token spans only where boundaries are asked for; plain mode appends bare text nodes.
+function tokenNode(text, index, sep, tint) {
+  const span = element("span", "llmstream-token", text);
+  if (tint) span.classList.add(index % 2 ? "llmstream-tint-1" : "llmstream-tint-0");
+  if (!sep) return span;
+  const marker = element("span", "llmstream-sep", sep);
+  marker.setAttribute("aria-hidden", "true");
+  const pair = document.createDocumentFragment();
+  pair.append(span, marker);
+  return pair;
+}
+
+function formatStats(stats) {
+  if (!stats) return "";
+  const [chunks, ttft, rate, elapsed] = stats;
+  const parts = [`${chunks} chunk${chunks === 1 ? "" : "s"}`];
+  if (typeof ttft === "number") parts.push(`first token ${Math.round(ttft * 1000)} ms`);
+  if (typeof rate === "number") parts.push(`${rate.toFixed(1)} tokens/s`);
+  if (typeof elapsed === "number") parts.push(`${elapsed.toFixed(2)} s`);
+  return parts.join(" \u00b7 ");
+}
+
+function finalStats(model) {
+  const s = model.get("stats") || {};
+  if (!("chunks" in s)) return null;
+  return [s.chunks, s.ttft, s.tokens_per_second, s.elapsed];
+}
+
+function drawHeader(dom, model) {
+  const status = model.get("status") || "waiting";
+  const error = model.get("error") || "";
+  dom.root.dataset.status = status;
+  dom.status.dataset.status = status;
+  dom.model.textContent = model.get("model_name") || "stream";
+  dom.status.textContent = status === "error" && error ? `error: ${error}` : status;
+  dom.stop.hidden = !ACTIVE.has(status);
+  dom.stop.title = STOP_TIP[model.get("mode")] || STOP_TIP.async;
+  if (!ACTIVE.has(status)) dom.hint.hidden = true;
+}
+
+// -- Markdown, once the stream has ended ---------------------------------------------------
+
+// JupyterLab's own Markdown renderer, with the model marked untrusted so its sanitizer
+// strips scripts, event handlers and javascript: links. The renderer's node goes into
+// `host` before rendering, so math is typeset in the page. Returns the renderer, or null
+// where the host has no rendermime (the raw text then stays, which is always safe).
+async function renderMarkdown(model, text, host) {
+  const rendermime = model.widget_manager && model.widget_manager.rendermime;
+  if (!rendermime || typeof rendermime.createRenderer !== "function") return null;
+  const renderer = rendermime.createRenderer("text/markdown");
+  host.replaceChildren(renderer.node);
+  const mimeModel = { trusted: false, data: { "text/markdown": text }, metadata: {}, setData() {} };
+  await renderer.renderModel(mimeModel);
+  return renderer;
+}
+
+function markdownWanted(model) {
+  return Boolean(model.get("markdown")) && MARKDOWN_AFTER.has(model.get("status")) && Boolean(model.get("text"));
+}
+
+// -- the widget ---------------------------------------------------------------------------
+
+export default () => {
+  let live = null;
+
+  function initialize({ model }) {
+    if (live) return;
+    live = createLive(model);
+    const boundaries = usesBoundaries(model);
+    model.on("msg:custom", (msg) => {
+      if (!msg || !applyDelta(live, msg, boundaries)) return;
+      for (const view of live.views) view.onDelta(msg);
+    });
+    model.on("change:text", () => {
+      if (!adoptState(live, model)) return;
+      for (const view of live.views) view.redraw();
+    });
+    if (ACTIVE.has(model.get("status"))) model.send({ action: "sync" });
+  }
+
+  function render({ model, el }) {
+    initialize({ model }); // a no-op where the host ran it already (anywidget >= 0.9 does)
+    const dom = buildDom(el);
+    const sep = model.get("sep") || "";
+    const tint = Boolean(model.get("tint"));
+    const boundaries = usesBoundaries(model);
+    let drawn = 0;
+
+    function append(pieces) {
+      if (!boundaries) {
+        for (const piece of pieces) if (piece) dom.text.appendChild(document.createTextNode(piece));
+        return;
+      }
+      const fragment = document.createDocumentFragment();
+      for (const piece of pieces) fragment.appendChild(tokenNode(piece, drawn++, sep, tint));
+      dom.text.appendChild(fragment);
+    }
+
+    function drawStats() {
+      dom.stats.textContent = formatStats(finalStats(model) || live.stats);
+    }
+
+    const view = {
+      redraw() {
+        dom.text.replaceChildren();
+        drawn = 0;
+        append(boundaries ? live.pieces : [live.text]);
+        drawStats();
+      },
+      onDelta(msg) {
+        if (msg.reset) view.redraw();
+        else append(Array.isArray(msg.c) ? msg.c.map(String) : [msg.d]);
+        drawStats();
+      },
+    };
+
+    const markdown = { text: null, renderer: null }; // what is drawn, for this view
+    async function drawMarkdown() {
+      const text = model.get("text") || "";
+      if (!markdownWanted(model) || markdown.text === text) return;
+      markdown.text = text;
+      if (markdown.renderer) markdown.renderer.dispose();
+      markdown.renderer = null;
+      try {
+        markdown.renderer = await renderMarkdown(model, text, dom.markdown);
+      } catch (error) {
+        console.warn("[llmstream] Markdown rendering failed; the raw text stays", error);
+      }
+      const shown = Boolean(markdown.renderer) && markdown.text === text;
+      dom.markdown.hidden = !shown;
+      dom.text.hidden = shown;
+    }
+
+    const onState = () => {
+      drawHeader(dom, model);
+      drawStats();
+      drawMarkdown();
+    };
+    dom.stop.addEventListener("click", () => {
+      model.send({ action: "stop" });
+      if (model.get("mode") === "blocking") {
+        dom.hint.textContent = "Blocking cell: use Kernel \u2192 Interrupt (\u25a0) to stop it";
+        dom.hint.hidden = false;
+      }
+    });
+    const events = ["status", "error", "model_name", "mode", "stats", "text"].map((n) => `change:${n}`);
+    for (const event of events) model.on(event, onState);
+
+    live.views.add(view);
+    view.redraw();
+    onState();
+    return () => {
+      live.views.delete(view);
+      for (const event of events) model.off(event, onState);
+      if (markdown.renderer) markdown.renderer.dispose();
+    };
+  }
+
+  return { initialize, render };
+};

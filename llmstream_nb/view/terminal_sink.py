@@ -1,0 +1,44 @@
+"""Mirrors a StreamView to a terminal: tokens printed as they arrive (no kernel, no widgets)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, TextIO
+
+from ..chunks import Chunk
+from ..terminal import TerminalPrinter
+
+if TYPE_CHECKING:
+    from .stream_view import StreamView
+
+
+class TerminalSink:
+    """Feeds the lead's TerminalPrinter; the error line is the view's (redacted) one."""
+
+    def __init__(self, view: StreamView, file: TextIO | None = None) -> None:
+        self._view = view
+        self._printer = TerminalPrinter(sep=view.sep, file=file)
+
+    def display(self) -> None:
+        print(repr(self._view), file=self._printer.file)
+
+    def begin(self, mode: str) -> None:
+        pass
+
+    def feed(self, chunk: Chunk) -> None:
+        if chunk.text:
+            self._printer.feed(chunk)
+
+    def status_changed(self) -> None:
+        pass
+
+    def model_changed(self) -> None:
+        pass
+
+    def end(self) -> None:
+        view = self._view
+        self._printer.finish(None)
+        if view.status == "error":
+            print(f"error: {view.error_line}", file=sys.stderr)
+        elif view.status == "stopped":
+            print("[stopped]", file=sys.stderr)

@@ -1,0 +1,110 @@
+"""Mirrors a StreamView into the notebook: the widget and its display bundle.
+
+It imports the widget (so anywidget and ipywidgets) and is imported only when a view is
+made inside a kernel, so terminals and `import llmstream_nb` stay free of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from ..chunks import TEXT, Chunk
+from .coalesce import Flusher, loop_schedule, thread_schedule
+from .display import bundle, fallback_text, inert_markdown, placeholder, show_bundle
+from .widget import StreamWidget
+
+if TYPE_CHECKING:
+    from .stream_view import StreamView
+
+
+class WidgetSink:
+    """Sends a view's tokens as coalesced deltas and its final state once."""
+
+    def __init__(self, view: StreamView, interval: float) -> None:
+        self._view = view
+        self._interval = interval
+        self._widget: StreamWidget | None = None
+        self._handle: Any = None
+        self._flusher: Flusher | None = None
+
+    @property
+    def widget(self) -> StreamWidget:
+        return self._ensure()
+
+    def _ensure(self, mode: str = "blocking") -> StreamWidget:
+        """The widget, made on first use so its comm opens with the mode already set."""
+        if self._widget is None:
+            view = self._view
+            self._widget = StreamWidget(
+                model_name=view.model_name, sep=view.sep or "", tint=view.tint, markdown=view.markdown, mode=mode
+            )
+            self._widget.on_msg(self._on_message)
+        return self._widget
+
+    # -- the display --------------------------------------------------------------------
+
+    def display(self) -> None:
+        """Show the view once (with a display_id, so the end can update its text fallback)."""
+        if self._handle is None:
+            self._handle = show_bundle(bundle(self.widget.model_id, placeholder(self._view.model_name)))
+
+    # -- the stream ---------------------------------------------------------------------
+
+    def begin(self, mode: str) -> None:
+        schedule = loop_schedule(asyncio.get_running_loop()) if mode == "async" else thread_schedule
+        self._flusher = Flusher(self._send, schedule, self._interval)
+        self._ensure(mode).mode = mode  # no message when the widget is made here
+        self.display()
+
+    def feed(self, chunk: Chunk) -> None:
+        if chunk.kind == TEXT and chunk.text and self._flusher is not None:
+            self._flusher.add(chunk.text)
+
+    def status_changed(self) -> None:
+        self.widget.status = self._view.status
+
+    def model_changed(self) -> None:
+        self.widget.model_name = self._view.model_name
+
+    def end(self) -> None:
+        """Last deltas, then the final state in one message, then the text fallback."""
+        view = self._view
+        if self._flusher is not None:
+            self._flusher.close()
+        text = view.text
+        with self.widget.hold_sync():
+            self.widget.text = text
+            if self.widget.boundaries:
+                self.widget.offsets = _utf16_end_offsets(view.text_pieces())
+            self.widget.stats = view.stats
+            self.widget.error = view.error_line
+            self.widget.status = view.status
+        if self._handle is not None:
+            plain = fallback_text(text, view.status, view.error_line)
+            markdown = inert_markdown(text) if view.markdown else None
+            self._handle.update(bundle(self.widget.model_id, plain, markdown), raw=True)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _send(self, pieces: list[str]) -> None:
+        self.widget.send_pieces(pieces, self._view.live_stats())
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        action = content.get("action") if isinstance(content, dict) else None
+        if action == "stop":
+            self._view.stop()
+        elif action == "sync" and self._flusher is not None and self._view.active:
+            self._flusher.flush(then=self._send_reset)
+
+    def _send_reset(self) -> None:
+        self.widget.send_pieces(self._view.text_pieces(), self._view.live_stats(), reset=True)
+
+
+def _utf16_end_offsets(pieces: list[str]) -> list[int]:
+    """Where each token ends in the text, counted as the browser counts (UTF-16 code units)."""
+    offsets, end = [], 0
+    for piece in pieces:
+        end += len(piece.encode("utf-16-le")) // 2
+        offsets.append(end)
+    return offsets

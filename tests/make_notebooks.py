@@ -1,0 +1,508 @@
+"""Build the teaching notebooks in notebooks/ from the cells below.
+
+The notebooks are written here as plain Python strings so they stay reviewable in a diff,
+and saved without outputs (with stable cell ids, so rebuilding changes nothing unless a
+cell did). Edit a cell here, then:
+
+    .venv/bin/python tests/make_notebooks.py            # rewrite notebooks/*.ipynb
+    .venv/bin/python tests/make_notebooks.py --check    # exit 1 if a notebook is out of date
+
+tests/test_notebooks.py runs the same check, and executes every notebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from textwrap import dedent
+
+import nbformat
+from nbformat.notebooknode import NotebookNode
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+LANGUAGE_INFO = {"name": "python", "pygments_lexer": "ipython3"}
+
+
+def md(text: str) -> tuple[str, str]:
+    return ("markdown", dedent(text).strip())
+
+
+def code(text: str) -> tuple[str, str]:
+    return ("code", dedent(text).strip())
+
+
+# -- 01: the quickstart --------------------------------------------------------------------
+
+QUICKSTART = [
+    md("""
+        # Quickstart: watch an answer stream, token by token
+
+        This notebook runs **offline, with no API key**: llmstream_nb ships a small built-in model
+        (`demo`) that answers like a real one, token by token, with a realistic delay. Run the cells
+        from top to bottom (Shift+Enter).
+
+        You will see the same live view three ways: from the `%%llmstream` cell magic, from
+        `show(...)`, and from `StreamView`.
+    """),
+    code("""
+        %load_ext llmstream_nb
+    """),
+    md("""
+        ## Your first stream
+
+        In a `%%llmstream` cell, everything below the first line is the prompt. The view shows the
+        model's name, a **status** (*waiting* → *streaming* → *done*), the answer as it arrives, and
+        at the end a line of stats: chunks, time to the first token, tokens per second.
+
+        Without `-m MODEL` the magic uses `$LLMSTREAM_MODEL` if you have set it, else `demo`.
+    """),
+    code("""
+        %%llmstream
+        Write me a 1 verse song about sparkling water.
+    """),
+    md("""
+        The view is also a Python object: the last `%%llmstream` cell's view is always in
+        `_llmstream` (`-o NAME` stores it under a name of your choice too).
+    """),
+    code("""
+        print(_llmstream.text)
+        _llmstream.stats
+    """),
+    md("""
+        ## Where one token ends and the next begins
+
+        A model does not write words, it writes **tokens**: pieces of words, spaces and
+        punctuation. `--sep "|"` draws a marker between them. The marker is only drawn: it is not
+        part of `_llmstream.text`.
+    """),
+    code("""
+        %%llmstream --sep "|"
+        Write me a 1 verse song about sparkling water.
+    """),
+    md("""
+        ## Keep working while it streams: `--async` and Stop
+
+        A normal cell keeps the kernel busy until the answer ends. With `--async` the cell returns
+        at once and the answer streams in the background, so you can run other cells meanwhile, and
+        the **Stop** button works: click it and the text so far stays, with the status *stopped*.
+
+        This cell slows the demo model down to 5 tokens a second (`--opt` passes an option to the
+        model), so you have time to click Stop.
+    """),
+    code("""
+        %%llmstream -m demo --async --opt tokens_per_second=5
+        Tell me a long story about a night train crossing the mountains.
+    """),
+    md("""
+        While it streams, `_llmstream.text` grows. Run this cell a few times:
+    """),
+    code("""
+        print(f"{_llmstream.status}: {len(_llmstream.text)} characters so far")
+    """),
+    md("""
+        In a blocking cell (no `--async`) a running cell cannot receive a button click, so stop it
+        with Jupyter's own interrupt (the ■ button, or Kernel → Interrupt): the view keeps the text
+        so far there too, and Jupyter reports the interrupt below it, as for any interrupted cell.
+
+        ## The same view from Python: `show` and `StreamView`
+
+        Every model has `stream()` (and `astream()` for async code). `show(...)` displays a stream
+        live and returns its view once the stream ends.
+    """),
+    code("""
+        from llmstream_nb import StreamView, get_model, show
+
+        llm = get_model("demo")
+        view = show(llm.stream("Write me a 1 verse song about sparkling water."), sep="|")
+    """),
+    code("""
+        print(repr(view.text))
+        print(len(view.chunks), "chunks; the second one:", repr(view.chunks[1]))
+    """),
+    md("""
+        `StreamView(source, ...)` is the view itself, for when you want to choose when it runs:
+        `.run()` blocks until the end, `.start()` streams in the background and returns at once,
+        and `await view` waits for the end and gives you the finished answer (a `Completion`).
+        `tint=True` colours alternate tokens; `markdown=True` renders the answer as Markdown once
+        it is complete.
+    """),
+    code("""
+        view = StreamView(llm.astream("Tell me about tea."), tint=True)
+        view.start()
+    """),
+    code("""
+        answer = await view
+        print(answer.usage)
+        print(answer.timings)
+    """),
+    md("""
+        ## Any Python generator can feed a view
+
+        A view takes anything that yields text: our streams, LangChain's `.stream(...)`, the
+        OpenAI SDK's chunks, or a generator of your own.
+    """),
+    code("""
+        import time
+
+
+        def countdown():
+            for n in range(5, 0, -1):
+                yield f"{n}... "
+                time.sleep(0.2)
+            yield "lift-off!"
+
+
+        show(countdown(), model="countdown")
+    """),
+    md("""
+        ## Next
+
+        - `02_stream_and_astream.ipynb`: `stream`, `astream` and `astream_events`, as on
+          LangChain's "How to stream responses from an LLM".
+        - `03_providers.ipynb`: OpenAI-compatible servers, API keys kept out of notebooks, and what
+          a broken stream looks like.
+        - `%llmstream help` lists every option of the magic.
+    """),
+]
+
+
+# -- 02: stream, astream, astream_events ---------------------------------------------------
+
+STREAMING = [
+    md("""
+        # `stream`, `astream` and `astream_events`
+
+        This notebook follows LangChain's page *How to stream responses from an LLM*, with
+        llmstream_nb's models: the page's three snippets run here unchanged. It uses the offline
+        `demo` model, so it needs no key; `get_model("openai:gpt-4o-mini")` (with `OPENAI_API_KEY`
+        set) would run the same cells against OpenAI.
+
+        Every model has the same methods as a LangChain LLM: `invoke`, `batch`, `stream`, and their
+        async twins `ainvoke`, `abatch`, `astream`, plus `astream_events`.
+    """),
+    code("""
+        from llmstream_nb import get_model
+
+        llm = get_model("demo")
+        llm
+    """),
+    md("""
+        ## Sync streaming: `stream`
+
+        `stream()` yields the answer chunk by chunk as the model writes it. Printing `|` after each
+        chunk shows where the token boundaries fall.
+    """),
+    code("""
+        for chunk in llm.stream("Write me a 1 verse song about sparkling water."):
+            print(chunk, end="|", flush=True)
+    """),
+    md("""
+        A chunk prints as its text, and carries more: its `index`, its arrival time `t` (seconds
+        since the request), a `finish_reason` on the last one. The stream itself keeps the rest:
+        after the loop, `text`, `usage` (token counts) and `timings` (time to the first token,
+        tokens per second).
+    """),
+    code("""
+        stream = llm.stream("Write me a 1 verse song about sparkling water.")
+        chunks = list(stream)
+
+        print(repr(chunks[1]))
+        print(repr(chunks[-1]))
+        print(stream.usage)
+        print(stream.timings)
+    """),
+    md("""
+        ## Async streaming: `astream`
+
+        In async code, use `astream()` with `async for`. A notebook cell can use `async for` at the
+        top level: the kernel already runs an event loop.
+    """),
+    code("""
+        async for chunk in llm.astream("Write me a 1 verse song about sparkling water."):
+            print(chunk, end="|", flush=True)
+    """),
+    md("""
+        ## Async events: `astream_events`
+
+        `astream_events()` reports what happens during a run as events in LangChain's format:
+        `on_llm_start`, then one `on_llm_stream` per chunk, then `on_llm_end`. Each event is a dict
+        with `event`, `name`, `run_id`, `tags`, `metadata` and `data`. The page asks for
+        `version="v1"`; `"v2"` is the default and adds `parent_ids`.
+    """),
+    code("""
+        idx = 0
+
+        async for event in llm.astream_events(
+            "Write me a 1 verse song about goldfish on the moon", version="v1"
+        ):
+            idx += 1
+            if idx >= 5:  # Truncate the output
+                print("...Truncated")
+                break
+            print(event)
+    """),
+    md("""
+        ## A model that cannot stream still streams (one chunk)
+
+        Some providers only answer whole. A model class only has to implement what its provider can
+        do; here, `_complete` returns the whole answer at once. `stream()` and `astream()` still
+        work: they yield **one chunk, the whole answer**, marked `fallback=True`, so code written
+        for streaming runs unchanged.
+    """),
+    code("""
+        from llmstream_nb import Completion, Model
+
+
+        class Echo(Model):
+            \"\"\"A model that answers whole: it repeats the prompt, louder.\"\"\"
+
+            provider = "echo"
+
+            def _complete(self, request):
+                return Completion(text=request.last_user_text.upper(), finish_reason="stop")
+
+
+        echo = Echo()
+        chunks = list(echo.stream("Write me a 1 verse song about sparkling water."))
+
+        print(echo.can_stream)
+        print(chunks)
+        assert len(chunks) == 1 and chunks[0].fallback
+    """),
+    md("""
+        ## The same streams, live in the notebook
+
+        `show()` draws any of these streams as a live view (see `01_quickstart.ipynb`). An async
+        stream runs in the background, so this cell returns at once.
+    """),
+    code("""
+        from llmstream_nb import show
+
+        show(llm.astream("Write me a 1 verse song about goldfish on the moon"), sep="|")
+    """),
+]
+
+
+# -- 03: providers, keys, faults -----------------------------------------------------------
+
+PROVIDERS = [
+    md("""
+        # OpenAI-compatible servers, keys, and broken streams
+
+        The `openai` provider talks to any server that speaks OpenAI's HTTP API: OpenAI itself,
+        vLLM, llama.cpp, Ollama's `/v1`, LM Studio, Groq, OpenRouter...
+
+        To learn without a key or a network, this notebook starts llmstream_nb's own local server,
+        which serves the offline `demo` model over that same API, inside this kernel.
+    """),
+    code("""
+        from llmstream_nb import LLMStreamError, get_model, show
+        from llmstream_nb.server import BackgroundServer
+
+        server = BackgroundServer().start()  # a free port on 127.0.0.1, in a background thread
+        server.base_url
+    """),
+    md("""
+        ## Pointing a model at a server
+
+        `get_model("openai:MODEL", base_url=...)` picks the server; our local one calls its model
+        `ngram`. A local server needs no key.
+    """),
+    code("""
+        llm = get_model("openai:ngram", base_url=server.base_url)
+        llm
+    """),
+    code("""
+        for chunk in llm.stream("Write me a 1 verse song about sparkling water."):
+            print(chunk, end="|", flush=True)
+    """),
+    md("""
+        Over HTTP the answer arrives as server-sent events, one per token. The server keeps a log of
+        what it was asked:
+    """),
+    code("""
+        server.requests()[-1]
+    """),
+    md("""
+        The live view works the same with any provider:
+    """),
+    code("""
+        view = show(llm.stream("Tell me about trains.", max_tokens=60))
+    """),
+    md("""
+        ## API keys: keep them out of the notebook
+
+        A notebook is saved with its cells **and their outputs**, and notebooks get shared,
+        committed and uploaded. So a key must never appear in a cell or in an output.
+
+        - **Best:** set `OPENAI_API_KEY` in the environment *before* starting Jupyter (your shell
+          profile, a `.env` file your tools load, a secret manager). The `openai` provider reads it,
+          and nothing about it appears in the notebook.
+        - **In the notebook:** ask for it with `getpass`, which does not echo what you type, and
+          put it in `os.environ` for this kernel only.
+        - **Not `%env`:** `%env OPENAI_API_KEY=sk-...` writes the key into the cell's source, which
+          is saved in the `.ipynb`, and prints it back as `env: OPENAI_API_KEY=sk-...` in the output.
+          `%env OPENAI_API_KEY` displays it too. (A bare `%env` hides variables whose names contain
+          KEY, TOKEN or SECRET, but that is the only form that does.)
+
+        The next cell uses the key from the environment if there is one, and only asks when you set
+        `ASK_FOR_KEY = True`: run top to bottom, this notebook never waits for input.
+    """),
+    code("""
+        import os
+        from getpass import getpass
+
+        ASK_FOR_KEY = False  # set to True to type your key (it is not shown, and not saved)
+
+        if os.environ.get("OPENAI_API_KEY"):
+            print("OPENAI_API_KEY is set in the environment")
+        elif ASK_FOR_KEY:
+            os.environ["OPENAI_API_KEY"] = getpass("OPENAI_API_KEY: ")
+            print("OPENAI_API_KEY is set for this kernel")
+        else:
+            print("no OPENAI_API_KEY: that is fine here, the local server needs none")
+    """),
+    md("""
+        With a key, `get_model("openai:gpt-4o-mini")` would talk to OpenAI. What llmstream_nb
+        shows never includes the key: a model's repr only says whether one is set, and error
+        messages name the provider, host and status, not the key. Here the local server is started
+        with a key of its own, and we knock with a wrong (made-up) one:
+    """),
+    code("""
+        from llmstream_nb import AuthenticationError
+
+        locked = BackgroundServer(api_key="local-server-key").start()
+        made_up_key = "sk-made-up-key-for-this-demo"
+        wrong = get_model("openai:ngram", base_url=locked.base_url, api_key=made_up_key)
+        print(repr(wrong))
+
+        try:
+            wrong.invoke("Tell me about trains.")
+        except AuthenticationError as exc:
+            error_line = f"{type(exc).__name__}: {exc}"
+        print(error_line)
+        assert made_up_key not in error_line
+        locked.stop()
+    """),
+    md("""
+        `llmstream-nb models` (or `%llmstream models` in a notebook) lists each provider, whether
+        its key is set, and the models its server offers: never the key itself. Here it runs in a
+        subprocess whose environment holds the made-up key and points `OPENAI_BASE_URL` at our
+        server:
+    """),
+    code("""
+        import subprocess
+        import sys
+
+        env = {**os.environ, "OPENAI_API_KEY": made_up_key, "OPENAI_BASE_URL": server.base_url}
+        listing = subprocess.run(
+            [sys.executable, "-m", "llmstream_nb.cli", "models"],
+            env=env, capture_output=True, text=True, check=True,
+        ).stdout
+        print(listing)
+        assert made_up_key not in listing
+    """),
+    md("""
+        ## When a stream breaks
+
+        Real streams break: a connection drops halfway, a server sends an error mid-answer. The
+        local server can do both on purpose: add a fault to the model name, e.g.
+        `ngram+drop_after=8` drops the connection after 8 tokens (the header `X-LLMStream-Fault`
+        does the same; see `llmstream_nb/server/README.md` for every fault).
+
+        The error is **one line** (what failed, where, why), raised *after* the chunks that did
+        arrive, and it keeps them as `exc.partial_text`:
+    """),
+    code("""
+        flaky = get_model("openai:ngram+drop_after=8", base_url=server.base_url)
+
+        try:
+            for chunk in flaky.stream("Tell me about trains."):
+                print(chunk, end="", flush=True)
+        except LLMStreamError as exc:
+            print()
+            print(f"{type(exc).__name__}: {exc}")
+            print("kept:", repr(exc.partial_text))
+    """),
+    md("""
+        In the live view, the status turns into the error line and the partial answer stays on
+        screen:
+    """),
+    code("""
+        broken = get_model("openai:ngram+error_after=12", base_url=server.base_url)
+        view = show(broken.stream("Tell me about trains."))
+    """),
+    code("""
+        print(view.status)
+        print(view.error_line)
+        print(repr(view.text))
+    """),
+    md("""
+        Errors that happen *before* the first token (a 429 rate limit, a 503) are retried with
+        backoff, honouring the server's `Retry-After`. `status=503,times=1` fails the first request
+        only, so the retry succeeds:
+    """),
+    code("""
+        busy = get_model("openai:ngram+status=503,times=1", base_url=server.base_url)
+        print(busy.invoke("Tell me about trains.", max_tokens=20))
+        [(r["status"], r["outcome"]) for r in server.requests()[-2:]]
+    """),
+    md("""
+        Finally, stop the local server:
+    """),
+    code("""
+        server.stop()
+    """),
+]
+
+
+NOTEBOOK_CELLS = {
+    "01_quickstart.ipynb": QUICKSTART,
+    "02_stream_and_astream.ipynb": STREAMING,
+    "03_providers.ipynb": PROVIDERS,
+}
+
+
+def build(name: str, cells: list[tuple[str, str]]) -> NotebookNode:
+    """A notebook without outputs, on the python3 kernel, with ids stable across rebuilds."""
+    stem = name.split(".")[0]
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = dict(KERNELSPEC)
+    notebook.metadata["language_info"] = dict(LANGUAGE_INFO)
+    for index, (kind, source) in enumerate(cells):
+        make = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
+        notebook.cells.append(make(source, id=f"{stem}-{index:02d}"))
+    nbformat.validate(notebook)
+    return notebook
+
+
+def render(notebook: NotebookNode) -> str:
+    return nbformat.writes(notebook) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="report notebooks that differ; write nothing")
+    args = parser.parse_args(argv)
+    stale = []
+    for name, cells in NOTEBOOK_CELLS.items():
+        path, text = NOTEBOOKS / name, render(build(name, cells))
+        if path.exists() and path.read_text() == text:
+            continue
+        stale.append(name)
+        if not args.check:
+            NOTEBOOKS.mkdir(exist_ok=True)
+            path.write_text(text)
+    if args.check and stale:
+        print(f"out of date (run tests/make_notebooks.py): {', '.join(stale)}", file=sys.stderr)
+        return 1
+    for name in stale:
+        print(f"wrote notebooks/{name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

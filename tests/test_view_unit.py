@@ -1,0 +1,537 @@
+"""StreamView without a kernel: source adapters, coalescing, stats, errors, the terminal fallback,
+and the widget side's messages (with the widget's send and display captured in-process)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import subprocess
+import sys
+from types import SimpleNamespace
+from typing import Any, AsyncIterator, Callable, Iterator
+
+import pytest
+
+from llmstream_nb import Chunk, Completion, Timings, Usage
+from llmstream_nb.errors import ServerError
+from llmstream_nb.models.base import Model
+from llmstream_nb.models.streams import TokenStream
+from llmstream_nb.sources import AsyncChunkIterator, ChunkIterator, to_chunk
+from llmstream_nb.view import StreamView, show
+from llmstream_nb.view.coalesce import Coalescer, Flusher
+from llmstream_nb.view.stats import StatsTracker
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+class EchoModel(Model):
+    """Streams the prompt back word by word, sync and async, then a usage report."""
+
+    provider = "echo"
+    default_model = "words"
+
+    def _stream_chunks(self, request: Any) -> Iterator[Any]:
+        words = request.last_user_text.split()
+        for word in words:
+            yield Chunk(word + " ")
+        yield Usage(prompt_tokens=len(words), completion_tokens=len(words))
+
+    async def _astream_chunks(self, request: Any) -> AsyncIterator[Any]:
+        for piece in self._stream_chunks(request):
+            await asyncio.sleep(0)
+            yield piece
+
+
+class Tracked:
+    """A generator source that records whether it was closed."""
+
+    def __init__(self, items: list[Any], fail: BaseException | None = None) -> None:
+        self.items = items
+        self.fail = fail
+        self.closed = False
+
+    def __iter__(self) -> Iterator[Any]:
+        try:
+            yield from self.items
+            if self.fail is not None:
+                raise self.fail
+        finally:
+            self.closed = True
+
+
+def terminal_view(source: Any, **options: Any) -> tuple[StreamView, io.StringIO]:
+    out = io.StringIO()
+    return StreamView(source, file=out, **options), out
+
+
+def openai_chunk(content: str | None, finish: str | None = None, model: str = "gpt-test") -> SimpleNamespace:
+    delta = SimpleNamespace(content=content, role=None)
+    return SimpleNamespace(model=model, choices=[SimpleNamespace(delta=delta, finish_reason=finish, index=0)])
+
+
+# -- adapters --------------------------------------------------------------------------------
+
+
+def test_strings_and_our_chunks() -> None:
+    assert to_chunk("Hi").text == "Hi"
+    ours = Chunk("x", finish_reason="stop")
+    assert to_chunk(ours) is ours
+    assert to_chunk(None) is None and to_chunk(Usage(1, 2)) is None
+
+
+def test_langchain_like_content_string_and_blocks() -> None:
+    assert to_chunk(SimpleNamespace(content="Hello")).text == "Hello"
+    blocks = [{"type": "text", "text": "Hel"}, {"type": "tool_use", "id": "t1"}, "lo", SimpleNamespace(text="!")]
+    assert to_chunk(SimpleNamespace(content=blocks)).text == "Hello!"
+    finished = SimpleNamespace(content="", response_metadata={"finish_reason": "stop", "model_name": "lc-model"})
+    assert to_chunk(finished).finish_reason == "stop"
+
+
+def test_text_attribute_and_text_method() -> None:
+    assert to_chunk(SimpleNamespace(text="gen")).text == "gen"  # LangChain GenerationChunk
+    assert to_chunk(SimpleNamespace(text=lambda: "called")).text == "called"  # BaseMessage.text()
+
+
+def test_openai_sdk_like_chunks() -> None:
+    assert to_chunk(openai_chunk("Hel")).text == "Hel"
+    assert to_chunk(openai_chunk(None)).text == ""  # the role-only first chunk
+    assert to_chunk(openai_chunk("", finish="stop")).finish_reason == "stop"
+    assert to_chunk(SimpleNamespace(choices=[])).text == ""  # filter results / final usage chunk
+    legacy = SimpleNamespace(choices=[SimpleNamespace(text="old", finish_reason=None)])
+    assert to_chunk(legacy).text == "old"
+    raw_json = {"choices": [{"delta": {"content": "raw"}, "finish_reason": None}]}
+    assert to_chunk(raw_json).text == "raw"
+
+
+def test_unknown_item_is_an_error_not_silence() -> None:
+    with pytest.raises(TypeError, match="cannot read text from a int"):
+        to_chunk(42)
+
+
+def test_foreign_items_are_stamped_and_callers_chunks_copied() -> None:
+    ticks = iter([0.0, 0.5, 1.25, 2.0])
+    mine = Chunk("b")
+    chunks = list(ChunkIterator(["a", mine, openai_chunk("c")], clock=lambda: next(ticks)))
+    assert [(c.text, c.index, c.t) for c in chunks] == [("a", 0, 0.5), ("b", 1, 1.25), ("c", 2, 2.0)]
+    assert chunks[1] is not mine and mine.t == 0.0
+
+
+def test_our_streams_keep_their_own_stamps() -> None:
+    stream = EchoModel().stream("one two")
+    chunks = list(ChunkIterator(stream))
+    assert [c.text for c in chunks] == ["one ", "two "]
+    assert chunks == stream.chunks and chunks[0] is stream.chunks[0]
+
+
+def test_chunk_iterator_close_releases_the_source() -> None:
+    source = Tracked(["a", "b", "c"])
+    chunks = ChunkIterator(source)
+    next(chunks)
+    chunks.close()
+    assert source.closed
+
+
+@pytest.mark.asyncio
+async def test_async_chunk_iterator() -> None:
+    async def source() -> AsyncIterator[Any]:
+        yield "x"
+        yield SimpleNamespace(content="y")
+
+    assert [c.text async for c in AsyncChunkIterator(source())] == ["x", "y"]
+
+
+# -- coalescing ------------------------------------------------------------------------------
+
+
+class FakeTime:
+    """A clock and a scheduler that only move when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.timers: list[tuple[float, Callable[[], None], list[bool]]] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def schedule(self, delay: float, callback: Callable[[], None]) -> Callable[[], None]:
+        cancelled = [False]
+        self.timers.append((self.now + delay, callback, cancelled))
+        return lambda: cancelled.__setitem__(0, True)
+
+    def advance(self, to: float) -> None:
+        """Move the clock to `to`, firing due timers in order at their own times."""
+        while True:
+            due = sorted((t for t in self.timers if not t[2][0] and t[0] <= to), key=lambda t: t[0])
+            if not due:
+                break
+            when, callback, cancelled = due[0]
+            self.timers.remove(due[0])
+            self.now = max(self.now, when)
+            callback()
+        self.now = to
+
+
+def make_flusher(interval: float = 1 / 30) -> tuple[Flusher, FakeTime, list[tuple[float, list[str]]]]:
+    time_ = FakeTime()
+    sent: list[tuple[float, list[str]]] = []
+    flusher = Flusher(lambda pieces: sent.append((time_.now, pieces)), time_.schedule, interval, time_.clock)
+    return flusher, time_, sent
+
+
+def test_a_burst_of_20000_chunks_is_coalesced() -> None:
+    flusher, time_, sent = make_flusher()
+    arrivals = [i * 50e-6 for i in range(20_000)]  # 20,000 tokens a second, for one second
+    for i, at in enumerate(arrivals):
+        time_.advance(at)
+        flusher.add(f"t{i} ")
+    time_.advance(arrivals[-1] + 0.2)  # the source stalls: only the timer can send the rest
+    elapsed = arrivals[-1]
+    assert len(sent) <= elapsed / (1 / 30) + 2
+    assert "".join("".join(pieces) for _, pieces in sent) == "".join(f"t{i} " for i in range(20_000))
+    gaps = [b[0] - a[0] for a, b in zip(sent, sent[1:])]
+    assert min(gaps) >= 1 / 30 - 1e-9
+    assert sent[-1][0] - arrivals[-1] <= 1 / 30 + 1e-9
+
+
+def test_a_chunk_followed_by_a_stall_is_sent_by_the_timer() -> None:
+    flusher, time_, sent = make_flusher()
+    flusher.add("first")  # nothing sent for a while: goes out at once
+    assert sent == [(0.0, ["first"])]
+    time_.advance(0.01)
+    flusher.add("second")  # within the interval: buffered, timer armed
+    assert len(sent) == 1
+    time_.advance(0.5)  # the source stalls
+    assert sent[1][1] == ["second"]
+    assert sent[1][0] - 0.01 <= 0.1
+
+
+def test_close_sends_the_rest_and_disarms() -> None:
+    flusher, time_, sent = make_flusher()
+    flusher.add("a")
+    flusher.add("b")
+    flusher.close()
+    assert [pieces for _, pieces in sent] == [["a"], ["b"]]
+    flusher.add("late")
+    time_.advance(1.0)
+    assert len(sent) == 2
+
+
+def test_coalescer_due_times() -> None:
+    now = [10.0]
+    coalescer = Coalescer(interval=0.1, clock=lambda: now[0])
+    assert coalescer.due is None
+    coalescer.add("a")
+    assert coalescer.ready() and coalescer.take() == ["a"]
+    now[0] = 10.02
+    coalescer.add("b")
+    assert coalescer.due == pytest.approx(10.1) and not coalescer.ready()
+
+
+# -- stats -----------------------------------------------------------------------------------
+
+
+def test_stats_tracker_matches_timings() -> None:
+    chunks = [Chunk("a", t=0.5), Chunk("b", t=0.75), Chunk("c", t=1.5)]
+    tracker = StatsTracker()
+    for chunk in chunks:
+        tracker.add(chunk)
+    assert tracker.timings(2.0) == Timings.from_chunks(chunks, 2.0)
+    assert tracker.compact(2.0) == [3, 0.5, 2.0, 2.0]
+
+
+def test_view_stats_and_completion() -> None:
+    view, _ = terminal_view(EchoModel().stream("a b c"))
+    view.run()
+    stats = view.stats
+    assert stats["status"] == "done" and stats["chunks"] == 3
+    assert stats["ttft"] is not None and stats["elapsed"] >= stats["ttft"]
+    assert set(stats) == {"chunks", "ttft", "tokens_per_second", "elapsed", "status"}
+    completion = view.result()
+    assert isinstance(completion, Completion)
+    assert completion.text == view.text == "a b c "
+    assert completion.usage.completion_tokens == 3 and completion.model == "echo:words"
+    assert all(isinstance(c, Chunk) for c in view.chunks)
+
+
+# -- blocking runs ---------------------------------------------------------------------------
+
+
+def test_error_keeps_the_partial_text_and_redacts() -> None:
+    source = Tracked(["Hello", " wor"], fail=RuntimeError("upstream said key sk-abcdefghijklmnop is bad"))
+    view, _ = terminal_view(source)
+    assert view.run() is view
+    assert view.status == "error" and view.text == "Hello wor"
+    assert isinstance(view.error, RuntimeError)
+    assert view.error_line.startswith("RuntimeError: upstream said key [redacted]")
+    assert "sk-abc" not in view.error_line
+    assert source.closed
+    with pytest.raises(RuntimeError):
+        view.result()
+
+
+def test_our_errors_get_the_partial_text() -> None:
+    view, _ = terminal_view(Tracked(["abc"], fail=ServerError("boom", provider="x")))
+    view.run()
+    assert view.error.partial_text == "abc"
+
+
+def test_keyboard_interrupt_stops_closes_and_goes_on() -> None:
+    source = Tracked(["one ", "two "], fail=KeyboardInterrupt())
+    view, _ = terminal_view(source)
+    with pytest.raises(KeyboardInterrupt):
+        view.run()
+    assert view.status == "stopped" and view.text == "one two " and source.closed
+    assert view.result().text == "one two "
+
+
+def test_stop_during_a_blocking_run() -> None:
+    view: StreamView | None = None
+
+    def source() -> Iterator[str]:
+        yield "a"
+        yield "b"
+        assert view is not None
+        view.stop()
+        yield "c"
+        yield "d"
+
+    view, _ = terminal_view(source())
+    view.run()
+    assert view.status == "stopped" and view.text == "ab"
+
+
+def test_a_view_runs_once() -> None:
+    view, _ = terminal_view(["x"])
+    view.run()
+    with pytest.raises(RuntimeError, match="once"):
+        view.run()
+
+
+def test_blocking_run_of_an_async_source() -> None:
+    async def source() -> AsyncIterator[str]:
+        for word in ("async ", "in ", "a ", "thread"):
+            await asyncio.sleep(0)
+            yield word
+
+    view, _ = terminal_view(source())
+    view.run()
+    assert view.text == "async in a thread" and view.status == "done"
+
+
+# -- terminal fallback -----------------------------------------------------------------------
+
+
+def test_terminal_fallback_prints_tokens(capsys: pytest.CaptureFixture[str]) -> None:
+    view = show(iter(["Hello", ",", " world"]), sep="|")
+    assert view.widget is None
+    out = capsys.readouterr().out
+    assert out == "Hello|,| world|\n"
+    assert view.text == "Hello, world"  # the separator is drawn, never part of the text
+
+
+def test_terminal_error_line_is_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    show(Tracked(["partial"], fail=ValueError("Bearer sk-secretsecret123")))
+    captured = capsys.readouterr()
+    assert captured.out.startswith("partial")
+    assert "error: ValueError: Bearer [redacted]" in captured.err and "secret" not in captured.err
+
+
+def test_import_keeps_widgets_out() -> None:
+    code = "import sys, llmstream_nb, llmstream_nb.view; print('ipywidgets' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+# -- show() ----------------------------------------------------------------------------------
+
+
+def test_show_a_model_and_prompt_blocks() -> None:
+    view = show(EchoModel(), "tell me", file=io.StringIO())
+    assert view.status == "done" and view.text == "tell me " and view.model_name == "echo:words"
+
+
+def test_show_argument_errors() -> None:
+    with pytest.raises(TypeError, match="needs a prompt"):
+        show(EchoModel())
+    with pytest.raises(TypeError, match="already a stream"):
+        show(iter(["x"]), "prompt")
+    with pytest.raises(TypeError, match="show\\(model, prompt\\)"):
+        StreamView(EchoModel())
+
+
+def test_show_names_the_model_from_openai_chunks() -> None:
+    view = show(iter([openai_chunk(None), openai_chunk("Hi")]), file=io.StringIO())
+    assert view.model_name == "gpt-test" and view.text == "Hi"
+
+
+# -- async runs ------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_async_show_returns_at_once_and_await_gives_the_completion() -> None:
+    gate = asyncio.Event()
+
+    async def source() -> AsyncIterator[str]:
+        yield "before "
+        await gate.wait()
+        yield "after"
+
+    view = show(source(), file=io.StringIO())
+    assert view.status == "waiting"  # the task has not run yet: show() returned at once
+    await asyncio.sleep(0.01)
+    assert view.text == "before " and view.active
+    gate.set()
+    completion = await view
+    assert completion.text == "before after" and view.status == "done"
+
+
+@pytest.mark.asyncio
+async def test_async_stop_cancels_and_closes_the_source() -> None:
+    closed = asyncio.Event()
+
+    async def source() -> AsyncIterator[str]:
+        try:
+            yield "partial"
+            await asyncio.sleep(3600)
+            yield "never"
+        finally:
+            closed.set()
+
+    view = StreamView(source(), file=io.StringIO()).start()
+    await asyncio.sleep(0.01)
+    view.stop()
+    completion = await view
+    assert view.status == "stopped" and completion.text == "partial" and closed.is_set()
+
+
+@pytest.mark.asyncio
+async def test_async_stop_before_the_first_step() -> None:
+    async def source() -> AsyncIterator[str]:
+        yield "x"
+
+    view = StreamView(source(), file=io.StringIO()).start()
+    view.stop()
+    assert (await view).text == "" and view.status == "stopped"
+
+
+@pytest.mark.asyncio
+async def test_outside_cancellation_propagates() -> None:
+    async def source() -> AsyncIterator[str]:
+        yield "x"
+        await asyncio.sleep(3600)
+
+    view = StreamView(source(), file=io.StringIO()).start()
+    await asyncio.sleep(0.01)
+    assert view._task is not None
+    view._task.cancel()  # someone else's cancellation (a timeout, a task group), not Stop
+    with pytest.raises(asyncio.CancelledError):
+        await view
+    assert view.status == "stopped" and view.text == "x"
+
+
+@pytest.mark.asyncio
+async def test_async_error_and_sync_source_in_async_mode() -> None:
+    async def failing() -> AsyncIterator[str]:
+        yield "so far"
+        raise ValueError("bad")
+
+    view = show(failing(), file=io.StringIO())
+    with pytest.raises(ValueError):
+        await view
+    assert view.status == "error" and view.text == "so far"
+    words = show(iter(["sync ", "in ", "async"]), async_=True, file=io.StringIO())
+    assert (await words).text == "sync in async"
+
+
+@pytest.mark.asyncio
+async def test_async_model_and_several_at_once() -> None:
+    views = [show(EchoModel(), f"stream {i}", async_=True, file=io.StringIO()) for i in range(3)]
+    completions = await asyncio.gather(*views)
+    assert [c.text for c in completions] == [f"stream {i} " for i in range(3)]
+
+
+# -- the widget side, in-process -------------------------------------------------------------
+
+
+class FakeHandle:
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.shown = data
+        self.updates: list[dict[str, Any]] = []
+
+    def update(self, data: dict[str, Any], raw: bool = False) -> None:
+        self.updates.append(data)
+
+
+@pytest.fixture
+def widget_view(monkeypatch: pytest.MonkeyPatch) -> Callable[..., tuple[StreamView, list[Any], list[FakeHandle]]]:
+    """A StreamView that believes it is in a kernel: sends and displays are recorded."""
+    from llmstream_nb.view import stream_view, widget_sink
+    from llmstream_nb.view.widget import StreamWidget
+
+    monkeypatch.setattr(stream_view, "_in_kernel", lambda: True)
+    handles: list[FakeHandle] = []
+    monkeypatch.setattr(widget_sink, "show_bundle", lambda data: handles.append(FakeHandle(data)) or handles[-1])
+    sent: list[Any] = []
+    monkeypatch.setattr(StreamWidget, "send", lambda self, content, buffers=None: sent.append(content))
+
+    def make(source: Any, **options: Any) -> tuple[StreamView, list[Any], list[FakeHandle]]:
+        return StreamView(source, **options), sent, handles
+
+    return make
+
+
+def test_widget_plain_deltas_final_state_and_fallback(widget_view: Callable[..., Any]) -> None:
+    view, sent, handles = widget_view(["<script>alert(1)</script>", " and ", "<img src=x onerror=alert(1)>"], model="m")
+    view.run()
+    assert all(set(m) == {"d", "s"} for m in sent)
+    assert "".join(m["d"] for m in sent) == view.text == "<script>alert(1)</script> and <img src=x onerror=alert(1)>"
+    widget = view.widget
+    assert (widget.text, widget.status, widget.model_name, widget.mode) == (view.text, "done", "m", "blocking")
+    assert widget.stats["chunks"] == 3 and widget.offsets == []
+    (handle,) = handles
+    assert handle.shown["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.model_id
+    assert handle.updates[-1]["text/plain"] == view.text and "text/markdown" not in handle.updates[-1]
+
+
+def test_widget_boundaries_send_chunk_lists_and_utf16_offsets(widget_view: Callable[..., Any]) -> None:
+    view, sent, _ = widget_view(["a", "😀", "bc"], sep="|")
+    view.run()
+    assert [piece for m in sent for piece in m["c"]] == ["a", "😀", "bc"]
+    assert view.text == "a😀bc" and view.widget.offsets == [1, 3, 5]
+
+
+def test_widget_markdown_is_rendered_by_the_page_and_the_fallback_is_inert(widget_view: Callable[..., Any]) -> None:
+    view, _, handles = widget_view(["# Title\n", "*bold* <script>alert(1)</script> ", "`a<b`"], markdown=True)
+    view.run()
+    assert view.widget.markdown and view.widget.text == view.text  # the page renders it, untrusted
+    fallback = handles[0].updates[-1]
+    assert fallback["text/plain"] == view.text
+    assert fallback["text/markdown"] == "# Title\n*bold* &lt;script>alert(1)&lt;/script> `a<b`"
+
+
+def test_widget_error_state(widget_view: Callable[..., Any]) -> None:
+    view, _, handles = widget_view(Tracked(["part"], fail=OSError("token sk-abcdef123456 refused")))
+    view.run()
+    widget = view.widget
+    assert widget.status == "error" and widget.text == "part"
+    assert widget.error == "OSError: token [redacted] refused"
+    assert handles[0].updates[-1]["text/plain"] == "part\n[error: OSError: token [redacted] refused]"
+
+
+def test_widget_sync_and_stop_messages(widget_view: Callable[..., Any]) -> None:
+    state: dict[str, Any] = {}
+
+    def source() -> Iterator[str]:
+        yield "one "
+        yield "two "
+        sink = state["view"]._sink
+        sink._on_message(None, {"action": "sync"}, [])
+        sink._on_message(None, {"action": "stop"}, [])
+        yield "three"
+
+    view, sent, _ = widget_view(source())
+    state["view"] = view
+    view.run()
+    resets = [m for m in sent if m.get("reset")]
+    assert resets == [{"d": "one two ", "s": resets[0]["s"], "reset": 1}]
+    assert view.status == "stopped" and view.widget.text == "one two "

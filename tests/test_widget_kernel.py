@@ -1,0 +1,309 @@
+"""StreamView in a real kernel: the comm traffic a browser would receive, read off iopub.
+
+Checks that deltas add up to the text, that traffic grows linearly and is coalesced in
+time, that async views outlive their cell and stop on a Stop click (and the server sees
+the connection close), that an interrupted blocking cell leaves a stopped view and a
+working kernel, and that the final state and the text fallback hold the answer.
+Nothing here asserts on wall-clock time; waits are long so a loaded machine only slows it.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+from typing import Any, Iterator
+
+import pytest
+
+from kernel_harness import KernelHarness, Message
+
+pytestmark = pytest.mark.kernel
+
+WIDGET = "AnyModel"  # the _model_name of anywidget models, ours among them
+MAX_UPDATES_PER_SECOND = 30
+
+
+@pytest.fixture
+def kernel() -> Iterator[KernelHarness]:
+    harness = KernelHarness.start()
+    try:
+        harness.run("from llmstream_nb import StreamView, show, get_model")
+        yield harness
+    finally:
+        harness.shutdown()
+
+
+def code(text: str) -> str:
+    return textwrap.dedent(text).strip()
+
+
+def deltas(messages: list[Any]) -> str:
+    """The text the page rebuilds from plain-mode delta messages."""
+    text = ""
+    for message in messages:
+        if "d" in message:
+            text = message["d"] if message.get("reset") else text + message["d"]
+    return text
+
+
+def last_state(kernel: KernelHarness, comm_id: str) -> dict[str, Any]:
+    """The widget's state as the page knows it: comm_open state plus every update, in order."""
+    (opened,) = [m for m in kernel.comm_messages(comm_id) if m["msg_type"] == "comm_open"]
+    state = dict(opened["content"]["data"]["state"])
+    for update in kernel.state_updates(comm_id):
+        state.update(update)
+    return state
+
+
+def wait_for_status(kernel: KernelHarness, comm_id: str, status: str) -> None:
+    kernel.wait_for(
+        lambda m: m["msg_type"] == "comm_msg"
+        and m["content"]["comm_id"] == comm_id
+        and m["content"]["data"].get("state", {}).get("status") == status
+    )
+
+
+def wait_for_delta(kernel: KernelHarness, comm_id: str, containing: str = "") -> None:
+    kernel.wait_for(
+        lambda m: m["msg_type"] == "comm_msg"
+        and m["content"]["comm_id"] == comm_id
+        and m["content"]["data"].get("method") == "custom"
+        and containing in json.dumps(m["content"]["data"]["content"], ensure_ascii=False)
+    )
+
+
+def is_comm(msg: Message) -> bool:
+    return msg["msg_type"] in ("comm_open", "comm_msg", "comm_close")
+
+
+# -- blocking mode ---------------------------------------------------------------------------
+
+
+def test_fast_stream_traffic_is_linear_and_coalesced(kernel: KernelHarness) -> None:
+    kernel.run(code("""
+        model = get_model("demo", ttft=0, tokens_per_second=0)
+        model.invoke("warm up", max_tokens=5)
+    """))
+    start = len(kernel.iopub)
+    kernel.run('view = show(model, "Tell me about trains", options=dict(max_tokens=5000, min_tokens=5000, seed=7))')
+    (comm_id,) = kernel.comm_ids(WIDGET, since=start)
+    text = kernel.value("view.text")
+    stats = kernel.value("view.stats")
+    assert stats["chunks"] == 5000 and stats["status"] == "done"
+
+    custom = kernel.custom_messages(comm_id)
+    assert deltas(custom) == text  # in order, nothing lost or repeated
+    assert len(custom) <= MAX_UPDATES_PER_SECOND * stats["elapsed"] + 3
+
+    traffic = [m for m in kernel.iopub[start:] if is_comm(m)]
+    fixed = sum(kernel.wire_bytes(m) for m in traffic if m["msg_type"] == "comm_open")  # holds the JS and CSS
+    streaming = sum(kernel.wire_bytes(m) for m in traffic if m["msg_type"] != "comm_open")
+    text_bytes = len(text.encode())
+    print(f"\n5,000 tokens, {text_bytes} bytes of text in {stats['elapsed']:.2f} s: "
+          f"{len(custom)} delta messages, {len(traffic)} comm messages, "
+          f"{streaming} bytes streaming + {fixed} bytes comm_open")
+    assert streaming < 3 * text_bytes + 8_000
+
+
+def test_paced_stream_is_coalesced_to_30_updates_a_second(kernel: KernelHarness) -> None:
+    """About 5,000 tokens a second for ~1 s: many more tokens than updates."""
+    start = len(kernel.iopub)
+    kernel.run(code("""
+        import time
+        def paced(n=5000, per_second=5000):
+            begin = time.perf_counter()
+            for i in range(n):
+                while time.perf_counter() - begin < i / per_second:
+                    pass
+                yield f"w{i} "
+        view = show(paced())
+    """))
+    (comm_id,) = kernel.comm_ids(WIDGET, since=start)
+    stats = kernel.value("view.stats")
+    custom = kernel.custom_messages(comm_id)
+    assert deltas(custom) == "".join(f"w{i} " for i in range(5000))
+    print(f"\n5,000 paced tokens in {stats['elapsed']:.2f} s: {len(custom)} delta messages")
+    assert len(custom) <= MAX_UPDATES_PER_SECOND * stats["elapsed"] + 3
+    assert len(custom) < 5000 / 10
+
+
+def test_final_state_and_text_fallback(kernel: KernelHarness) -> None:
+    start = len(kernel.iopub)
+    kernel.run('view = show(iter(["Final ", "answer", "."]), model="fake:model")')
+    (comm_id,) = kernel.comm_ids(WIDGET, since=start)
+    state = last_state(kernel, comm_id)
+    assert state["text"] == "Final answer." and state["status"] == "done"
+    assert state["model_name"] == "fake:model" and state["stats"]["chunks"] == 3
+
+    shown = next(m for m in kernel.iopub[start:] if m["msg_type"] == "display_data")
+    display_id = shown["content"]["transient"]["display_id"]
+    assert shown["content"]["data"]["application/vnd.jupyter.widget-view+json"]["model_id"] == comm_id
+    update = next(m for m in kernel.iopub[start:] if m["msg_type"] == "update_display_data")
+    assert update["content"]["transient"]["display_id"] == display_id
+    assert update["content"]["data"]["text/plain"] == "Final answer."
+
+
+def test_markup_tokens_travel_as_literal_text(kernel: KernelHarness) -> None:
+    tokens = ["<img src=x onerror=alert(1)>", " & ", "<script>alert(1)</script>"]
+    start = len(kernel.iopub)
+    kernel.run(f"plain = show(iter({tokens!r}))")
+    (plain,) = kernel.comm_ids(WIDGET, since=start)
+    assert deltas(kernel.custom_messages(plain)) == "".join(tokens)
+
+    start = len(kernel.iopub)
+    kernel.run(f"marked = show(iter({tokens!r}), sep='|')")
+    (marked,) = kernel.comm_ids(WIDGET, since=start)
+    assert [piece for m in kernel.custom_messages(marked) for piece in m["c"]] == tokens
+    assert last_state(kernel, marked)["text"] == "".join(tokens)
+
+
+def test_error_keeps_partial_text_and_hides_keys(kernel: KernelHarness) -> None:
+    start = len(kernel.iopub)
+    kernel.run(code("""
+        def failing():
+            yield "partial "
+            raise ConnectionError("refused for key sk-abcdefghijklmn")
+        view = show(failing())
+    """))
+    (comm_id,) = kernel.comm_ids(WIDGET, since=start)
+    state = last_state(kernel, comm_id)
+    assert state["status"] == "error" and state["text"] == "partial "
+    assert state["error"] == "ConnectionError: refused for key [redacted]"
+    shown = [m["content"] for m in kernel.iopub[start:] if m["msg_type"] != "execute_input"]  # the code itself has it
+    assert "sk-abc" not in json.dumps(shown)
+    assert kernel.value("type(view.error).__name__") == "ConnectionError"
+
+
+SLOW_SOURCES = {
+    "sync": """
+        import time
+        closed = []
+        def slow():
+            try:
+                for i in range(100_000):
+                    time.sleep(0.02)
+                    yield f"t{i} "
+            finally:
+                closed.append(True)
+    """,
+    "async": """
+        import asyncio
+        closed = []
+        async def slow():
+            try:
+                for i in range(100_000):
+                    await asyncio.sleep(0.02)
+                    yield f"t{i} "
+            finally:
+                closed.append(True)
+    """,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SLOW_SOURCES))
+def test_interrupt_stops_a_blocking_cell_and_the_next_cell_runs(kernel: KernelHarness, kind: str) -> None:
+    """An async source in blocking mode runs on a worker thread's loop; interrupt must stop it just the same."""
+    kernel.run(code(SLOW_SOURCES[kind]))
+    start = len(kernel.iopub)
+    msg_id = kernel.submit("view = StreamView(slow())\nview.run()")
+    (comm_id,) = kernel.comm_ids(WIDGET, since=start)
+    wait_for_delta(kernel, comm_id, "t1 ")
+    kernel.interrupt()
+    reply = kernel.reply(msg_id)
+    assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
+
+    status, text, closed = kernel.value("[view.status, view.text, closed]")  # the next cell runs
+    assert status == "stopped" and text.startswith("t0 t1 ") and closed == [True]
+    wait_for_status(kernel, comm_id, "stopped")
+    state = last_state(kernel, comm_id)
+    assert state["text"] == text == deltas(kernel.custom_messages(comm_id))
+    update = next(m for m in kernel.iopub[start:] if m["msg_type"] == "update_display_data")
+    assert update["content"]["data"]["text/plain"] == text + "\n[stopped]"
+
+
+# -- async mode ------------------------------------------------------------------------------
+
+
+def test_async_views_outlive_their_cell(kernel: KernelHarness) -> None:
+    start = len(kernel.iopub)
+    reply_id = kernel.submit(code("""
+        import asyncio
+        gate = asyncio.Event()
+        async def gated(name):
+            yield f"{name} before "
+            await gate.wait()
+            for i in range(3):
+                await asyncio.sleep(0.01)
+                yield f"{name} after{i} "
+        first, second = show(gated("A")), show(gated("B"))
+    """))
+    assert kernel.reply(reply_id)["content"]["status"] == "ok"  # returned with both streams waiting on the gate
+    assert kernel.value("[first.status, second.status]") in (
+        ["streaming", "streaming"], ["waiting", "streaming"], ["streaming", "waiting"], ["waiting", "waiting"],
+    )
+    comm_a, comm_b = kernel.comm_ids(WIDGET, count=2, since=start)
+
+    kernel.run("gate.set()")  # every later token arrives after the first cell's reply
+    for comm_id, name in ((comm_a, "A"), (comm_b, "B")):
+        wait_for_status(kernel, comm_id, "done")
+        expected = f"{name} before " + "".join(f"{name} after{i} " for i in range(3))
+        assert deltas(kernel.custom_messages(comm_id)) == expected
+        assert last_state(kernel, comm_id)["text"] == expected
+    assert kernel.value("[first.result().text, second.status]")[1] == "done"
+
+
+def test_sync_request_gets_the_text_so_far(kernel: KernelHarness) -> None:
+    """What a page reloaded mid-stream does: ask, and get everything sent so far as one reset."""
+    start = len(kernel.iopub)
+    kernel.run(code("""
+        import asyncio
+        gate = asyncio.Event()
+        async def gated():
+            yield "so "
+            yield "far"
+            await gate.wait()
+            yield "!"
+        view = show(gated())
+    """))
+    (comm_id,) = kernel.comm_ids(WIDGET, since=start)
+    wait_for_delta(kernel, comm_id, "far")
+    kernel.send_custom(comm_id, {"action": "sync"})
+    kernel.wait_for(lambda m: m["msg_type"] == "comm_msg" and m["content"]["data"].get("content", {}).get("reset") == 1)
+    kernel.run("gate.set()")
+    wait_for_status(kernel, comm_id, "done")
+    custom = kernel.custom_messages(comm_id)
+    reset = next(m for m in custom if m.get("reset"))
+    assert reset["d"] == "so far"
+    assert deltas(custom) == "so far!"
+
+
+def test_stop_click_ends_an_async_stream_and_closes_the_connection(kernel: KernelHarness, slow_llm_server: Any) -> None:
+    """`slow_llm_server` (tests/server_fixture.py, loaded by conftest) logs how each request ended."""
+    seen = {r["id"] for r in slow_llm_server.requests()}
+    start = len(kernel.iopub)
+    kernel.run(code(f"""
+        model = get_model("openai:ngram", base_url={slow_llm_server.base_url!r})
+        stream = model.astream("Tell me a long story", max_tokens=2000, min_tokens=2000)
+        view = show(stream)
+    """))
+    (comm_id,) = kernel.comm_ids(WIDGET, since=start)
+    wait_for_delta(kernel, comm_id)  # a few tokens are on the page
+    assert kernel.value("view.status") == "streaming"
+
+    kernel.send_custom(comm_id, {"action": "stop"})  # what the Stop button sends
+    wait_for_status(kernel, comm_id, "stopped")
+    status, text, stream_done = kernel.value("[view.status, view.text, stream.done]")
+    assert status == "stopped" and text and stream_done
+    state = last_state(kernel, comm_id)
+    assert state["text"] == text == deltas(kernel.custom_messages(comm_id))
+    assert kernel.value("view.result().text") == text  # a stopped view's result is the partial answer
+
+    deadline = time.monotonic() + 60
+    while True:  # the server notices the closed connection on its own schedule
+        outcomes = [r["outcome"] for r in slow_llm_server.requests() if r["id"] not in seen]
+        if outcomes and None not in outcomes:
+            break
+        assert time.monotonic() < deadline, f"the server never saw the request end: {outcomes}"
+        time.sleep(0.1)
+    assert outcomes == ["client_disconnected"]
