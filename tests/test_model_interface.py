@@ -292,3 +292,14 @@ def test_messages_accept_dicts_and_pairs_and_reject_nonsense() -> None:
     assert model.invoke([{"role": "user", "content": "yo"}]).text == "whole answer to yo"
     with pytest.raises(ConfigurationError, match="cannot use a int"):
         model.invoke(42)  # type: ignore[arg-type]
+
+
+def test_breaking_out_of_a_stream_is_not_an_error() -> None:
+    stream = SyncOnly().stream("hi")
+    for chunk in stream:
+        if chunk.text == "ling":
+            break
+    del chunk
+    stream.close()
+    assert stream.error is None and stream.done
+    assert stream.text == "Spark" + "ling"

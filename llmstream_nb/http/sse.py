@@ -8,20 +8,23 @@ It works on bytes (`response.iter_bytes()` / `aiter_bytes()`), not on `iter_line
 There is no Content-Type check: some OpenAI-compatible servers stream SSE as text/plain or application/json.
 
 Decision: our own decoder, not httpx-sse 0.4.3. Its line and event decoders (`httpx_sse._decoders`, private)
-fail three rules of the spec in tests/test_sse.py (run them with LLMSTREAM_SSE_DECODER=httpx-sse):
+break three rules of the spec in tests/test_sse.py (run them with LLMSTREAM_SSE_DECODER=httpx-sse: 11 of 80 fail):
   - it dispatches blocks with no `data` (`event: ping`, `retry: 10`), and once any `id` has been seen every
     further blank line (keep-alive) yields an empty event that a provider would then try to `json.loads`;
-  - it reads `retry: -1`, `retry: +5`, `retry: 1_000` as numbers (the spec wants ASCII digits only);
+  - it reads `retry: -1`, `+5`, `1_000`, ` 7` and non-ASCII digits as numbers (the spec wants ASCII digits only);
   - with CR line ends it holds a read's final CR back, so the event waits for the next network read;
-and it needs a text decoder with BOM handling in front of it, which httpx's `iter_text` does not strip.
-It is also 2.5-3.7x slower. Median µs/event on the same 20,000-event OpenAI chat stream (~230 B/event),
-decoding only, CPython 3.11 here (`.venv/bin/python bench/bench_sse.py`):
+it cannot tell "no id yet" from an empty id, and it needs a UTF-8 decoder with BOM stripping in front of it (httpx's
+`iter_text` keeps the BOM). It is also 1.6-1.9x slower. Median µs/event, same 20,000-event OpenAI chat stream
+(288 B/event), CPython 3.11, 2-vCPU VM, `.venv/bin/python bench/bench_sse.py` (7 interleaved runs):
 
-    reads     ours  httpx-sse  floor (split on b"\\n\\n")   ours + json.loads
-    4 KiB      0.9        3.3        0.6                     4.5
-    64 B       2.3        5.8        1.1                     6.0
+    reads          ours   httpx-sse   floor*   ours + json.loads   httpx-sse + json.loads
+    4 KiB          1.55     2.90      0.71          6.27                 7.64
+    one per event  2.50     3.98      0.86          7.59                 9.13
+    64 B           5.02     8.93      2.61         10.17                14.26
 
-against ~137 µs/event end to end for the official OpenAI SDK.
+    * split on b"\\n\\n" and decode, no spec handling at all.
+
+The openai SDK's own SSE decoder alone costs 6.4-11.8 µs/event there; the SDK end to end ~137 µs/event.
 
 How it is fast: bytes are buffered until a read holds a line end, CR and CRLF are rewritten to LF in bytes, and
 only the complete lines are decoded from UTF-8, in one call per read. That is exact because UTF-8 never uses
@@ -34,7 +37,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 
-__all__ = ["SSEEvent", "SSEDecoder", "iter_sse", "aiter_sse"]
+__all__ = ["SSEDecoder", "SSEEvent", "aiter_sse", "iter_sse"]
 
 
 @dataclass(slots=True)
@@ -66,25 +69,28 @@ class SSEDecoder:
 
     def feed(self, data: bytes) -> list[SSEEvent]:
         """Take the next read of the stream; return the events it completes, in order."""
-        if self._skip_lf and data:
+        if self._skip_lf:
+            if not data:
+                return []
             self._skip_lf = False
             if data[:1] == b"\n":
                 data = data[1:]
-        if b"\n" not in data and b"\r" not in data:
-            if data:
-                self._pending.append(data)
-            return []
-        if self._pending:
-            self._pending.append(data)
-            data = b"".join(self._pending)
         if b"\r" in data:
-            # A CR ends its line now, so a CR-only stream is not delayed by a read; a LF that follows in
-            # the next read is skipped there.
+            # A CR ends its line at once, so a CR-only stream is not held back until the next read; if this read
+            # ends in CR, a LF at the start of the next one completes a CRLF and is skipped there.
             self._skip_lf = data[-1:] == b"\r"
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         end = data.rfind(b"\n")
+        if end < 0:
+            self._pending.append(data)
+            return []
+        if self._pending:
+            self._pending.append(data[:end])
+            block = b"".join(self._pending)
+        else:
+            block = data[:end]
         self._pending = [data[end + 1 :]] if end + 1 < len(data) else []
-        return self._process(self._decode(data[:end]).split("\n"))
+        return self._process(self._decode(block).split("\n"))
 
     def close(self) -> list[SSEEvent]:
         """End of stream. A last line without a line end is still processed (it may set `last_event_id` or
@@ -94,7 +100,8 @@ class SSEDecoder:
             self._pending = []
             self._process([self._decode(tail)])
         self._skip_lf = False
-        self._reset_block()
+        self._event, self._block_retry = "", None
+        self._data.clear()
         return []
 
     def _decode(self, raw: bytes) -> str:
@@ -108,15 +115,18 @@ class SSEDecoder:
 
     def _process(self, lines: list[str]) -> list[SSEEvent]:
         events: list[SSEEvent] = []
+        data = self._data  # mutated in place, never rebound: _field appends to it too
         for line in lines:
             if line[:5] == "data:":  # the hot path: most lines of an LLM stream
-                value = line[5:]
-                self._data.append(value[1:] if value[:1] == " " else value)
+                data.append(line[6:] if line[5:6] == " " else line[5:])
             elif not line:
-                if self._data:
-                    data = self._data[0] if len(self._data) == 1 else "\n".join(self._data)
-                    events.append(SSEEvent(self._event or "message", data, self.last_event_id, self._block_retry))
-                self._reset_block()
+                # A blank line ends the block; an empty data buffer dispatches nothing (spec step 2).
+                if data:
+                    event = SSEEvent(self._event or "message", "\n".join(data), self.last_event_id, self._block_retry)
+                    events.append(event)
+                    data.clear()
+                self._event = ""
+                self._block_retry = None
             elif line[0] != ":":  # a line starting with ":" is a comment
                 self._field(line)
         return events
@@ -129,20 +139,12 @@ class SSEDecoder:
             self._data.append(value)
         elif name == "event":
             self._event = value
-        elif name == "id":
-            if "\0" not in value:
-                self.last_event_id = value
-        elif name == "retry":
-            # ASCII digits only; the length cap keeps int() under CPython's 4300-digit limit.
-            if value.isascii() and value.isdigit() and len(value) <= 18:
-                self._block_retry = self.retry = int(value)
+        elif name == "id" and "\0" not in value:
+            self.last_event_id = value
+        elif name == "retry" and value.isascii() and value.isdigit() and len(value) <= 18:
+            # ASCII digits only; the length cap keeps int() clear of CPython's 4300-digit limit.
+            self._block_retry = self.retry = int(value)
         # Any other field name is ignored.
-
-    def _reset_block(self) -> None:
-        # A blank line ends the block whether or not it held data (spec: an empty data buffer dispatches nothing).
-        self._event = ""
-        self._data = []
-        self._block_retry = None
 
 
 def iter_sse(chunks: Iterable[bytes]) -> Iterator[SSEEvent]:

@@ -1,7 +1,8 @@
 """The objects `stream()` and `astream()` return.
 
 Iterate them for chunks; once they end, `text`, `usage`, `timings` and `completion` hold
-the whole answer (in the spirit of simonw/llm's Response). The stream stamps each chunk's
+the whole answer (in the spirit of simonw/llm's Response), and `provider_timings` what the
+provider measured itself, if it reports that. The stream stamps each chunk's
 index and arrival time itself, so every provider gets the same metadata for free, and it
 attaches the partial text to any error raised mid-stream so nothing is lost.
 """
@@ -11,10 +12,10 @@ from __future__ import annotations
 import time
 from typing import AsyncIterator, Iterator, Union
 
-from ..chunks import REASONING, TEXT, Chunk, Completion, Timings, Usage
+from ..chunks import REASONING, TEXT, Chunk, Completion, ProviderTimings, Timings, Usage
 from ..errors import LLMStreamError
 
-Piece = Union[Chunk, Usage]
+Piece = Union[Chunk, Usage, ProviderTimings]
 
 
 class _StreamState:
@@ -24,6 +25,7 @@ class _StreamState:
         self.model = model
         self.chunks: list[Chunk] = []
         self.usage = Usage()
+        self.provider_timings: ProviderTimings | None = None
         self.started: float | None = None
         self.ended: float | None = None
         self.error: BaseException | None = None
@@ -35,12 +37,15 @@ class _StreamState:
             self.started = time.perf_counter()
 
     def _accept(self, piece: Piece) -> Chunk | None:
-        """Stamp a chunk (index, arrival time) and keep it; absorb usage reports."""
+        """Stamp a chunk (index, arrival time) and keep it; absorb usage and provider timing reports."""
         if isinstance(piece, Usage):
             if piece.prompt_tokens is not None:
                 self.usage.prompt_tokens = piece.prompt_tokens
             if piece.completion_tokens is not None:
                 self.usage.completion_tokens = piece.completion_tokens
+            return None
+        if isinstance(piece, ProviderTimings):
+            self.provider_timings = piece
             return None
         piece.index = len(self.chunks)
         piece.t = time.perf_counter() - (self.started or 0.0)
@@ -99,6 +104,7 @@ class _StreamState:
             timings=self.timings,
             model=self.model,
             reasoning=self.reasoning,
+            provider_timings=self.provider_timings,
         )
 
     def __repr__(self) -> str:
@@ -120,6 +126,9 @@ class TokenStream(_StreamState):
                 chunk = self._accept(piece)
                 if chunk is not None:
                     yield chunk
+        except GeneratorExit:  # the consumer stopped early: not an error
+            self.close()
+            raise
         except BaseException as exc:
             self._fail(exc)
             self.close()
@@ -163,6 +172,9 @@ class AsyncTokenStream(_StreamState):
                 chunk = self._accept(piece)
                 if chunk is not None:
                     yield chunk
+        except GeneratorExit:  # the consumer stopped early: not an error
+            await self.aclose()
+            raise
         except BaseException as exc:
             self._fail(exc)
             await self.aclose()

@@ -1,0 +1,119 @@
+"""What every HTTP provider checks the same way: base URLs, timeouts, retry counts, secret headers,
+and the short model listing `llmstream-nb models` shows.
+
+Providers differ in their wire format, not in these, so each one's `_configure` and `status()` stay a
+few lines and every provider rejects a bad setting with the same one-line `ConfigurationError`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+
+import httpx
+
+from ..errors import ConfigurationError, LLMStreamError
+from .client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, HttpSession
+
+#: Header names whose values are credentials, whoever sets them (Azure `api-key`, Anthropic `x-api-key`).
+SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
+#: How long `llmstream-nb models` waits for a server's model list.
+STATUS_TIMEOUT = 3.0
+
+
+def check_base_url(url: str, example: str = "http://localhost:8000/v1") -> str:
+    """The URL without trailing slashes, or a `ConfigurationError` saying what a base URL looks like."""
+    url = url.strip().rstrip("/")
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise ConfigurationError(f"base_url {url!r} is not a URL ({exc})") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ConfigurationError(f"base_url {url!r} must start with http:// or https://, e.g. {example}")
+    return url
+
+
+def is_local_url(url: str) -> bool:
+    """Loopback, private-network and *.local hosts: servers that usually need no key."""
+    host = httpx.URL(url).host.lower()
+    if host in ("localhost", "host.docker.internal") or host.endswith((".localhost", ".local")):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified
+
+
+def seconds(name: str, value: float | None, fallback: float | None, default: float) -> float:
+    """`value`, else `fallback` (the general `timeout=`), else `default`, checked to be a positive number."""
+    chosen = value if value is not None else fallback if fallback is not None else default
+    try:
+        number = float(chosen)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{name} must be a number of seconds, got {chosen!r}") from None
+    if number <= 0:
+        raise ConfigurationError(f"{name} must be more than 0 seconds, got {chosen!r}")
+    return number
+
+
+def retry_count(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(f"{name} must be a whole number >= 0, got {value!r}")
+    return value
+
+
+def secret_values(headers: Mapping[str, str], *more: str | None) -> tuple[str, ...]:
+    """The values an error message must never show: credential headers, plus `more` (e.g. the raw key)."""
+    found = [v for k, v in headers.items() if k.lower() in SECRET_HEADERS]
+    return tuple(s for s in (*found, *more) if s)
+
+
+def provider_session(
+    provider: str,
+    base_url: str,
+    headers: Mapping[str, str],
+    *,
+    key: str | None = None,
+    hints: Mapping[int, str] | None = None,
+    timeout: float | None = None,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+    max_retries: object = 2,
+) -> HttpSession:
+    """An `HttpSession` from a provider's user-facing settings, each checked with a clear message."""
+    return HttpSession(
+        provider,
+        base_url,
+        headers=headers,
+        secrets=secret_values(headers, key),
+        hints=hints,
+        connect_timeout=seconds("connect_timeout", connect_timeout, timeout, DEFAULT_CONNECT_TIMEOUT),
+        read_timeout=seconds("read_timeout", read_timeout, timeout, DEFAULT_READ_TIMEOUT),
+        max_retries=retry_count("max_retries", max_retries),
+    )
+
+
+def list_model_ids(
+    provider: str, base_url: str, path: str, headers: Mapping[str, str], key: str | None = None
+) -> tuple[list[str], str | None]:
+    """The sorted `data[].id`s of a model list (OpenAI's and Anthropic's shapes both have them), or the
+    one-line reason there are none; a short timeout and no retries, so `models` never hangs."""
+    session = HttpSession(
+        provider,
+        base_url,
+        headers=headers,
+        secrets=secret_values(headers, key),
+        connect_timeout=STATUS_TIMEOUT,
+        read_timeout=STATUS_TIMEOUT,
+        max_retries=0,
+    )
+    try:
+        payload = session.request_json("GET", path)
+        return sorted(str(m["id"]) for m in payload.get("data", []) if isinstance(m, dict) and "id" in m), None
+    except LLMStreamError as exc:
+        return [], str(exc)
+    except (AttributeError, TypeError):
+        return [], "the server's model list is unreadable"
+    finally:
+        session.close()

@@ -1,0 +1,256 @@
+"""`openai`: OpenAI's API and every server that speaks it (vLLM, llama.cpp, Ollama's /v1,
+LM Studio, Groq, OpenRouter, ...), by Chat Completions or legacy Completions.
+
+    get_model("openai:gpt-4o-mini")                                   # OPENAI_API_KEY from the environment
+    get_model("openai:llama3.2", base_url="http://localhost:11434/v1")  # a local server: no key needed
+
+The wire format lives in `_openai_wire.py` and the HTTP plumbing in `llmstream_nb.http`;
+this file joins them and remembers what a server turned out not to accept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
+from itertools import chain
+from typing import Any
+
+from .. import __version__
+from ..chunks import Chunk, Completion, Timings
+from ..errors import APITimeoutError, BadRequestError, ConfigurationError, InterruptedStreamError
+from ..http.config import check_base_url, is_local_url, list_model_ids, provider_session, retry_count, seconds
+from ..http.sse import SSEEvent
+from ..models.base import Model, ProviderStatus
+from ..models.streams import Piece
+from ..options import Request
+from ._openai_wire import APIS, PATHS, ChunkParser, is_done, parse_response, request_body
+
+log = logging.getLogger("llmstream_nb.providers.openai")
+
+KEY_ENV = "OPENAI_API_KEY"
+BASE_URL_ENV = "OPENAI_BASE_URL"
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+class OpenAIModel(Model):
+    """A model behind an OpenAI-compatible HTTP API, streamed over server-sent events."""
+
+    provider = "openai"
+    default_model = "gpt-4o-mini"
+    settings = (
+        "api_key",
+        "base_url",
+        "api",
+        "timeout",
+        "connect_timeout",
+        "read_timeout",
+        "max_retries",
+        "headers",
+        "organization",
+    )
+    #: Sent in the request body as given: vLLM, llama.cpp and our demo server read top_k and
+    #: min_tokens; `extra_body` (a dict) adds anything else a server understands.
+    extra_call_options = ("top_k", "min_tokens", "extra_body")
+
+    def _configure(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        api: str = "chat",
+        timeout: float | None = None,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        max_retries: int = 2,
+        headers: Mapping[str, str] | None = None,
+        organization: str | None = None,
+    ) -> None:
+        if api not in APIS:
+            raise ConfigurationError(f"unknown api {api!r} for {self.name}; use 'chat' or 'completions'")
+        self.api = api
+        self.base_url = check_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+        key = api_key if api_key is not None else os.environ.get(KEY_ENV)
+        self._has_key = bool(key)
+        all_headers = {"User-Agent": f"llmstream-nb/{__version__}"}
+        if key:
+            all_headers["Authorization"] = f"Bearer {key}"
+        if organization:
+            all_headers["OpenAI-Organization"] = organization
+        all_headers.update(headers or {})
+        self.http = provider_session(
+            self.provider,
+            self.base_url,
+            all_headers,
+            key=key,
+            hints=self._hints(bool(key)),
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_retries=max_retries,
+        )
+        self._path = PATHS[api]
+        #: Body changes a server has asked for with a 400, learnt once per model.
+        self._quirks: set[str] = set()
+
+    def _hints(self, has_key: bool) -> dict[int, str]:
+        if has_key:
+            auth = f"the server rejected the key; check {KEY_ENV} or the api_key= argument"
+        else:
+            auth = f"no API key was sent; set {KEY_ENV} or pass api_key=..."
+        return {401: auth, 404: f"check the model name {self.model!r} and base_url {self.base_url}"}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} at {self.base_url} ({'key set' if self._has_key else 'no key'})>"
+
+    # -- requests -------------------------------------------------------------------------
+
+    def _body(self, request: Request, stream: bool) -> dict[str, Any]:
+        return request_body(
+            self.api,
+            self.model,
+            request,
+            stream=stream,
+            include_usage="no_stream_options" not in self._quirks,
+            max_tokens_field="max_completion_tokens" if "max_completion_tokens" in self._quirks else "max_tokens",
+        )
+
+    def _learn(self, body: dict[str, Any], exc: BadRequestError) -> bool:
+        """After a 400: if it names a field we can do without or rename, remember that (for this
+        model) and return True so the request is sent again once."""
+        detail = exc.detail.lower()
+        if "stream_options" in body and "stream_options" in detail and "no_stream_options" not in self._quirks:
+            quirk, change = "no_stream_options", "sending no stream_options (usage is counted from the chunks)"
+        elif "max_tokens" in body and "max_completion_tokens" in detail and "max_completion_tokens" not in self._quirks:
+            quirk, change = "max_completion_tokens", "sending max_completion_tokens instead of max_tokens"
+        else:
+            return False
+        self._quirks.add(quirk)
+        log.info("%s at %s refused a field (%s): %s from now on", self.name, self.http.context.host, exc.detail, change)
+        return True
+
+    def _parser(self, request: Request) -> ChunkParser:
+        return ChunkParser(self.api, self.http.context, keep_top=bool(request.options.top_logprobs))
+
+    # -- streaming --------------------------------------------------------------------
+
+    def _open(self, request: Request) -> tuple[Generator[SSEEvent, None, None], SSEEvent | None]:
+        """Start the stream, adapting the body once per quirk a 400 reveals; returns the
+        event iterator and its first event (None for an empty body)."""
+        while True:
+            body = self._body(request, stream=True)
+            events = self.http.stream_sse("POST", self._path, json=body, end=is_done)
+            try:
+                return events, next(events, None)
+            except BadRequestError as exc:
+                if not self._learn(body, exc):
+                    raise
+
+    def _stream_chunks(self, request: Request) -> Iterator[Piece]:
+        parser = self._parser(request)
+        feed = parser.feed
+        events, first = self._open(request)
+        try:
+            for event in chain((first,), events) if first is not None else events:
+                yield from feed(event.data)
+        except (InterruptedStreamError, APITimeoutError):
+            if parser.finish_reason is None:  # a drop or a stall after the finish reason loses nothing
+                raise
+        finally:
+            events.close()
+        parser.close()
+
+    async def _aopen(self, request: Request) -> tuple[AsyncGenerator[SSEEvent, None], SSEEvent | None]:
+        while True:
+            body = self._body(request, stream=True)
+            events = self.http.astream_sse("POST", self._path, json=body, end=is_done)
+            try:
+                return events, await anext(events, None)
+            except BadRequestError as exc:
+                if not self._learn(body, exc):
+                    raise
+
+    async def _astream_chunks(self, request: Request) -> AsyncIterator[Piece]:
+        parser = self._parser(request)
+        feed = parser.feed
+        events, first = await self._aopen(request)
+        try:
+            if first is not None:
+                for piece in feed(first.data):
+                    yield piece
+            async for event in events:
+                for piece in feed(event.data):
+                    yield piece
+        except (InterruptedStreamError, APITimeoutError):
+            if parser.finish_reason is None:
+                raise
+        finally:
+            await events.aclose()
+        parser.close()
+
+    # -- whole answers (stream: false) ------------------------------------------------
+
+    def _complete(self, request: Request) -> Completion:
+        started = time.perf_counter()
+        while True:
+            body = self._body(request, stream=False)
+            try:
+                payload = self.http.request_json("POST", self._path, json=body)
+                break
+            except BadRequestError as exc:
+                if not self._learn(body, exc):
+                    raise
+        return self._completion(payload, time.perf_counter() - started)
+
+    async def _acomplete(self, request: Request) -> Completion:
+        started = time.perf_counter()
+        while True:
+            body = self._body(request, stream=False)
+            try:
+                payload = await self.http.arequest_json("POST", self._path, json=body)
+                break
+            except BadRequestError as exc:
+                if not self._learn(body, exc):
+                    raise
+        return self._completion(payload, time.perf_counter() - started)
+
+    def _completion(self, payload: Any, elapsed: float) -> Completion:
+        text, reasoning, finish, usage = parse_response(self.api, payload, self.http.context)
+        chunk = Chunk(text, finish_reason=finish, t=elapsed, fallback=True)
+        return Completion(
+            text=text,
+            chunks=[chunk],
+            finish_reason=finish,
+            usage=usage,
+            timings=Timings(ttft=elapsed if text else None, elapsed=elapsed, chunks=1 if text else 0),
+            model=self.name,
+            reasoning=reasoning,
+        )
+
+    # -- status and resources -----------------------------------------------------------
+
+    @classmethod
+    def status(cls, list_models: bool = True) -> ProviderStatus:
+        """Configured when a key is set or the base URL is local; models from GET /models if asked."""
+        key = os.environ.get(KEY_ENV) or None
+        base_url = (os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
+        configured = bool(key) or is_local_url(base_url)
+        detail = f"{base_url}, {'key set' if key else 'no key'}"
+        if not configured:
+            detail += f" (set {KEY_ENV}, or {BASE_URL_ENV} for a local server)"
+        status = ProviderStatus(cls.provider, configured, detail)
+        if list_models and configured:
+            headers = {"Authorization": f"Bearer {key}"} if key else {}
+            status.models, status.error = list_model_ids(cls.provider, base_url, "models", headers, key)
+        return status
+
+    def close(self) -> None:
+        self.http.close()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+# Kept for providers/ollama.py, which imports them from here; new code uses llmstream_nb.http.config.
+_seconds = seconds
+_count = retry_count
