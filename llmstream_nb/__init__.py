@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .chunks import Chunk, Completion, Timings, Usage
+from .chunks import Chunk, Completion, ProviderTimings, Timings, Usage
 from .errors import (
     APIConnectionError,
     APIError,
@@ -47,6 +47,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "ProviderStreamError",
+    "ProviderTimings",
     "RateLimitError",
     "ServerError",
     "StreamError",

@@ -120,11 +120,32 @@ class Timings:
         return asdict(self)
 
 
+@dataclass(slots=True)
+class ProviderTimings:
+    """Where the time went, as the provider measured it on its side (Ollama and llama.cpp report it).
+
+    Our `Timings` include the network and any queue in front of the model; these do not, so the two
+    side by side show where a slow answer lost its time. Seconds and tokens per second; None where
+    the provider did not say. Kept on the stream and the `Completion`, never on each chunk.
+    """
+
+    total: float | None = None
+    load: float | None = None
+    prompt: float | None = None
+    generation: float | None = None
+    prompt_tokens_per_second: float | None = None
+    tokens_per_second: float | None = None
+
+    def to_dict(self) -> dict[str, float | None]:
+        return asdict(self)
+
+
 @dataclass
 class Completion:
     """A finished answer: what `invoke` returns and a stream leaves behind.
 
-    Prints as its text. `reasoning` holds reasoning-model thoughts apart from the answer.
+    Prints as its text. `reasoning` holds reasoning-model thoughts apart from the answer;
+    `provider_timings` what the provider measured itself, if it reports that (None otherwise).
     """
 
     text: str
@@ -134,6 +155,7 @@ class Completion:
     timings: Timings = field(default_factory=Timings)
     model: str = ""
     reasoning: str = ""
+    provider_timings: ProviderTimings | None = None
 
     def __str__(self) -> str:
         return self.text
@@ -155,5 +177,6 @@ class Completion:
             "model": self.model,
             "usage": self.usage.to_dict(),
             "timings": self.timings.to_dict(),
+            "provider_timings": self.provider_timings.to_dict() if self.provider_timings else None,
             "streamed": self.streamed,
         }

@@ -282,6 +282,8 @@ def _as_one_chunk(completion: Completion) -> Iterator[Piece]:
         yield Chunk(completion.reasoning, kind=REASONING, fallback=True)
     yield Chunk(completion.text, finish_reason=completion.finish_reason or "stop", fallback=True)
     yield completion.usage
+    if completion.provider_timings is not None:
+        yield completion.provider_timings
 
 
 def _maybe_capture(call: Callable[[T], R], capture: bool) -> Callable[[T], R | Exception]:
