@@ -19,7 +19,9 @@ MODEL_ENV = "LLMSTREAM_MODEL"
 
 _PROVIDERS: dict[str, str | type[Model]] = {
     "demo": "llmstream_nb.providers.demo:DemoModel",
+    "anthropic": "llmstream_nb.providers.anthropic:AnthropicModel",
     "openai": "llmstream_nb.providers.openai:OpenAIModel",
+    "ollama": "llmstream_nb.providers.ollama:OllamaModel",
 }
 
 

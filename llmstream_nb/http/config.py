@@ -8,7 +8,8 @@ few lines and every provider rejects a bad setting with the same one-line `Confi
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 import httpx
 
@@ -69,6 +70,23 @@ def secret_values(headers: Mapping[str, str], *more: str | None) -> tuple[str, .
     return tuple(s for s in (*found, *more) if s)
 
 
+def key_hint(has_key: bool, env: str) -> str:
+    """The hint for a 401: was a key sent at all, and where keys come from."""
+    if has_key:
+        return f"the server rejected the key; check {env} or the api_key= argument"
+    return f"no API key was sent; set {env} or pass api_key=..."
+
+
+def key_status(base_url: str, key: str | None, key_env: str, url_env: str) -> tuple[bool, str]:
+    """Whether a provider that takes a key is usable (a key is set, or its server is local), and the
+    line `llmstream-nb models` shows for it: whether a key is set, never the key."""
+    configured = bool(key) or is_local_url(base_url)
+    detail = f"{base_url}, {'key set' if key else 'no key'}"
+    if not configured:
+        detail += f" (set {key_env}, or {url_env} for a local server)"
+    return configured, detail
+
+
 def provider_session(
     provider: str,
     base_url: str,
@@ -94,11 +112,21 @@ def provider_session(
     )
 
 
+def data_ids(payload: Any) -> Iterator[str]:
+    """The model ids of OpenAI's and Anthropic's model lists, `{"data": [{"id": ...}, ...]}`."""
+    return (str(m["id"]) for m in payload.get("data", []) if isinstance(m, dict) and "id" in m)
+
+
 def list_model_ids(
-    provider: str, base_url: str, path: str, headers: Mapping[str, str], key: str | None = None
+    provider: str,
+    base_url: str,
+    path: str,
+    headers: Mapping[str, str],
+    key: str | None = None,
+    ids: Callable[[Any], Iterable[str]] = data_ids,
 ) -> tuple[list[str], str | None]:
-    """The sorted `data[].id`s of a model list (OpenAI's and Anthropic's shapes both have them), or the
-    one-line reason there are none; a short timeout and no retries, so `models` never hangs."""
+    """The sorted `ids(payload)` of a model list (by default `data[].id`), or the one-line reason
+    there are none; a short timeout and no retries, so `models` never hangs."""
     session = HttpSession(
         provider,
         base_url,
@@ -110,10 +138,10 @@ def list_model_ids(
     )
     try:
         payload = session.request_json("GET", path)
-        return sorted(str(m["id"]) for m in payload.get("data", []) if isinstance(m, dict) and "id" in m), None
+        return sorted(ids(payload)), None
     except LLMStreamError as exc:
         return [], str(exc)
-    except (AttributeError, TypeError):
+    except (AttributeError, KeyError, TypeError):
         return [], "the server's model list is unreadable"
     finally:
         session.close()

@@ -16,13 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from . import openai_routes
+from . import anthropic_routes, ollama_routes, openai_routes
 from .problem import Problem
 from .settings import ServerSettings
 from .state import ServerState
 from .streaming import quiet_deliberate_drops
 
-PROTOCOLS = (openai_routes,)
+PROTOCOLS = (openai_routes, anthropic_routes, ollama_routes)
 
 
 def create_app(settings: ServerSettings | None = None, **options: Any) -> Starlette:

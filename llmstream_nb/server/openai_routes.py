@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -22,10 +22,10 @@ from ..chunks import Chunk
 from . import openai_requests as parse
 from . import openai_wire as wire
 from .faults import FAULT_HEADER, ConnectionDropped, FaultSpec, FaultSpecError, Injected
-from .log import CLIENT_DISCONNECTED, COMPLETED, ERROR, FAULT, RequestRecord
-from .problem import Problem, UnknownModel
+from .log import COMPLETED, ERROR, RequestRecord
+from .problem import Problem, UnknownModel, error_answer
 from .state import MODEL_PREFIXES, SERVED_MODEL, Call, Generation, ServerState
-from .streaming import ClientDisconnected, DroppedResponse, StreamingBody, race_disconnect
+from .streaming import Answer, StreamingBody, answer_whole
 
 logger = logging.getLogger("llmstream_nb.server")
 
@@ -75,17 +75,11 @@ def routes(state: ServerState) -> list[Route]:
 
 def error_response(problem: Problem, headers: dict[str, str] | None = None) -> Response:
     """A Problem as OpenAI's `{"error": {...}}` answer."""
-    return Response(
-        wire.error_body(problem),
-        status_code=problem.status,
-        media_type="application/json",
-        headers={**(headers or {}), **problem.headers},
-    )
+    return error_answer(problem, wire.error_body, headers=headers)
 
 
 def _fail(problem: Problem, record: RequestRecord, headers: dict[str, str]) -> Response:
-    record.finish(FAULT if record.faults_fired else ERROR, problem.status)
-    return error_response(problem, headers)
+    return error_answer(problem, wire.error_body, record, headers)
 
 
 def _check_key(state: ServerState, request: Request) -> None:
@@ -134,13 +128,7 @@ async def _generate(state: ServerState, endpoint: _Endpoint, request: Request) -
         _check_key(state, request)
         parsed = endpoint.parse(parse.parse_json(await request.body()))
         record.model, record.stream = parsed.model, parsed.stream
-        call = state.prepare(parsed.model, request.headers.get(FAULT_HEADER))
-        record.fault = call.spec.text or None
-        if call.spec.is_fault:
-            headers["x-llmstream-fault"] = call.spec.text
-        if call.spec.status is not None:
-            record.faults_fired.append(f"status={call.spec.status}")
-            raise wire.status_problem(call.spec.status, call.model_name, call.spec.retry_after_header())
+        call = state.admit(parsed.model, request.headers.get(FAULT_HEADER), record, headers, wire.status_problem)
         generation = await state.start(call, parsed.prompt, parsed.options, record)
     except Problem as problem:
         return _fail(problem, record, headers)
@@ -187,32 +175,6 @@ async def _sse(
     yield wire.DONE
 
 
-@dataclass
-class _Answer:
-    """A whole answer as it is collected (kept when a fault cuts the collection short)."""
-
-    texts: list[str] = field(default_factory=list)
-    logprobs: list[Chunk] = field(default_factory=list)
-    finish_reason: str | None = None
-    malformed: bool = False
-    failed: bool = False
-
-
-async def _collect(generation: Generation, answer: _Answer, keep_logprobs: bool) -> None:
-    async for event in generation.events:
-        if event.__class__ is Chunk:
-            if event.text:
-                answer.texts.append(event.text)
-                if keep_logprobs:
-                    answer.logprobs.append(event)
-            answer.finish_reason = event.finish_reason or answer.finish_reason
-        elif event is Injected.ERROR:
-            answer.failed = True
-            return
-        elif event is Injected.MALFORMED:
-            answer.malformed = True
-
-
 async def _whole(
     endpoint: _Endpoint,
     request: Request,
@@ -225,28 +187,13 @@ async def _whole(
     created: int,
 ) -> ASGIApp:
     """Collect the answer (faults included) while watching the client, then send it whole."""
-    answer = _Answer()
 
-    def body() -> bytes:
+    def render(answer: Answer) -> bytes:
         usage = wire.usage_dict(generation.stream.usage, len(answer.texts))
         logprobs = answer.logprobs if parsed.logprobs else None
-        text = "".join(answer.texts)
-        return endpoint.whole(response_id, created, call.model_name, text, answer.finish_reason, usage, logprobs)
+        return endpoint.whole(response_id, created, call.model_name, answer.text, answer.finish_reason, usage, logprobs)
 
-    try:
-        await race_disconnect(_collect(generation, answer, parsed.logprobs), request.receive)
-    except ClientDisconnected:
-        record.finish(CLIENT_DISCONNECTED)
-        return Response(status_code=499)  # nobody is left to read it
-    except ConnectionDropped:
-        return DroppedResponse(body(), record, headers=headers)
-    except Exception:
-        logger.exception("the model failed")
+    def fail() -> Response:
         return _fail(Problem(500, wire.SERVER_ERROR_MESSAGE, type="server_error"), record, headers)
-    if answer.failed:
-        return _fail(Problem(500, wire.SERVER_ERROR_MESSAGE, type="server_error"), record, headers)
-    content = body()
-    if answer.malformed:
-        content = content[: len(content) // 2]
-    record.finish(COMPLETED, 200)
-    return Response(content, media_type="application/json", headers=headers)
+
+    return await answer_whole(request.receive, generation.events, record, headers, render, fail, parsed.logprobs)

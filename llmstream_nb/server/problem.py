@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
+from starlette.responses import Response
+
+from .log import ERROR, FAULT, RequestRecord
+
 
 class Problem(Exception):
     """An error answer: status, message, and the OpenAI-style `param`/`code`/`type` hints.
@@ -40,3 +46,21 @@ class UnknownModel(Problem):
             code="model_not_found",
         )
         self.model = model
+
+
+def error_answer(
+    problem: Problem,
+    render: Callable[[Problem], bytes],
+    record: RequestRecord | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """`problem` as an HTTP answer whose body is the protocol's (`render(problem)`); `record` is closed
+    as a fault when the request asked for one that fired, else as an error."""
+    if record is not None:
+        record.finish(FAULT if record.faults_fired else ERROR, problem.status)
+    return Response(
+        render(problem),
+        status_code=problem.status,
+        media_type="application/json",
+        headers={**(headers or {}), **problem.headers},
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +116,26 @@ class ServerState:
         except (ConfigurationError, ValueError) as exc:
             raise Problem(400, f"invalid latency override: {exc}", code="invalid_fault_spec") from None
         return Call(base, spec, latency, model)
+
+    def admit(
+        self,
+        model_name: str,
+        header_spec: str | None,
+        record: RequestRecord,
+        headers: dict[str, str],
+        status_problem: Callable[[int, str, str | None], Problem],
+    ) -> Call:
+        """`prepare`, then what every protocol does next: note the fault on `record` and in the response
+        `headers`, and raise a `status=` fault as the protocol's own Problem (`status_problem(status, model,
+        retry_after)`)."""
+        call = self.prepare(model_name, header_spec)
+        record.fault = call.spec.text or None
+        if call.spec.is_fault:
+            headers["x-llmstream-fault"] = call.spec.text
+        if call.spec.status is not None:
+            record.faults_fired.append(f"status={call.spec.status}")
+            raise status_problem(call.spec.status, call.model_name, call.spec.retry_after_header())
+        return call
 
     async def start(
         self, call: Call, prompt: PromptInput, options: dict[str, Any], record: RequestRecord

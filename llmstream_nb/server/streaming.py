@@ -8,21 +8,28 @@ Starlette's `StreamingResponse` is not used because the server must:
 - batch writes when the model never waits, so zero-latency benchmarks measure the client, not one
   write per token here (an empty part asks for a flush, e.g. before a stall);
 - abort a connection on purpose (`ConnectionDropped`), and keep that out of the server's error log.
+
+Whole (non-streamed) answers are collected here too (`answer_whole`), faults included, the same way
+for every protocol; each protocol only renders the collected `Answer` in its own JSON.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TypeVar
 
-from starlette.types import Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .faults import ConnectionDropped
+from ..chunks import Chunk
+from .faults import ConnectionDropped, Event, Injected
 from .log import CLIENT_DISCONNECTED, COMPLETED, ERROR, FAULT, RequestRecord
 
 T = TypeVar("T")
+logger = logging.getLogger("llmstream_nb.server")
 
 #: Parts joined into one write when batching; ~64 OpenAI chunks are ~10 KB.
 BATCH_PARTS = 64
@@ -140,6 +147,72 @@ class DroppedResponse:
         await send({"type": "http.response.body", "body": self.body[: len(self.body) // 2], "more_body": True})
         self.record.finish(FAULT, 200)
         raise ConnectionDropped("dropped on purpose")
+
+
+@dataclass
+class Answer:
+    """A whole answer as it is collected (kept when a fault cuts the collection short)."""
+
+    texts: list[str] = field(default_factory=list)
+    logprobs: list[Chunk] = field(default_factory=list)
+    finish_reason: str | None = None
+    malformed: bool = False
+    failed: bool = False
+
+    @property
+    def text(self) -> str:
+        return "".join(self.texts)
+
+
+async def collect(events: AsyncIterator[Event], answer: Answer, keep_logprobs: bool = False) -> None:
+    """Gather `events` into `answer`: text, finish reason, and which faults fired."""
+    async for event in events:
+        if event.__class__ is Chunk:
+            if event.text:
+                answer.texts.append(event.text)
+                if keep_logprobs:
+                    answer.logprobs.append(event)
+            answer.finish_reason = event.finish_reason or answer.finish_reason
+        elif event is Injected.ERROR:
+            answer.failed = True
+            return
+        elif event is Injected.MALFORMED:
+            answer.malformed = True
+
+
+async def answer_whole(
+    receive: Receive,
+    events: AsyncIterator[Event],
+    record: RequestRecord,
+    headers: dict[str, str],
+    render: Callable[[Answer], bytes],
+    fail: Callable[[], Response],
+    keep_logprobs: bool = False,
+) -> ASGIApp:
+    """Collect the answer while watching the client, then send `render(answer)` whole.
+
+    Faults as a non-streaming client meets them: `error_after` (or a model failure) answers `fail()`;
+    `drop_after`/`stall_after` send half the body, then drop; `malformed_after` sends half the body.
+    A client that leaves first gets nothing (499 in the log).
+    """
+    answer = Answer()
+    try:
+        await race_disconnect(collect(events, answer, keep_logprobs), receive)
+    except ClientDisconnected:
+        record.finish(CLIENT_DISCONNECTED)
+        return Response(status_code=499)  # nobody is left to read it
+    except ConnectionDropped:
+        return DroppedResponse(render(answer), record, headers=headers)
+    except Exception:
+        logger.exception("the model failed")
+        return fail()
+    if answer.failed:
+        return fail()
+    content = render(answer)
+    if answer.malformed:
+        content = content[: len(content) // 2]
+    record.finish(COMPLETED, 200)
+    return Response(content, media_type="application/json", headers=headers)
 
 
 class _QuietDrops(logging.Filter):

@@ -1,0 +1,130 @@
+"""`anthropic`: Claude models over Anthropic's Messages API (`POST /v1/messages`), streamed as its
+typed server-sent events.
+
+    get_model("anthropic:claude-sonnet-4-5")                           # ANTHROPIC_API_KEY from the environment
+    get_model("anthropic:claude-sonnet-4-5", thinking_budget=2048)     # extended thinking, as kind="reasoning"
+    get_model("anthropic:ngram", base_url="http://127.0.0.1:8000")     # the local demo server
+
+Our options map onto the API as `system` (top level), `temperature`, `max_tokens` (required there:
+1024 unless set, plus the thinking budget when thinking is on), `stop` (`stop_sequences`) and `top_k`.
+Two have no Anthropic equivalent: `logprobs` is refused with a `ConfigurationError` (the answer would
+silently lack what was asked for), while `seed` is a best-effort hint everywhere (and may come from a
+notebook-wide default), so it is not sent and a `UserWarning` says so; a server that does take one, like
+ours, gets it through `extra_body={"seed": N}`.
+
+The wire format lives in `_anthropic_wire.py` and the HTTP plumbing in `llmstream_nb.http`.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
+
+from .. import __version__
+from ..http.config import check_base_url, key_hint, key_status, list_model_ids, provider_session
+from ..http.parsing import aparse_body, parse_body, sse_data
+from ..models.base import Model, ProviderStatus
+from ..models.streams import Piece
+from ..options import PromptInput, Request
+from ._anthropic_wire import PATH, VERSION, EventParser, is_done, request_body
+
+KEY_ENV = "ANTHROPIC_API_KEY"
+BASE_URL_ENV = "ANTHROPIC_BASE_URL"
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+SEED_WARNING = "anthropic: the Messages API takes no seed, so seed= is not sent (temperature=0 repeats best)"
+
+
+class AnthropicModel(Model):
+    """A Claude model behind Anthropic's Messages API (or a server that speaks it)."""
+
+    provider = "anthropic"
+    default_model = "claude-sonnet-4-5"
+    settings = ("api_key", "base_url", "timeout", "connect_timeout", "read_timeout", "max_retries", "headers")
+    #: `top_k` is Anthropic's own; `thinking`/`thinking_budget` ask for extended thinking; `extra_body`
+    #: (a dict) adds anything else to the request body (`top_p`, `metadata`, a seed for servers that take one).
+    extra_call_options = ("top_k", "thinking", "thinking_budget", "extra_body")
+
+    def _configure(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        max_retries: int = 2,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        url = check_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL, "http://localhost:8000")
+        # The SDK's base URL is the root; a ".../v1" written by analogy with OpenAI's works too.
+        self.base_url = url.removesuffix("/v1")
+        key = api_key if api_key is not None else os.environ.get(KEY_ENV)
+        self._has_key = bool(key)
+        all_headers = {"User-Agent": f"llmstream-nb/{__version__}", "anthropic-version": VERSION}
+        if key:
+            all_headers["x-api-key"] = key
+        all_headers.update(headers or {})
+        self.http = provider_session(
+            self.provider,
+            self.base_url,
+            all_headers,
+            key=key,
+            hints=self._hints(bool(key)),
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_retries=max_retries,
+        )
+        # Options given here that Anthropic cannot honour fail now, not at the first call.
+        request_body(self.model, Request(messages=(), options=self.options, extra=self.extra), stream=True)
+
+    def _hints(self, has_key: bool) -> dict[int, str]:
+        return {
+            401: key_hint(has_key, KEY_ENV),
+            404: f"check the model name {self.model!r} and base_url {self.base_url}",
+            529: "Anthropic is overloaded; retry in a moment",
+        }
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} at {self.base_url} ({'key set' if self._has_key else 'no key'})>"
+
+    # -- requests -------------------------------------------------------------------------
+
+    def _request(self, input: PromptInput, options: dict[str, Any]) -> Request:
+        """Options Anthropic cannot honour are reported when the call is made, before any HTTP
+        (at `get_model` already for options given there)."""
+        request = super()._request(input, options)
+        request_body(self.model, request, stream=True)  # a ConfigurationError for logprobs or a bad thinking=
+        if request.options.seed is not None and "seed" not in (request.extra.get("extra_body") or {}):
+            warnings.warn(SEED_WARNING, UserWarning, stacklevel=3)
+        return request
+
+    # -- streaming --------------------------------------------------------------------
+
+    def _stream_chunks(self, request: Request) -> Iterator[Piece]:
+        events = self.http.stream_sse("POST", PATH, json=request_body(self.model, request, stream=True), end=is_done)
+        return parse_body(events, EventParser(self.http.context), sse_data)
+
+    def _astream_chunks(self, request: Request) -> AsyncIterator[Piece]:
+        events = self.http.astream_sse("POST", PATH, json=request_body(self.model, request, stream=True), end=is_done)
+        return aparse_body(events, EventParser(self.http.context), sse_data)
+
+    # -- status and resources -----------------------------------------------------------
+
+    @classmethod
+    def status(cls, list_models: bool = True) -> ProviderStatus:
+        """Configured when a key is set or the base URL is local; models from GET /v1/models if asked."""
+        key = os.environ.get(KEY_ENV) or None
+        base_url = (os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/").removesuffix("/v1")
+        status = ProviderStatus(cls.provider, *key_status(base_url, key, KEY_ENV, BASE_URL_ENV))
+        if list_models and status.configured:
+            headers = {"anthropic-version": VERSION, **({"x-api-key": key} if key else {})}
+            status.models, status.error = list_model_ids(cls.provider, base_url, "v1/models?limit=100", headers, key)
+        return status
+
+    def close(self) -> None:
+        self.http.close()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

@@ -1,0 +1,170 @@
+"""Ollama's native endpoints: `GET /api/tags`, `POST /api/chat`, `POST /api/generate`.
+
+The same steps as the OpenAI routes (state.prepare/start, faults.inject, streaming), in Ollama's
+terms: streaming is the default (`"stream": false` asks for one JSON object), the body is NDJSON,
+errors are `{"error": "..."}`, and the last line reports durations measured here, on this answer, in
+nanoseconds as Ollama reports them: load (until the model is ready: reading the request, and the demo
+model's one-off training), prompt (until the first token), generation (first to last token), total.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from ..chunks import Chunk, Usage
+from . import ollama_wire as wire
+from .faults import FAULT_HEADER, ConnectionDropped, Event, Injected
+from .log import COMPLETED, ERROR, RequestRecord
+from .openai_requests import parse_json
+from .problem import Problem, error_answer
+from .state import SERVED_MODEL, Generation, ServerState
+from .streaming import Answer, StreamingBody, answer_whole
+
+logger = logging.getLogger("llmstream_nb.server")
+
+NDJSON = {"content-type": "application/x-ndjson"}
+
+
+def routes(state: ServerState) -> list[Route]:
+    """The Ollama routes, bound to one server's state."""
+    modified_at = wire.now()
+
+    async def tags(request: Request) -> Response:
+        record = state.log.begin(request.url.path)
+        try:
+            _check_key(state, request)
+        except Problem as problem:
+            return _fail(problem, record, {})
+        record.finish(COMPLETED, 200)
+        return Response(wire.tags(SERVED_MODEL, modified_at), media_type="application/json")
+
+    async def chat(request: Request) -> ASGIApp:
+        return await _generate(state, request, chat=True)
+
+    async def generate(request: Request) -> ASGIApp:
+        return await _generate(state, request, chat=False)
+
+    return [
+        Route("/api/tags", tags, methods=["GET"]),
+        Route("/api/chat", chat, methods=["POST"]),
+        Route("/api/generate", generate, methods=["POST"]),
+    ]
+
+
+def _fail(problem: Problem, record: RequestRecord, headers: dict[str, str]) -> Response:
+    """A Problem as Ollama's `{"error": "..."}` answer."""
+    return error_answer(problem, wire.error_body, record, headers)
+
+
+def _check_key(state: ServerState, request: Request) -> None:
+    """Ollama itself has no keys; a server started with one asks for it here too (as a bearer token)."""
+    if not state.requires_key:
+        return
+    scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not state.key_matches(token.strip()):
+        raise Problem(401, "unauthorized")
+
+
+class _Clock:
+    """Nanosecond stamps of one answer, for the durations its last line reports."""
+
+    def __init__(self) -> None:
+        self.arrived = self.loaded = time.perf_counter_ns()
+        self.first: int | None = None
+        self.last: int | None = None
+
+    async def watch(self, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+        """Pass `events` on, stamping the first and the last content token."""
+        try:
+            async for event in events:
+                if event.__class__ is Chunk and event.text:
+                    self.last = time.perf_counter_ns()
+                    if self.first is None:
+                        self.first = self.last
+                yield event
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+
+    def stats(self, usage: Usage, tokens: int) -> dict[str, int]:
+        end = time.perf_counter_ns()
+        first = self.first if self.first is not None else end
+        last = self.last if self.last is not None else first
+        return {
+            "total_duration": end - self.arrived,
+            "load_duration": self.loaded - self.arrived,
+            "prompt_eval_count": usage.prompt_tokens or 0,
+            "prompt_eval_duration": first - self.loaded,
+            "eval_count": tokens if usage.completion_tokens is None else usage.completion_tokens,
+            "eval_duration": last - first,
+        }
+
+
+async def _generate(state: ServerState, request: Request, chat: bool) -> ASGIApp:
+    clock = _Clock()
+    record = state.log.begin(request.url.path)
+    headers = {"x-request-id": record.id}
+    try:
+        _check_key(state, request)
+        body = parse_json(await request.body())
+        parsed = wire.parse_chat(body) if chat else wire.parse_generate(body)
+        record.model, record.stream = parsed.model, parsed.stream
+        call = state.admit(parsed.model, request.headers.get(FAULT_HEADER), record, headers, wire.status_problem)
+        if parsed.think:
+            raise wire.does_not_think(call.model_name)
+        lines = wire.Lines(call.model_name, chat)
+        await state.ensure_warm()
+        clock.loaded = time.perf_counter_ns()
+        if not parsed.prompt:  # Ollama's way to load a model without asking it anything
+            record.finish(COMPLETED, 200)
+            return Response(lines.last("", "load", {}), media_type=NDJSON["content-type"], headers=headers)
+        generation = await state.start(call, parsed.prompt, parsed.options, record)
+    except Problem as problem:
+        return _fail(problem, record, headers)
+    generation.events = clock.watch(generation.events)
+    if parsed.stream:
+        body_parts = _ndjson(generation, lines, clock, record)
+        return StreamingBody(body_parts, record, headers={**headers, **NDJSON}, batch=call.latency.is_zero)
+
+    def whole(answer: Answer) -> bytes:
+        stats = clock.stats(generation.stream.usage, len(answer.texts))
+        return lines.last(answer.text, answer.finish_reason or "stop", stats)
+
+    def failed() -> Response:
+        return _fail(Problem(500, wire.SERVER_ERROR_MESSAGE), record, headers)
+
+    return await answer_whole(request.receive, generation.events, record, headers, whole, failed)
+
+
+async def _ndjson(
+    generation: Generation, lines: wire.Lines, clock: _Clock, record: RequestRecord
+) -> AsyncIterator[bytes]:
+    """A line per token, then the `"done": true` line; an error fault (or a model failure) ends it with an error line."""
+    reason = "stop"
+    try:
+        async for event in generation.events:
+            if event.__class__ is Chunk:
+                if event.text:
+                    yield lines.token(event.text)
+                reason = event.finish_reason or reason
+            elif event is Injected.ERROR:
+                yield wire.error_line()
+                return
+            elif event is Injected.MALFORMED:
+                yield lines.malformed()
+            else:  # Injected.FLUSH
+                yield b""
+    except ConnectionDropped:
+        raise
+    except Exception:
+        logger.exception("the model failed mid-stream")
+        record.finish(ERROR)
+        yield wire.error_line()
+        return
+    yield lines.last("", reason, clock.stats(generation.stream.usage, record.tokens_sent))
