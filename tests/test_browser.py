@@ -1,4 +1,6 @@
-"""What a person sees in JupyterLab: answers appear while they stream, Stop stops, markup stays text.
+"""What a person sees in JupyterLab: answers appear while they stream, Stop stops an async view,
+a blocking one says to interrupt the kernel and stops with one line of error, markup stays text
+and a Markdown answer loads nothing.
 
 Runs JupyterLab on a temporary copy of notebooks/ and drives it with headless Debian Chromium
 (see browser_harness.py). Waits are generous and nothing is asserted on wall-clock time: a
@@ -10,6 +12,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,11 +23,13 @@ from browser_harness import (
     SCRATCH,
     LabServer,
     PageWatch,
+    add_cell,
     cell_starting_with,
     cell_stdout,
     kernel_value,
     open_notebook,
     run_and_wait,
+    run_cell,
     run_code,
 )
 
@@ -36,6 +41,26 @@ FIRST_MAGIC_CELL = "%%llmstream\nWrite me a 1 verse song about sparkling water."
 ASYNC_MAGIC_CELL = "%%llmstream -m demo --async"
 MARKUP_TOKENS = ["<img src=x onerror=alert(1)>", "<script>window.__pwned=1</script>"]
 MARKDOWN_TOKENS = [*MARKUP_TOKENS, "\n\n[a link](javascript:alert(3)) <b onmouseover=alert(4)>bold</b>"]
+INTERRUPT_HINT = "Interrupt the kernel (\u25a0) to stop"
+INTERRUPT_LINE = "KeyboardInterrupt: stream stopped by interrupt; the partial answer is kept in the view"
+# A blocking view that cannot end while the test looks (5 tokens a second, 2,000 tokens).
+BLOCKING_CELL = """from llmstream_nb import get_model, show
+show(get_model("demo", tokens_per_second=5), "Tell me about trains", options=dict(max_tokens=2000, min_tokens=2000))"""
+# TEST-NET-2 (RFC 5737): requests there show up in the page's log and reach nobody.
+IMAGE_HOST = "198.51.100.7"
+IMAGE_TOKENS = [
+    "An answer with pictures.\n\n",
+    f"![tracker](http://{IMAGE_HOST}/markdown.png?leak=secret) ",
+    f'<img src="http://{IMAGE_HOST}/html.png" alt="raw"> ',
+    "![relative](leak-relative.png) ",
+    "![by reference][logo] ",
+    f'<video poster="http://{IMAGE_HOST}/poster.png" src="http://{IMAGE_HOST}/video.mp4"></video> ',
+    f'<input type="image" src="http://{IMAGE_HOST}/input.png"> ',
+    f'<span style="background-image: url(http://{IMAGE_HOST}/css.png)">styled</span> ',
+    "[a relative link](leak-link.md) **bold**\n\n",
+    f"[logo]: http://{IMAGE_HOST}/reference.png\n",
+]
+FETCHING_ELEMENTS = "img, picture, video, audio, source, track, input[type=image], iframe, object, embed, svg"
 
 # Installed on a cell before it runs: records the view's status and text length at every DOM
 # change, so the test sees the stream's intermediate states however fast the answer comes.
@@ -61,6 +86,10 @@ def expect(locator: Any) -> Any:
     from playwright.sync_api import expect as playwright_expect
 
     return playwright_expect(locator)
+
+
+def interrupt_hint(cell: Any) -> Any:
+    return cell.locator(".llmstream-view .llmstream-hint")
 
 
 def view_parts(cell: Any) -> tuple[Any, Any, Any]:
@@ -123,6 +152,8 @@ def test_stop_ends_an_async_stream_and_keeps_the_partial_text(page: Any, lab: La
     status, text, stop = view_parts(cell)
     expect(status).to_have_text("streaming")
     expect(text).not_to_be_empty()
+    expect(stop).to_be_visible()  # the task runs on the kernel's loop: the click is handled
+    expect(interrupt_hint(cell)).to_be_hidden()
 
     stop.click()
     expect(status).to_have_text("stopped")
@@ -133,6 +164,30 @@ def test_stop_ends_an_async_stream_and_keeps_the_partial_text(page: Any, lab: La
     kernel = kernel_value(page, "{'status': _llmstream.status, 'text': _llmstream.text}")
     assert kernel == {"status": "stopped", "text": partial}
     assert partial
+
+
+def test_a_blocking_cell_says_to_interrupt_and_stops_with_one_line(page: Any, lab: LabServer) -> None:
+    """A blocking cell keeps the kernel from handling clicks: no Stop button (it could not work),
+    the interrupt hint in its place; the interrupt stops the view and shows one line of error."""
+    open_notebook(page, lab, SCRATCH)
+    cell = add_cell(page, BLOCKING_CELL)
+    run_cell(page, cell)
+    status, text, stop = view_parts(cell)
+    hint = interrupt_hint(cell)
+    expect(status).to_have_text("streaming")
+    expect(text).not_to_be_empty()
+    expect(hint).to_be_visible()
+    expect(hint).to_have_text(INTERRUPT_HINT)
+    expect(stop).to_be_hidden()
+
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:interrupt-kernel')")  # the \u25a0 button
+    expect(status).to_have_text("stopped")
+    expect(hint).to_be_hidden()
+    expect(stop).to_be_hidden()
+    assert shown_text(text), "the partial text is gone"
+    error = cell.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+    expect(error).to_have_count(1)
+    assert error.evaluate("node => node.textContent").strip() == INTERRUPT_LINE
 
 
 def stream_tokens(page: Any, tokens: list[str], options: str) -> Any:
@@ -179,3 +234,85 @@ def test_markup_in_a_markdown_answer_is_sanitised(page: Any, lab: LabServer, pag
     )
     assert risky == []
     assert_nothing_ran(page, page_watch)
+
+
+def test_a_markdown_answer_loads_nothing(page: Any, lab: LabServer, page_watch: PageWatch) -> None:
+    """An answer that names images (Markdown, HTML, by reference, relative, as a poster, an input,
+    a CSS background) shows them as text and makes the page fetch none of them: an image URL
+    can carry data to whoever wrote it. Links stay links (they load only when clicked)."""
+    open_notebook(page, lab, SCRATCH)
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    cell = stream_tokens(page, IMAGE_TOKENS, ", markdown=True")
+    status, _, _ = view_parts(cell)
+    expect(status).to_have_text("done")
+    rendered = cell.locator(".llmstream-view .llmstream-markdown")
+    expect(rendered.locator("strong", has_text="bold")).to_be_visible()  # the Markdown was rendered
+    for shown in (
+        f"[image: tracker](http://{IMAGE_HOST}/markdown.png?leak=secret)",
+        f"[image: raw](http://{IMAGE_HOST}/html.png)",
+        "[image: relative](leak-relative.png)",
+        f"[image: by reference](http://{IMAGE_HOST}/reference.png)",
+        f"[video](http://{IMAGE_HOST}/video.mp4)",
+        f"[image](http://{IMAGE_HOST}/input.png)",
+    ):
+        expect(rendered).to_contain_text(shown)
+    expect(rendered.locator("a", has_text="a relative link")).to_have_count(1)
+    page.wait_for_timeout(1500)  # an image would have been requested by now
+    leaked = [url for url in requests if IMAGE_HOST in url or "leak-" in url]
+    assert leaked == [], f"the answer made the page fetch: {leaked}"
+    view = cell.locator(".llmstream-view")
+    assert view.locator(FETCHING_ELEMENTS).count() == 0
+    assert view.locator("[style*=url], [src], [srcset], [poster], [background]").count() == 0
+    assert_nothing_ran(page, page_watch)
+
+
+# Views that ended, as a notebook saved with widget state keeps them: (mode, status).
+ENDED_VIEWS = [("blocking", "done"), ("blocking", "stopped"), ("async", "done"), ("async", "stopped")]
+
+
+def write_saved_views_notebook(root: Path) -> str:
+    """A notebook whose outputs are ended views, restored by JupyterLab from the saved widget state
+    (no kernel holds these models): what a notebook saved after its streams ended reopens as."""
+    import nbformat
+    from ipywidgets.embed import dependency_state, embed_data
+    from nbformat.sign import NotebookNotary
+
+    from llmstream_nb.view.widget import StreamWidget
+
+    widgets = [
+        StreamWidget(model_name="saved", mode=mode, status=status, text=f"{mode} {status} answer",
+                     stats={"chunks": 3, "ttft": 0.1, "tokens_per_second": 10.0, "elapsed": 0.3, "status": status})
+        for mode, status in ENDED_VIEWS
+    ]
+    embedded = embed_data(views=widgets, state=dependency_state(widgets, drop_defaults=False), drop_defaults=False)
+    cells = []
+    for (mode, status), spec in zip(ENDED_VIEWS, embedded["view_specs"]):
+        output = nbformat.v4.new_output(
+            "display_data",
+            data={"application/vnd.jupyter.widget-view+json": spec, "text/plain": f"{mode} {status} answer"},
+        )
+        cells.append(nbformat.v4.new_code_cell(f"# {mode} {status}", outputs=[output], execution_count=1))
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    notebook.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": embedded["manager_state"]}
+    for widget in widgets:
+        widget.close()
+    # Signed, as JupyterLab signs what a person saves: an untrusted notebook shows text/plain
+    # instead of widgets. The key and signatures live in the harness's JUPYTER_DATA_DIR.
+    NotebookNotary(data_dir=str(root.parent / "data")).sign(notebook)
+    name = "_saved_views.ipynb"
+    nbformat.write(notebook, root / name)
+    return name
+
+
+def test_a_view_restored_from_saved_state_offers_neither_stop_nor_hint(page: Any, lab: LabServer) -> None:
+    open_notebook(page, lab, write_saved_views_notebook(lab.root))
+    for mode, status in ENDED_VIEWS:
+        cell = cell_starting_with(page, f"# {mode} {status}")
+        shown_status, text, stop = view_parts(cell)
+        expect(shown_status).to_have_text(status)
+        expect(text).to_have_text(f"{mode} {status} answer")
+        expect(stop).to_be_hidden()
+        expect(interrupt_hint(cell)).to_be_hidden()
+

@@ -15,6 +15,7 @@ from IPython import get_ipython
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.testing.globalipapp import start_ipython
 
+from llmstream_nb import Chunk, Model
 from llmstream_nb.magic.arguments import MagicUsageError, parse_cell_line
 from llmstream_nb.magic.help import help_text
 from llmstream_nb.magic.template import TemplateError, render_prompt
@@ -229,6 +230,31 @@ def test_async_cell_returns_before_the_stream(ip: InteractiveShell) -> None:
     assert view.status == "done" and completion.text == view.text and view.text
 
 
+class InterruptedModel(Model):
+    """One token, then what Jupyter's interrupt raises in the cell's thread."""
+
+    provider = "interrupted"
+    default_model = "after-one-token"
+
+    def _stream_chunks(self, request: Any) -> Iterator[Any]:
+        yield Chunk("partial ")
+        raise KeyboardInterrupt
+
+
+def test_an_interrupted_cell_fails_with_one_line(
+    ip: InteractiveShell, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(magics(ip), "get_model", lambda spec, options: InterruptedModel())
+    result = ip.run_cell("%%llmstream\nTell me about trains.")
+    assert isinstance(result.error_in_exec, KeyboardInterrupt)  # the cell fails, so "Run all" stops
+    view = ip.user_ns["_llmstream"]
+    assert view.status == "stopped" and view.text == "partial "
+    captured = capsys.readouterr()
+    shown = captured.out + captured.err
+    assert "KeyboardInterrupt: stream stopped by interrupt; the partial answer is kept in the view" in shown
+    assert "Traceback" not in shown and ".py" not in shown  # no frames of ours (or anyone's)
+
+
 def test_async_without_a_loop_blocks(ip: InteractiveShell) -> None:
     """A terminal IPython runs no loop between cells: --async falls back to blocking, like show()."""
     run(ip, f"%%llmstream -m demo {INSTANT} --seed 4 --max-tokens 6 --async\nsnow")
@@ -245,6 +271,8 @@ def test_async_without_a_loop_blocks(ip: InteractiveShell) -> None:
         ("%%llmstream -m demo\nTell me about {nowhere}.", "llmstream: the prompt uses {nowhere}, which is not defined"),
         ("%%llmstream -m demo\n{__import__('os').getcwd()}", "is not a name"),
         ("%%llmstream -m demo\n   \n", "the cell is empty"),
+        ("%%llmstream --llm nowhere\nhi", "llmstream: --llm nowhere: there is no variable 'nowhere' in this notebook"),
+        ("%%llmstream --llm In\nhi", "llmstream: --llm In: a list is not a model: expected a Model, a LangChain"),
     ],
 )
 def test_mistakes_are_one_line_without_traceback(
@@ -269,6 +297,80 @@ def test_the_last_answer_feeds_the_next_prompt(ip: InteractiveShell) -> None:
 def test_raw_keeps_braces(ip: InteractiveShell) -> None:
     run(ip, f"%%llmstream -m demo {INSTANT} --max-tokens 3 --raw\nExplain {{'a': 1}} and {{undefined}}.")
     assert ip.user_ns["_llmstream"].text is not None
+
+
+# -- --llm: a model object from the notebook ----------------------------------------------
+
+
+def fake_chat_model(answer: str = "Tea is calm.") -> Any:
+    """langchain-core's own fake chat model (word by word), answering `answer` every time."""
+    import itertools
+
+    fakes = pytest.importorskip("langchain_core.language_models.fake_chat_models")
+    return fakes.GenericFakeChatModel(messages=itertools.cycle([answer]))
+
+
+def test_llm_parses_and_refuses_what_builds_a_model() -> None:
+    assert parse_cell_line("--llm chat --events").llm == "chat"
+    for line, expected in [
+        ("--llm 2x", "--llm needs a Python variable name"),
+        ("-m demo --llm chat", "use -m or --llm, not both"),
+        ("--llm chat --opt ttft=0", "--opt builds a model for -m"),
+    ]:
+        with pytest.raises(MagicUsageError, match=expected):
+            parse_cell_line(line)
+
+
+def test_llm_streams_a_langchain_chat_model(ip: InteractiveShell) -> None:
+    ip.user_ns["chat"] = fake_chat_model()
+    try:
+        run(ip, "%%llmstream --llm chat\nTell me about tea.")
+    finally:
+        ip.user_ns.pop("chat")
+    view = ip.user_ns["_llmstream"]
+    assert view.model_name == "langchain:GenericFakeChatModel" and view.status == "done"
+    assert view.text_pieces() == ["Tea", " ", "is", " ", "calm."]
+
+
+def test_llm_takes_our_own_model_with_its_options(ip: InteractiveShell) -> None:
+    from llmstream_nb import get_model
+
+    ip.user_ns["mine"] = get_model("demo", ttft=0, tokens_per_second=0)
+    try:
+        run(ip, "%%llmstream --llm mine --seed 2 --max-tokens 5\nrain")
+        by_name = ip.user_ns["_llmstream"].text
+        run(ip, f"%%llmstream -m demo {INSTANT} --seed 2 --max-tokens 5\nrain")
+    finally:
+        ip.user_ns.pop("mine")
+    assert by_name and by_name == ip.user_ns["_llmstream"].text
+
+
+def test_llm_events_of_a_chain_in_the_terminal(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+    prompts = pytest.importorskip("langchain_core.prompts")
+    parsers = pytest.importorskip("langchain_core.output_parsers")
+    ip.user_ns["chain"] = prompts.ChatPromptTemplate.from_template("About {topic}") | fake_chat_model() \
+        | parsers.StrOutputParser()
+    try:
+        run(ip, "%%llmstream --llm chain --events\ntea")
+    finally:
+        ip.user_ns.pop("chain")
+    out = capsys.readouterr().out
+    assert out.index("on_chain_start") < out.index("on_chat_model_stream") < out.index("on_chain_end")
+    assert ip.user_ns["_llmstream"].text == "Tea is calm."  # the chain's words once, not once per level
+
+
+def test_llm_objects_take_no_generation_flags(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+    """A foreign object is configured by its owner; the configured defaults do not reach it either."""
+    ip.user_ns["chat"] = fake_chat_model()
+    try:
+        run(ip, "%%llmstream --llm chat --temperature 0\nhi")
+        expected = "llmstream: --temperature goes with -m models; set it on chat itself. See %%llmstream?"
+        assert one_error_line(capsys) == expected
+        run(ip, "%llmstream config temperature=0.5 max_tokens=3")
+        run(ip, "%%llmstream --llm chat\nhi")
+    finally:
+        ip.user_ns.pop("chat")
+    assert ip.user_ns["_llmstream"].text == "Tea is calm."
 
 
 # -- configuration -----------------------------------------------------------------------

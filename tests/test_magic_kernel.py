@@ -50,6 +50,16 @@ def final_state(kernel: KernelHarness, comm_id: str, status: str) -> dict[str, A
     return msg["content"]["data"]["state"]
 
 
+def opened_state(kernel: KernelHarness, comm_id: str) -> dict[str, Any]:
+    """The state the page first draws the widget with."""
+    (opened,) = [m for m in kernel.comm_messages(comm_id) if m["msg_type"] == "comm_open"]
+    return opened["content"]["data"]["state"]
+
+
+def mode_updates(kernel: KernelHarness, comm_id: str) -> list[str]:
+    return [state["mode"] for state in kernel.state_updates(comm_id) if "mode" in state]
+
+
 def deltas(kernel: KernelHarness, comm_id: str) -> list[str]:
     """The text of each delta message in order (plain mode sends "d", boundary mode "c")."""
     texts = []
@@ -107,11 +117,34 @@ def test_async_returns_before_the_stream_ends_and_stop_keeps_the_text(kernel: Ke
     assert "".join(deltas(kernel, comm)) == kernel.value("_llmstream.text") == state["text"]
 
 
+def test_interrupting_a_cell_is_one_line_and_stops_run_all(kernel: KernelHarness) -> None:
+    since = len(kernel.iopub)
+    slow = "%%llmstream --opt ttft=0 --opt tokens_per_second=1 --max-tokens 1000\nTell me about the sea."
+    msg_id = kernel.submit(slow)
+    queued_id = kernel.submit("ran_after_the_interrupt = True")  # the next cell of "Run all"
+    comm = opened_widget(kernel, STREAM_WIDGET, since)
+    assert opened_state(kernel, comm)["mode"] == "blocking"  # the page shows the interrupt hint, no Stop
+    kernel.wait_for(lambda m: m["msg_type"] == "comm_msg" and m["content"].get("comm_id") == comm
+                    and m["content"]["data"].get("method") == "custom", since=since)
+    kernel.interrupt()
+    assert kernel.reply(msg_id)["content"]["status"] == "error"
+    assert kernel.reply(queued_id)["content"]["status"] == "aborted"
+    error = kernel.wait_for(lambda m: m["msg_type"] == "error" and m["parent_header"].get("msg_id") == msg_id)
+    trace = error["content"]["traceback"]
+    assert trace == ["KeyboardInterrupt: stream stopped by interrupt; the partial answer is kept in the view"]
+    state = final_state(kernel, comm, "stopped")
+    assert kernel.value("[_llmstream.status, _llmstream.text == %r, 'ran_after_the_interrupt' in globals()]"
+                        % state["text"]) == ["stopped", True, False]
+    assert state["text"]
+
+
 def test_events_table_rows_in_order(kernel: KernelHarness) -> None:
     since = len(kernel.iopub)
     kernel.run("%%llmstream --events --seed 4 --max-tokens 40\nTell me about birds.")
     answer = opened_widget(kernel, STREAM_WIDGET, since)
     table = opened_widget(kernel, EVENTS_WIDGET, since)
+    # Displayed before it runs (the table goes under it), yet drawn with its mode from the start.
+    assert opened_state(kernel, answer)["mode"] == "blocking" and mode_updates(kernel, answer) == []
     final_state(kernel, answer, "done")
     state = final_state(kernel, table, "done")
     rows: list[list[Any]] = []
@@ -133,6 +166,8 @@ def test_async_events(kernel: KernelHarness) -> None:
     answer = opened_widget(kernel, STREAM_WIDGET, since)
     state = final_state(kernel, table, "done")
     final_state(kernel, answer, "done")
+    # The page offers the Stop button from its first drawing, never a hint that turns into one.
+    assert opened_state(kernel, answer)["mode"] == "async" and mode_updates(kernel, answer) == []
     kinds = [row[1] for row in state["rows"]]
     assert kinds[0] == "on_llm_start" and kinds[-1] == "on_llm_end"
 

@@ -19,6 +19,8 @@ from llmstream_nb.models.streams import TokenStream
 from llmstream_nb.sources import AsyncChunkIterator, ChunkIterator, to_chunk
 from llmstream_nb.view import StreamView, show
 from llmstream_nb.view.coalesce import Coalescer, Flusher
+from llmstream_nb.view.display import inert_markdown
+from llmstream_nb.view.interrupt import StreamInterrupted
 from llmstream_nb.view.stats import StatsTracker
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -278,10 +280,25 @@ def test_our_errors_get_the_partial_text() -> None:
 def test_keyboard_interrupt_stops_closes_and_goes_on() -> None:
     source = Tracked(["one ", "two "], fail=KeyboardInterrupt())
     view, _ = terminal_view(source)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt) as raised:
         view.run()
     assert view.status == "stopped" and view.text == "one two " and source.closed
     assert view.result().text == "one two "
+    # Still a KeyboardInterrupt (so "Run all" stops), but one IPython draws as one line,
+    # with no chained traceback of the internals it went through.
+    assert isinstance(raised.value, StreamInterrupted)
+    assert raised.value._render_traceback_() == [
+        "KeyboardInterrupt: stream stopped by interrupt; the partial answer is kept in the view"
+    ]
+    assert raised.value.__context__ is None and raised.value.__cause__ is None
+    assert raised.traceback[-1].name == "run"  # raised by the view itself, not from deep in the source
+
+
+def test_keyboard_interrupt_before_any_text_says_so() -> None:
+    view, _ = terminal_view(Tracked([], fail=KeyboardInterrupt()))
+    with pytest.raises(StreamInterrupted, match="before any text arrived"):
+        view.run()
+    assert view.status == "stopped"
 
 
 def test_stop_during_a_blocking_run() -> None:
@@ -340,6 +357,30 @@ def test_import_keeps_widgets_out() -> None:
     code = "import sys, llmstream_nb, llmstream_nb.view; print('ipywidgets' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+WARM_UP_PROBE = """
+import io, sys, threading
+import llmstream_nb, llmstream_nb.view
+print(sorted(t.name for t in threading.enumerate()), "llmstream_nb.demo.lm" in sys.modules)
+from llmstream_nb import get_model
+from llmstream_nb.view import StreamView
+StreamView(iter(["not a demo"]), model="openai:gpt-x", file=io.StringIO())
+print(sorted(t.name for t in threading.enumerate()))
+view = StreamView(get_model("demo", ttft=0, tokens_per_second=0).stream("hi", max_tokens=3), file=io.StringIO())
+from llmstream_nb.view import warmup
+warmup._thread.join(120)
+from llmstream_nb.demo import DemoLM
+print(warmup._thread.name, DemoLM._shared is not None)
+"""
+
+
+def test_import_trains_nothing_and_a_demo_view_trains_in_the_background() -> None:
+    out = subprocess.run([sys.executable, "-c", WARM_UP_PROBE], capture_output=True, text=True, check=True).stdout
+    after_import, after_other_view, warmed = out.strip().splitlines()
+    assert after_import == "['MainThread'] False"  # `import llmstream_nb` starts no thread, trains nothing
+    assert after_other_view == "['MainThread']"  # only a demo stream warms the demo model
+    assert warmed == "llmstream-demo-warmup True"  # made (not run) a demo view: trained on the daemon thread
 
 
 # -- show() ----------------------------------------------------------------------------------
@@ -509,6 +550,28 @@ def test_widget_markdown_is_rendered_by_the_page_and_the_fallback_is_inert(widge
     assert fallback["text/markdown"] == "# Title\n*bold* &lt;script>alert(1)&lt;/script> `a<b`"
 
 
+MARKDOWN_IMAGES = [
+    ("![alt](http://198.51.100.7/a.png)", "\\![alt](http://198.51.100.7/a.png)"),
+    ("![ref][logo] and ![logo]\n", "\\![ref][logo] and \\![logo]\n"),
+    ("`![code](x.png)` stays code", "`![code](x.png)` stays code"),
+    ("\\![escaped](x.png) stays escaped", "\\![escaped](x.png) stays escaped"),
+    ("\\\\![after an escaped backslash](x.png)", "\\\\\\![after an escaped backslash](x.png)"),
+    ("<img src=http://198.51.100.7/b.png>", "&lt;img src=http://198.51.100.7/b.png>"),
+]
+
+
+@pytest.mark.parametrize(("answer", "fallback"), MARKDOWN_IMAGES)
+def test_markdown_fallback_shows_images_as_links_never_loads_them(answer: str, fallback: str) -> None:
+    assert inert_markdown(answer) == fallback
+
+
+def test_markdown_fallback_renders_no_image() -> None:
+    mistune = pytest.importorskip("mistune")
+    answer = "".join(a for a, _ in MARKDOWN_IMAGES) + "\n\n[logo]: http://198.51.100.7/logo.png\n"
+    html = mistune.html(inert_markdown(answer))
+    assert "<img" not in html and 'href="http://198.51.100.7/a.png"' in html
+
+
 def test_widget_error_state(widget_view: Callable[..., Any]) -> None:
     view, _, handles = widget_view(Tracked(["part"], fail=OSError("token sk-abcdef123456 refused")))
     view.run()
@@ -516,6 +579,34 @@ def test_widget_error_state(widget_view: Callable[..., Any]) -> None:
     assert widget.status == "error" and widget.text == "part"
     assert widget.error == "OSError: token [redacted] refused"
     assert handles[0].updates[-1]["text/plain"] == "part\n[error: OSError: token [redacted] refused]"
+
+
+def test_widget_mode_is_set_before_the_page_sees_it(widget_view: Callable[..., Any]) -> None:
+    view, _, handles = widget_view(["a", "b"])
+    view.run()
+    assert view.mode == view.widget.mode == "blocking"  # made at begin, displayed with it
+
+    early, _, _ = widget_view(["c"])
+    assert early.mode == "" and early.widget.mode == ""  # not begun: the page offers no control yet
+    early.run()
+    assert early.widget.mode == "blocking"
+
+    planned, _, handles = widget_view(["d"])
+    planned._display("blocking")  # the magic's --events path: displayed before run()
+    assert planned.widget.mode == "blocking" and len(handles) == 3
+    planned.run()
+    assert planned.widget.mode == "blocking" and len(handles) == 3  # displayed once
+
+
+@pytest.mark.asyncio
+async def test_widget_mode_async(widget_view: Callable[..., Any]) -> None:
+    async def source() -> AsyncIterator[str]:
+        yield "x"
+
+    view, _, _ = widget_view(source())
+    view.start()
+    assert view.widget.mode == "async"
+    await view
 
 
 def test_widget_sync_and_stop_messages(widget_view: Callable[..., Any]) -> None:

@@ -2,8 +2,10 @@
 
 Checks that deltas add up to the text, that traffic grows linearly and is coalesced in
 time, that async views outlive their cell and stop on a Stop click (and the server sees
-the connection close), that an interrupted blocking cell leaves a stopped view and a
-working kernel, and that the final state and the text fallback hold the answer.
+the connection close), that an interrupted blocking cell leaves a stopped view, a working
+kernel, one line of error and no queued cell run after it, that the page learns the mode
+(Stop button or interrupt hint) when the widget opens, that the final state and the text
+fallback hold the answer, and that the demo model trains on a background thread.
 Nothing here asserts on wall-clock time; waits are long so a loaded machine only slows it.
 """
 
@@ -75,6 +77,24 @@ def wait_for_delta(kernel: KernelHarness, comm_id: str, containing: str = "") ->
 
 def is_comm(msg: Message) -> bool:
     return msg["msg_type"] in ("comm_open", "comm_msg", "comm_close")
+
+
+def opened_state(kernel: KernelHarness, comm_id: str) -> dict[str, Any]:
+    """The state the page first draws the widget with (before any update)."""
+    (opened,) = [m for m in kernel.comm_messages(comm_id) if m["msg_type"] == "comm_open"]
+    return opened["content"]["data"]["state"]
+
+
+INTERRUPT_LINE = "KeyboardInterrupt: stream stopped by interrupt; the partial answer is kept in the view"
+
+
+def assert_one_line_interrupt(kernel: KernelHarness, msg_id: str) -> None:
+    """What the person sees under an interrupted view: one line, no frames, no file of ours."""
+    error = kernel.wait_for(lambda m: m["msg_type"] == "error" and m["parent_header"].get("msg_id") == msg_id)
+    trace = error["content"]["traceback"]
+    shown = "\n".join(trace)
+    assert trace == [INTERRUPT_LINE], shown
+    assert ".py" not in shown and "llmstream_nb" not in shown and "Traceback" not in shown
 
 
 # -- blocking mode ---------------------------------------------------------------------------
@@ -203,15 +223,25 @@ SLOW_SOURCES = {
 
 @pytest.mark.parametrize("kind", sorted(SLOW_SOURCES))
 def test_interrupt_stops_a_blocking_cell_and_the_next_cell_runs(kernel: KernelHarness, kind: str) -> None:
-    """An async source in blocking mode runs on a worker thread's loop; interrupt must stop it just the same."""
+    """An async source in blocking mode runs on a worker thread's loop; interrupt must stop it just the same.
+
+    The interrupted cell still fails, so the cell queued behind it ("Run all") is not run,
+    but its error is one line: the view already shows "stopped" and the partial text.
+    """
     kernel.run(code(SLOW_SOURCES[kind]))
     start = len(kernel.iopub)
     msg_id = kernel.submit("view = StreamView(slow())\nview.run()")
+    queued_id = kernel.submit("ran_after_the_interrupt = True")  # the next cell of "Run all"
     (comm_id,) = kernel.comm_ids(WIDGET, since=start)
+    assert opened_state(kernel, comm_id)["mode"] == "blocking"  # the page shows the interrupt hint
     wait_for_delta(kernel, comm_id, "t1 ")
     kernel.interrupt()
     reply = kernel.reply(msg_id)
-    assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
+    assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "StreamInterrupted"
+    assert_one_line_interrupt(kernel, msg_id)
+    assert kernel.reply(queued_id)["content"]["status"] == "aborted"
+    assert kernel.value("'ran_after_the_interrupt' in globals()") is False
+    assert kernel.value("isinstance(__import__('sys').last_value, KeyboardInterrupt)") is True
 
     status, text, closed = kernel.value("[view.status, view.text, closed]")  # the next cell runs
     assert status == "stopped" and text.startswith("t0 t1 ") and closed == [True]
@@ -220,6 +250,49 @@ def test_interrupt_stops_a_blocking_cell_and_the_next_cell_runs(kernel: KernelHa
     assert state["text"] == text == deltas(kernel.custom_messages(comm_id))
     update = next(m for m in kernel.iopub[start:] if m["msg_type"] == "update_display_data")
     assert update["content"]["data"]["text/plain"] == text + "\n[stopped]"
+
+
+def test_interrupting_show_of_a_model_is_one_line(kernel: KernelHarness) -> None:
+    """The path the review saw: show() -> view -> sources -> streams -> the demo provider."""
+    start = len(kernel.iopub)
+    msg_id = kernel.submit(
+        'view = show("demo", "Tell me about trains", options=dict(max_tokens=2000, min_tokens=2000))'
+    )
+    (comm_id,) = kernel.comm_ids(WIDGET, since=start)
+    wait_for_delta(kernel, comm_id)
+    kernel.interrupt()
+    assert kernel.reply(msg_id)["content"]["status"] == "error"
+    assert_one_line_interrupt(kernel, msg_id)
+    wait_for_status(kernel, comm_id, "stopped")
+    assert last_state(kernel, comm_id)["text"] == deltas(kernel.custom_messages(comm_id)) != ""
+
+
+def test_the_page_learns_the_mode_when_the_widget_opens(kernel: KernelHarness) -> None:
+    """The page shows a Stop button (async) or the interrupt hint (blocking) from its first
+    drawing; a view displayed before it runs opens with no mode (neither) and gets one update."""
+    start = len(kernel.iopub)
+    kernel.run('blocking = show(iter(["a", "b"]))')
+    (comm_id,) = kernel.comm_ids(WIDGET, since=start)
+    assert opened_state(kernel, comm_id)["mode"] == "blocking"
+    assert not [u for u in kernel.state_updates(comm_id) if "mode" in u]
+
+    start = len(kernel.iopub)
+    kernel.run(code("""
+        async def words():
+            yield "a"
+        running = show(words())
+    """))
+    (comm_id,) = kernel.comm_ids(WIDGET, since=start)
+    wait_for_status(kernel, comm_id, "done")
+    assert opened_state(kernel, comm_id)["mode"] == "async"
+    assert not [u for u in kernel.state_updates(comm_id) if "mode" in u]
+
+    start = len(kernel.iopub)
+    kernel.run('early = StreamView(iter(["c"]))\ndisplay(early)')
+    (comm_id,) = kernel.comm_ids(WIDGET, since=start)
+    assert opened_state(kernel, comm_id)["mode"] == ""
+    kernel.run("early.run()")
+    assert [u["mode"] for u in kernel.state_updates(comm_id) if "mode" in u] == ["blocking"]
 
 
 # -- async mode ------------------------------------------------------------------------------
@@ -307,3 +380,44 @@ def test_stop_click_ends_an_async_stream_and_closes_the_connection(kernel: Kerne
         assert time.monotonic() < deadline, f"the server never saw the request end: {outcomes}"
         time.sleep(0.1)
     assert outcomes == ["client_disconnected"]
+
+
+# -- the demo model's training ---------------------------------------------------------------
+
+# Holds the demo model's training at a gate and records the thread it runs on. A training
+# that blocked the cell would hang that cell at the gate (and fail the test), so a cell
+# that returns proves it did not wait; nothing here measures time.
+HOLD_TRAINING = """
+    import threading
+    from llmstream_nb.demo.lm import DemoLM
+    entered, gate, trained_on = threading.Event(), threading.Event(), []
+    _real_init = DemoLM.__init__
+    def _held_init(self, *args, **kwargs):
+        trained_on.append(threading.current_thread().name)
+        entered.set()
+        gate.wait(600)
+        _real_init(self, *args, **kwargs)
+    DemoLM.__init__ = _held_init
+"""
+
+
+def test_load_ext_trains_the_demo_model_in_the_background(kernel: KernelHarness) -> None:
+    kernel.run(code(HOLD_TRAINING))
+    kernel.run("%load_ext llmstream_nb")  # returns while the training waits at the gate
+    assert kernel.value("entered.wait(60) and trained_on") == ["llmstream-demo-warmup"]
+    kernel.run("gate.set()")
+    start = len(kernel.iopub)
+    kernel.run("%%llmstream -m demo --opt ttft=0 --opt tokens_per_second=0 --max-tokens 5\nTell me about tea.")
+    (comm_id,) = kernel.comm_ids(WIDGET, since=start)
+    assert last_state(kernel, comm_id)["status"] == "done"
+    assert kernel.value("trained_on") == ["llmstream-demo-warmup"]  # trained once, not again by the cell
+
+
+def test_a_view_of_a_demo_stream_trains_it_in_the_background(kernel: KernelHarness) -> None:
+    kernel.run(code(HOLD_TRAINING))
+    kernel.run('model = get_model("demo", ttft=0, tokens_per_second=0)')
+    kernel.run('view = StreamView(model.stream("Tell me about tea.", max_tokens=5))')  # made, not run
+    assert kernel.value("entered.wait(60) and trained_on") == ["llmstream-demo-warmup"]
+    kernel.run("gate.set()\nview.run()")
+    assert kernel.value("[view.status, bool(view.text), trained_on]") == ["done", True, ["llmstream-demo-warmup"]]
+

@@ -29,6 +29,7 @@ class CellArgs:
     """What one `%%llmstream` line asks for. None means "use the configured default"."""
 
     model: str | None = None
+    llm: str | None = None
     model_options: dict[str, Any] = field(default_factory=dict)
     async_: bool | None = None
     sep: str | None = None
@@ -63,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, add_help=False, allow_abbrev=False, formatter_class=_formatter)
     on_off = argparse.BooleanOptionalAction
     p.add_argument("-m", "--model", metavar="MODEL", help='provider:model, e.g. "demo" or "openai:gpt-4o-mini"')
+    p.add_argument("--llm", metavar="NAME",
+                   help="a model object in the variable NAME instead: our Model, a LangChain LLM, chat model or "
+                        "Runnable, or anything with stream()/astream()")
     p.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
                    help="a model option, e.g. ttft=0 or base_url=http://... (repeatable)")
     p.add_argument("--async", dest="async_", action=on_off, default=None,
@@ -98,9 +102,21 @@ def parse_cell_line(line: str) -> CellArgs:
     args.model_options = parse_model_options(known.opt)
     if args.output is not None and not is_variable_name(args.output):
         raise MagicUsageError(f"-o needs a Python variable name, got {args.output!r}")
+    if args.llm is not None:
+        _check_llm(args)
     if args.events and not args.stream:
         raise MagicUsageError("--events shows a stream's events; it cannot be combined with --no-stream")
     return args
+
+
+def _check_llm(args: CellArgs) -> None:
+    """--llm names an object that is already built: -m and --opt (which build one) cannot go with it."""
+    if not is_variable_name(args.llm or ""):
+        raise MagicUsageError(f"--llm needs a Python variable name, got {args.llm!r}")
+    if args.model is not None:
+        raise MagicUsageError("use -m or --llm, not both")
+    if args.model_options:
+        raise MagicUsageError("--opt builds a model for -m; an --llm object is built already")
 
 
 def parse_model_options(items: Sequence[str]) -> dict[str, Any]:

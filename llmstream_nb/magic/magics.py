@@ -21,6 +21,7 @@ from traitlets import Bool, Dict, Float, Int, Unicode
 from ..errors import ConfigurationError, one_line
 from ..models import Model
 from ..registry import DEFAULT_MODEL, MODEL_ENV, get_model, provider_statuses
+from ..sources import ForeignModel, as_model
 from .arguments import CellArgs, MagicUsageError, parse_cell_line
 from .help import help_text
 from .runner import CellRun, run_cell
@@ -80,11 +81,12 @@ class LLMStreamMagics(Magics):
         if not cell.strip():
             raise TemplateError("the cell is empty: write the prompt below the %%llmstream line")
         prompt = cell.strip() if args.raw else render_prompt(cell.strip(), self._namespace)
-        model = self.get_model(args.model, {**self.model_options, **args.model_options})
+        options = {**self.model_options, **args.model_options}
+        model = self._llm(args) if args.llm else self.get_model(args.model, options)
         run = CellRun(
             model=model,
             prompt=prompt,
-            call_options=self._call_options(args),
+            call_options={} if isinstance(model, ForeignModel) else self._call_options(args),
             async_=self.async_mode if args.async_ is None else args.async_,
             stream=args.stream,
             events=args.events,
@@ -103,6 +105,25 @@ class LLMStreamMagics(Magics):
         chosen = {name: getattr(self, name) if value is None else value for name, value in chosen.items()}
         return {name: value for name, value in chosen.items() if value is not None}
 
+    def _llm(self, args: CellArgs) -> Model:
+        """The --llm variable as our Model: ours as it is, anything else wrapped (sources.as_model).
+
+        A foreign object is configured by its owner: a generation flag on the line is a
+        mistake, and the configured defaults do not apply to it.
+        """
+        name = args.llm or ""
+        if name not in self._namespace:
+            raise ConfigurationError(f"--llm {name}: there is no variable {name!r} in this notebook")
+        try:
+            model = as_model(self._namespace[name])
+        except TypeError as exc:
+            raise ConfigurationError(f"--llm {name}: {exc}") from None
+        flags = {"system": "--system", "temperature": "--temperature", "max_tokens": "--max-tokens", "seed": "--seed"}
+        given = [flag for option, flag in flags.items() if getattr(args, option) is not None]
+        if given and isinstance(model, ForeignModel):
+            raise MagicUsageError(f"{given[0]} goes with -m models; set it on {name} itself")
+        return model
+
     def _store(self, view: Any, name: str | None) -> None:
         """The view is the result: stored before it runs, so an interrupted or async cell has it too."""
         self._namespace[LAST_RESULT] = view
@@ -115,9 +136,13 @@ class LLMStreamMagics(Magics):
         assert self.shell is not None, "the magics are registered with a shell"
         return self.shell.user_ns
 
+    def default_model_spec(self) -> str:
+        """The model a cell without -m uses: the configured one, else $LLMSTREAM_MODEL, else the demo."""
+        return self.model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+
     def get_model(self, spec: str | None, options: dict[str, Any]) -> Model:
         """The model for `spec` (else the configured default, else get_model's), cached per options."""
-        resolved = spec or self.model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+        resolved = spec or self.default_model_spec()
         key = (resolved, json.dumps(options, sort_keys=True, default=repr))
         if key not in self._models:
             self._models[key] = get_model(resolved, **options)

@@ -8,8 +8,10 @@ same way whichever was asked for:
 - `--no-stream`: `invoke()` / `ainvoke()` inside the stream, so the view shows "waiting"
   for the whole time and then the answer as one chunk (time to first token = the wait);
 - `--events`: `astream_events(version="v2")`; every event goes to the EventsView table
-  and the chunks of `on_llm_stream` events go on to the StreamView above it, so one run
-  feeds both.
+  and the root run's chunks (sources.EventAnswer: our `on_llm_stream`, or a LangChain
+  chain's `on_chain_stream`) go on to the StreamView above it, so one run feeds both.
+
+`--llm` objects arrive wrapped as our `Model` (sources.ForeignModel), so they take the same paths.
 """
 
 from __future__ import annotations
@@ -18,14 +20,12 @@ import asyncio
 from dataclasses import dataclass, field, replace
 from typing import Any, AsyncIterator, Callable, Iterator
 
-from ..chunks import Chunk, Usage
 from ..models import AsyncTokenStream, Model, TokenStream
 from ..models._bridge import iterate_async_in_thread
 from ..models.base import _as_one_chunk
 from ..models.streams import Piece
+from ..sources import EventAnswer
 
-STREAM_EVENT = "on_llm_stream"
-END_EVENT = "on_llm_end"
 _PRINTERS: set[asyncio.Future[None]] = set()
 
 
@@ -56,9 +56,7 @@ def run_cell(run: CellRun, store: Callable[[Any], None]) -> Any:
     if table is None:
         return view.start() if run.async_ else view.run()
     if table.widget is not None:  # a notebook: the answer first, the live table under it
-        from IPython.display import display
-
-        display(view)
+        view._display("async" if run.async_ else "blocking")  # the page knows the mode from the start
         table.display()
         return view.start() if run.async_ else view.run()
     # A terminal: the table is printed after the answer, never interleaved with it.
@@ -114,23 +112,13 @@ async def _awhole(model: Model, prompt: str, options: dict[str, Any]) -> AsyncIt
         yield piece
 
 
-def _pieces_of(event: dict[str, Any]) -> list[Piece]:
-    """What an event adds to the answer: a stream event's chunk, the end event's usage."""
-    data = event.get("data") or {}
-    if event.get("event") == STREAM_EVENT and isinstance(data.get("chunk"), Chunk):
-        return [data["chunk"]]
-    usage = getattr(data.get("output"), "usage", None)
-    if event.get("event") == END_EVENT and isinstance(usage, Usage):
-        return [usage]
-    return []
-
-
 def _tee(events: Iterator[dict[str, Any]], table: Any) -> Iterator[Piece]:
     """Blocking --events: rows are added on the cell's thread, chunks go on to the StreamView."""
+    answer = EventAnswer()
     try:
         for event in events:
             table.add(event)
-            yield from _pieces_of(event)
+            yield from answer(event)
     except BaseException as exc:  # GeneratorExit and KeyboardInterrupt mark the table stopped
         table.finish(exc if not isinstance(exc, GeneratorExit) else KeyboardInterrupt())
         raise
@@ -143,10 +131,11 @@ def _tee(events: Iterator[dict[str, Any]], table: Any) -> Iterator[Piece]:
 
 async def _atee(events: AsyncIterator[dict[str, Any]], table: Any) -> AsyncIterator[Piece]:
     """--async --events: the same, on the kernel's loop."""
+    answer = EventAnswer()
     try:
         async for event in events:
             table.add(event)
-            for piece in _pieces_of(event):
+            for piece in answer(event):
                 yield piece
     except BaseException as exc:  # CancelledError (Stop) and GeneratorExit mark the table stopped
         table.finish(exc if not isinstance(exc, GeneratorExit) else KeyboardInterrupt())

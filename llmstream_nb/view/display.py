@@ -28,16 +28,19 @@ def fallback_text(text: str, status: str, error_line: str = "") -> str:
 
 
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
-_CODE_SPAN_OR_MARKUP = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)|[<&]")
+_CODE_SPAN_OR_MARKUP = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)|\\[\s\S]|!\[|[<&]")
 _SCRIPT_LINK = re.compile(r"(?i)(\]\(\s*|^ {0,3}\[[^\]]+\]:\s*)(javascript|vbscript|data):", re.MULTILINE)
 
 
 def inert_markdown(text: str) -> str:
-    """The answer as Markdown that carries no live HTML, for the text/markdown fallback.
+    """The answer as Markdown that carries no live HTML and loads nothing, for the text/markdown fallback.
 
     A trusted notebook opened where widgets cannot render (JupyterLab without ipywidgets)
     renders this unsanitised, so raw HTML is escaped outside code (`<` and `&`: tags and
-    entity tricks become text) and script links are defused. Code keeps its characters.
+    entity tricks become text) and script links are defused. Images would be fetched from
+    wherever the answer points (a way to carry data out), so the `!` that starts one is
+    escaped: `![alt](url)`, `![alt][ref]` and `![alt]` become links, shown, never loaded.
+    Backslash escapes are kept as they are. Code keeps its characters.
     """
     lines, fence = [], ""
     for line in text.splitlines(keepends=True):
@@ -55,9 +58,10 @@ def inert_markdown(text: str) -> str:
 
 
 def _escape_outside_code(match: re.Match[str]) -> str:
-    if match.group(1):
-        return match.group(0)
-    return "&lt;" if match.group(0) == "<" else "&amp;"
+    found = match.group(0)
+    if match.group(1) or found.startswith("\\"):
+        return found
+    return {"<": "&lt;", "&": "&amp;", "![": "\\!["}[found]
 
 
 def bundle(model_id: str, plain: str, markdown: str | None = None) -> dict[str, Any]:

@@ -1,6 +1,8 @@
 """`EventsView`: a run's `astream_events` as a live table (event, name, run id, chunk/output).
 
-It teaches what LangChain's event stream looks like: one start, one row per chunk, one end.
+It teaches what LangChain's event stream looks like: one start, one row per chunk, one end,
+and for a chain, its nested runs (prompt, chat model, parser) indented under the chain, each
+run id followed by its parent's (v2's `parent_ids`).
 Rows travel like the StreamView's tokens, through the same `Flusher`: as small custom
 messages holding only the new rows, at most ~30 per second, never as a synced list that would be resent whole on every
 change (see DESIGN.md). The browser writes every cell with `textContent`, so model text is
@@ -8,7 +10,8 @@ never parsed as HTML. The full list is synced once, at the end, for saved notebo
 
 Feed it either way:
 
-- pull: `EventsView(model, "prompt")` or `EventsView(async_iterator_of_events)`, then
+- pull: `EventsView(model, "prompt")` (our model, or anything with `astream_events`: a
+  LangChain model or Runnable) or `EventsView(async_iterator_of_events)`, then
   `run()` (blocking), `start()` (a task on the kernel's loop) or `await view`;
 - push: `EventsView()`, then `add(event)` per event and `finish(error)` at the end (the
   `%%llmstream --events` magic does this while the answer streams in a StreamView).
@@ -22,28 +25,36 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import uuid
 from functools import cache
 from pathlib import Path
-from typing import Any, AsyncIterable, AsyncIterator, Callable, TextIO
+from typing import Any, AsyncIterator, Callable, TextIO
 
-from ..models import Model
+from ..chunks import TEXT, Chunk, Usage
 from ..models._bridge import iterate_async_in_thread
+from ..sources import content_text, read_item
+from ..sources.langchain import generations_text
 from .coalesce import Flusher, Schedule, loop_schedule, thread_schedule
 from .stream_view import _in_kernel
 
-COLUMNS = ("#", "event", "name", "run", "chunk / output")
+COLUMNS = ("#", "event", "name", "run (parent)", "chunk / output")
 #: A row's text is cut to this many characters; `view.events` keeps the full events.
 MAX_TEXT = 300
 RUN_ID_LENGTH = 8
+INDENT = "  "
 
-Row = list[Any]  # [index, event, name, short run id, text]
+Row = list[Any]  # [index, event, name indented by depth, short run id (and parent's), text]
 
 
 def describe(index: int, event: dict[str, Any]) -> Row:
-    """One table row for one event; the chunk's text is shown as a repr so spaces and newlines show."""
+    """One table row for one event; the chunk's text is shown as a repr so spaces and newlines show.
+
+    A nested run's name is indented once per ancestor, and its run id is followed by its
+    parent's, so a chain's tree reads straight from the table.
+    """
     data = event.get("data") or {}
     if "chunk" in data:
-        text = repr(_text_of(data["chunk"]))
+        text = _chunk_text(data["chunk"])
     elif "error" in data:
         error = data["error"]
         text = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(error)
@@ -53,21 +64,82 @@ def describe(index: int, event: dict[str, Any]) -> Row:
         text = _text_of(data.get("input", ""))
     if len(text) > MAX_TEXT:
         text = text[: MAX_TEXT - 1] + "…"
-    run_id = str(event.get("run_id") or "")[:RUN_ID_LENGTH]
-    return [index, str(event.get("event", "")), str(event.get("name", "")), run_id, text]
+    parents = event.get("parent_ids") or []
+    run = short_run_id(event.get("run_id"))
+    if parents:
+        run += f" ({short_run_id(parents[-1])})"
+    name = INDENT * len(parents) + str(event.get("name", ""))
+    return [index, str(event.get("event", "")), name, run, text]
+
+
+def short_run_id(run_id: Any) -> str:
+    """Eight characters that tell runs apart: a UUID's last eight, any other id's first eight.
+
+    LangChain 1.x makes UUIDv7 run ids, which begin with a timestamp that every run of a
+    trace shares; the end of any UUID is random.
+    """
+    text = str(run_id or "")
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return text[:RUN_ID_LENGTH]
+    return text[-RUN_ID_LENGTH:]
+
+
+def _chunk_text(chunk: Any) -> str:
+    """A streamed chunk as its text's repr; reasoning and usage, when it carries them, labelled."""
+    try:
+        pieces = read_item(chunk)
+    except TypeError:
+        return repr(chunk)
+    parts = []
+    for piece in pieces:
+        if isinstance(piece, Chunk):
+            parts.append(repr(piece.text) if piece.kind == TEXT else f"{piece.kind}: {piece.text!r}")
+        elif isinstance(piece, Usage):
+            parts.append(f"usage: {piece.prompt_tokens} in, {piece.completion_tokens} out")
+    return " · ".join(parts) or repr("")
 
 
 def _text_of(value: Any) -> str:
-    """Our Chunk/Completion (`.text`), LangChain messages (`.content`), v1 dicts, or a repr."""
+    """An input or output as text: strings, our Chunk/Completion, LangChain messages, prompt
+    values and LLM results, v1's dicts, a chat model's messages as "role: text"; else a repr."""
     if isinstance(value, str):
         return value
-    for attribute in ("text", "content"):
-        text = getattr(value, attribute, None)
-        if isinstance(text, str):
-            return text
-    if isinstance(value, dict) and isinstance(value.get("text"), str):
-        return value["text"]
-    return repr(value)
+    if isinstance(value, dict):
+        for key in ("messages", "prompts"):  # the input of on_chat_model_start / on_llm_start
+            if key in value:
+                return _text_of(value[key])
+        if isinstance(value.get("text"), str):
+            return value["text"]
+        whole = generations_text(value)
+        return whole if whole is not None else repr(value)
+    if isinstance(value, (list, tuple)):
+        return " | ".join(_listed(item) for item in value)
+    to_string = getattr(value, "to_string", None)  # a prompt value: "Human: ..."
+    if callable(to_string):
+        return str(to_string())
+    text = getattr(value, "text", None)
+    if isinstance(text, str):
+        return str(text)
+    content = content_text(getattr(value, "content", None))
+    if content is not None:
+        return content
+    whole = generations_text(value)
+    return whole if whole is not None else repr(value)
+
+
+def _listed(item: Any) -> str:
+    """A message in a list shows its role ("human: ..."), so a conversation reads as one."""
+    role = getattr(item, "type", None)
+    if isinstance(role, str) and hasattr(item, "content"):
+        return f"{role}: {_text_of(item)}"
+    return _text_of(item)
+
+
+def _has_events(source: Any) -> bool:
+    """A model (ours, LangChain's) or Runnable to ask for events, rather than a stream of them."""
+    return callable(getattr(source, "astream_events", None)) and not hasattr(source, "__aiter__")
 
 
 @cache
@@ -99,7 +171,7 @@ class EventsView:
 
     def __init__(
         self,
-        source: Model | AsyncIterable[dict[str, Any]] | None = None,
+        source: Any = None,
         prompt: Any = None,
         *,
         version: str = "v2",
@@ -108,7 +180,7 @@ class EventsView:
         file: TextIO | None = None,
         **options: Any,
     ) -> None:
-        if isinstance(source, Model):
+        if _has_events(source):
             if prompt is None:
                 raise TypeError("EventsView(model, prompt): the prompt is missing")
             model = source
@@ -289,7 +361,8 @@ class EventsView:
     def print_table(self) -> None:
         """The rows as text, one per line, and a last line with the count and status."""
         out = self._file or sys.stdout
+        widths = [max([len(str(row[column])) for row in self.rows], default=0) for column in (1, 2, 3)]
         for index, event, name, run_id, text in self.rows:
-            print(f"{index:>4}  {event:<16} {name:<14} {run_id:<8}  {text}", file=out)
+            print(f"{index:>4}  {event:<{widths[0]}}  {name:<{widths[1]}}  {run_id:<{widths[2]}}  {text}", file=out)
         note = f": {type(self.error).__name__}: {self.error}" if self.error is not None else ""
         print(f"[{len(self.rows)} events, {self.status}{note}]", file=out, flush=True)

@@ -3,9 +3,10 @@
 The view consumes the source itself, in one of two ways:
 
 - `run()` blocks the cell until the stream ends. ipykernel handles no comm message (a
-  Stop click) while a cell runs, so Jupyter's interrupt is the stop button here: the view
-  closes the source, shows "stopped" with the partial text, and lets the
-  KeyboardInterrupt go on, so "Run all" halts as it would for any interrupted cell.
+  Stop click) while a cell runs, so the page offers no Stop button here but a hint:
+  Jupyter's interrupt stops it. The view closes the source, shows "stopped" with the
+  partial text, and raises a `StreamInterrupted` (a KeyboardInterrupt that IPython shows
+  as one line), so "Run all" halts as it would for any interrupted cell.
 - `start()` runs the stream as a task on the kernel's running loop (DESIGN.md: such a
   task outlives the cell, and widget updates and clicks work meanwhile). The cell
   returns at once, Stop cancels the task, which closes the source (our AsyncTokenStream
@@ -30,10 +31,13 @@ from ..models.base import Model
 from ..models.streams import _StreamState
 from ..sources import AsyncChunkIterator, ChunkIterator, Stamper, is_async_source, source_model_name
 from .coalesce import DEFAULT_INTERVAL
+from .interrupt import stream_interrupted
 from .stats import StatsTracker
+from .warmup import warm_demo_model_for
 
 WAITING, STREAMING, DONE, STOPPED, ERROR = "waiting", "streaming", "done", "stopped", "error"
 ACTIVE = frozenset({WAITING, STREAMING})
+BLOCKING, ASYNC = "blocking", "async"
 
 #: Tasks of running views: asyncio keeps only weak references to tasks.
 _RUNNING: set[asyncio.Task[None]] = set()
@@ -87,7 +91,9 @@ class StreamView:
         self._stamper: Stamper | None = None
         self._stop_requested = False
         self._task: asyncio.Task[None] | None = None
+        self._mode = ""
         self._sink: _Sink = self._make_sink(file, 1 / refresh_per_second)
+        warm_demo_model_for(self.model_name)
 
     def _make_sink(self, file: TextIO | None, interval: float) -> _Sink:
         if file is None and _in_kernel():
@@ -115,6 +121,11 @@ class StreamView:
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
+
+    @property
+    def mode(self) -> str:
+        """How the view runs: "blocking" (`run()`), "async" (`start()`), "" before either."""
+        return self._mode
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -177,6 +188,13 @@ class StreamView:
         """Shown once: a view returned as a cell's last value is not drawn a second time."""
         self._sink.display()
 
+    def _display(self, mode: str) -> None:
+        """Display now, before `run()` (mode "blocking") or `start()` ("async") is called,
+        so the page knows from the start which control to offer (the magic's events path)."""
+        if self._started is None:
+            self._mode = mode
+        self._sink.display()
+
     # -- running ------------------------------------------------------------------------
 
     def run(self) -> StreamView:
@@ -184,16 +202,15 @@ class StreamView:
         if is_async_source(self._source):
             return self._run_async_in_thread()
         chunks = ChunkIterator(self._source)
-        self._begin("blocking", chunks.stamper)
-        status, error = DONE, None
+        self._begin(BLOCKING, chunks.stamper)
+        status, error, interrupted = DONE, None, False
         try:
             for chunk in chunks:
                 if self._stop_requested:
                     break
                 self._accept(chunk)
         except KeyboardInterrupt:
-            status = STOPPED
-            raise
+            status, interrupted = STOPPED, True
         except Exception as exc:
             status, error = ERROR, exc
         else:
@@ -201,6 +218,8 @@ class StreamView:
         finally:
             _close_quietly(chunks)
             self._finish(status, error)
+        if interrupted:
+            raise stream_interrupted(self.text)  # outside the except: no chained traceback
         return self
 
     def start(self) -> StreamView:
@@ -210,7 +229,7 @@ class StreamView:
         except RuntimeError:
             raise RuntimeError("start() needs a running event loop (a notebook cell or async code); use run()") from None
         chunks = self._async_chunks()
-        self._begin("async", chunks.stamper)
+        self._begin(ASYNC, chunks.stamper)
         self._task = self._spawn(loop, chunks)
         return self
 
@@ -277,7 +296,7 @@ class StreamView:
         """
         loop = asyncio.new_event_loop()
         chunks = self._async_chunks()
-        self._begin("blocking", chunks.stamper)
+        self._begin(BLOCKING, chunks.stamper)
         task = self._spawn(loop, chunks)
         finished = threading.Event()
 
@@ -288,17 +307,20 @@ class StreamView:
                 finished.set()
 
         threading.Thread(target=work, name="llmstream-view", daemon=True).start()
+        interrupted = False
         try:
             while not finished.wait(0.1):
                 pass
         except KeyboardInterrupt:
+            interrupted = True
             self._stop_requested = True
             loop.call_soon_threadsafe(task.cancel)
             finished.wait()
-            raise
         finally:
             if finished.is_set():
                 loop.close()
+        if interrupted:
+            raise stream_interrupted(self.text)  # outside the except: no chained traceback
         return self
 
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
@@ -313,6 +335,7 @@ class StreamView:
             raise RuntimeError("a StreamView shows one stream once; make a new view for a new stream")
         self._started = time.perf_counter()
         self._stamper = stamper
+        self._mode = mode
         self._sink.begin(mode)
 
     def _accept(self, chunk: Chunk) -> None:

@@ -1,7 +1,9 @@
 // The page side of StreamWidget (widget.py documents the wire format).
 //
 // Model output is text, never markup: the answer, the model name, the error and the stats
-// are only ever written with text nodes / textContent, never innerHTML.
+// are only ever written with text nodes / textContent, never innerHTML. The one exception is
+// markdown=True, rendered by JupyterLab's sanitiser and then stripped of everything that
+// would fetch something (see "Markdown" below).
 //
 // One "live" record per widget model holds what the deltas have brought; every view of the
 // model draws from it, so a view rendered late (or twice) still shows the whole answer.
@@ -11,12 +13,13 @@
 const ACTIVE = new Set(["waiting", "streaming"]);
 const MARKDOWN_AFTER = new Set(["done", "stopped"]);
 
-const STOP_TIP = {
-  async: "Stop the stream (keeps the text so far)",
-  blocking:
-    "This cell blocks the kernel, which handles no button click until it ends: " +
-    "use Kernel \u2192 Interrupt (\u25a0) to stop it",
-};
+// A blocking cell keeps the kernel busy, and ipykernel handles no button click until it
+// ends: such a view offers no Stop button (it could not work) but this hint in its place.
+const STOP_TIP = "Stop the stream (keeps the text so far)";
+const INTERRUPT_HINT = "Interrupt the kernel (\u25a0) to stop";
+const INTERRUPT_TIP =
+  "This cell keeps the kernel busy until the stream ends, so a button could not stop it: " +
+  "Kernel \u2192 Interrupt (\u25a0) stops it and keeps the text so far";
 
 // -- the live record ----------------------------------------------------------------------
 
@@ -99,6 +102,10 @@ function buildDom(el) {
     stats: element("div", "llmstream-stats"),
   };
   dom.stop.type = "button";
+  dom.stop.title = STOP_TIP;
+  dom.stop.hidden = true;
+  dom.hint.textContent = INTERRUPT_HINT;
+  dom.hint.title = INTERRUPT_TIP;
   dom.hint.hidden = true;
   dom.markdown.hidden = true;
   header.append(dom.model, dom.status, dom.stop, dom.hint);
@@ -142,21 +149,81 @@ function drawHeader(dom, model) {
   dom.status.dataset.status = status;
   dom.model.textContent = model.get("model_name") || "stream";
   dom.status.textContent = status === "error" && error ? `error: ${error}` : status;
-  dom.stop.hidden = !ACTIVE.has(status);
-  dom.stop.title = STOP_TIP[model.get("mode")] || STOP_TIP.async;
-  if (!ACTIVE.has(status)) dom.hint.hidden = true;
+  // The mode is "" until the view runs: neither control then, nor once it has ended
+  // (a view restored from saved state after its end shows neither).
+  const active = ACTIVE.has(status);
+  const mode = model.get("mode");
+  dom.stop.hidden = !(active && mode === "async");
+  dom.hint.hidden = !(active && mode === "blocking");
 }
 
 // -- Markdown, once the stream has ended ---------------------------------------------------
 
-// JupyterLab's own Markdown renderer, with the model marked untrusted so its sanitizer
-// strips scripts, event handlers and javascript: links. The renderer's node goes into
-// `host` before rendering, so math is typeset in the page. Returns the renderer, or null
-// where the host has no rendermime (the raw text then stays, which is always safe).
+// JupyterLab's sanitiser lets through markup that loads things from anywhere: <img src>,
+// Markdown's ![](url), <video src|poster>, <audio src>, <input type=image src>, and style
+// attributes with url() (measured, JupyterLab 4.6). An answer must not make the page fetch
+// (an image URL can carry data out), so after the sanitiser: media become text such as
+// "[image: alt](url)", fetching attributes and every style attribute go, and elements with
+// no place in an answer are dropped with their content. The HTML is parsed in a document
+// of its own, which loads nothing, and only the result reaches the page.
+const MEDIA = new Set(["img", "image", "picture", "video", "audio", "source", "track"]);
+const DROPPED = new Set([
+  "script", "style", "link", "meta", "base", "noscript", "template", "iframe", "frame",
+  "frameset", "object", "embed", "applet", "svg", "math", "portal",
+]);
+const FETCHING_ATTRIBUTES = new Set([
+  "src", "srcset", "poster", "background", "data", "style", "lowsrc", "dynsrc", "longdesc",
+  "ping", "action", "formaction", "manifest", "codebase", "archive", "classid", "icon",
+  "imagesrcset", "xlink:href",
+]);
+const LINKS = new Set(["a", "area"]); // an href that loads only when clicked
+
+function mediaText(node) {
+  const tag = node.localName;
+  const kind = tag === "img" || tag === "image" || tag === "input" ? "image" : tag;
+  const label = node.getAttribute("alt") || node.getAttribute("title") || "";
+  const url = node.getAttribute("src") || "";
+  return `[${kind}${label ? `: ${label}` : ""}]${url ? `(${url})` : ""}`;
+}
+
+function withoutFetches(html) {
+  const inert = document.implementation.createHTMLDocument("");
+  const box = inert.createElement("div");
+  box.innerHTML = html;
+  for (const node of [...box.querySelectorAll("*")]) {
+    const tag = node.localName;
+    if (DROPPED.has(tag)) node.remove();
+    else if (MEDIA.has(tag) || (tag === "input" && (node.getAttribute("type") || "").toLowerCase() === "image")) {
+      node.replaceWith(inert.createTextNode(mediaText(node)));
+    } else {
+      for (const { name } of [...node.attributes]) {
+        if (FETCHING_ATTRIBUTES.has(name) || (name === "href" && !LINKS.has(tag))) node.removeAttribute(name);
+      }
+    }
+  }
+  return box.innerHTML;
+}
+
+// The host's sanitiser, followed by withoutFetches.
+function fetchFreeSanitizer(base) {
+  return {
+    sanitize: (dirty, options) => withoutFetches(base.sanitize(dirty, options)),
+    getAutolink: typeof base.getAutolink === "function" ? () => base.getAutolink() : undefined,
+    allowNamedProperties: base.allowNamedProperties,
+  };
+}
+
+// JupyterLab's own Markdown renderer, with the model marked untrusted so its sanitiser
+// strips scripts, event handlers and javascript: links, and then withoutFetches runs. The
+// renderer's node goes into `host` before rendering, so math can be typeset in the page
+// (JupyterLab 4.6 measured: it is not, the widget's Markdown shows math as TeX; a typesetter's
+// output would not pass through withoutFetches). Returns the renderer, or null where the host
+// has no rendermime to build that on (the raw text then stays, which is always safe).
 async function renderMarkdown(model, text, host) {
   const rendermime = model.widget_manager && model.widget_manager.rendermime;
-  if (!rendermime || typeof rendermime.createRenderer !== "function") return null;
-  const renderer = rendermime.createRenderer("text/markdown");
+  if (!rendermime || typeof rendermime.clone !== "function" || !rendermime.sanitizer) return null;
+  const safe = rendermime.clone({ sanitizer: fetchFreeSanitizer(rendermime.sanitizer) });
+  const renderer = safe.createRenderer("text/markdown");
   host.replaceChildren(renderer.node);
   const mimeModel = { trusted: false, data: { "text/markdown": text }, metadata: {}, setData() {} };
   await renderer.renderModel(mimeModel);
@@ -245,13 +312,7 @@ export default () => {
       drawStats();
       drawMarkdown();
     };
-    dom.stop.addEventListener("click", () => {
-      model.send({ action: "stop" });
-      if (model.get("mode") === "blocking") {
-        dom.hint.textContent = "Blocking cell: use Kernel \u2192 Interrupt (\u25a0) to stop it";
-        dom.hint.hidden = false;
-      }
-    });
+    dom.stop.addEventListener("click", () => model.send({ action: "stop" }));
     const events = ["status", "error", "model_name", "mode", "stats", "text"].map((n) => `change:${n}`);
     for (const event of events) model.on(event, onState);
 

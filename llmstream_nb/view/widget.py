@@ -9,7 +9,7 @@ kernel -> page, custom messages (`widget.send`), at most ~30 a second:
   {"reset": 1, "d" | "c": ...}           everything so far, in answer to a "sync"
   "s" is [chunks, ttft, tokens_per_second, elapsed] for the live stats line.
 page -> kernel, custom messages:
-  {"action": "stop"}   the Stop button
+  {"action": "stop"}   the Stop button (offered in async mode only)
   {"action": "sync"}   a model created mid-stream (page reload) asks for the text so far
 
 Synced state is set a few times per stream, never per token: `status` when the first
@@ -18,9 +18,11 @@ token arrives and at the end, and at the end `text` (and `offsets` in boundary m
 re-created without a kernel draws it from state.
 
 Markdown (`markdown=True`) is rendered by the page from the final `text`, through
-JupyterLab's rendermime with the model marked untrusted. It is not an Output widget with a
-Markdown display: outputs made in a live session are trusted, and JupyterLab then renders
-their HTML unsanitised (measured: a `<script>` or `onerror=` in the answer runs).
+JupyterLab's rendermime with the model marked untrusted, and a second pass after its
+sanitiser turns what would load something (images, media, style url()) into text: an
+answer never makes the page fetch. It is not an Output widget with a Markdown display:
+outputs made in a live session are trusted, and JupyterLab then renders their HTML
+unsanitised (measured: a `<script>` or `onerror=` in the answer runs).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ _HERE = Path(__file__).parent
 
 
 class StreamWidget(anywidget.AnyWidget):
-    """Header (model, status, Stop), live text, stats line."""
+    """Header (model, status, Stop button or interrupt hint), live text, stats line."""
 
     _esm = _HERE / "stream_widget.js"
     _css = _HERE / "stream_widget.css"
@@ -44,8 +46,11 @@ class StreamWidget(anywidget.AnyWidget):
     status = traitlets.Unicode("waiting").tag(sync=True)
     #: One line, "Type: message", redacted.
     error = traitlets.Unicode("").tag(sync=True)
-    #: "blocking" or "async": the Stop button's tooltip differs (see StreamView.run).
-    mode = traitlets.Unicode("blocking").tag(sync=True)
+    #: "async": the page offers a Stop button while the stream is active. "blocking": the
+    #: kernel handles no click until the cell ends, so the page shows a hint to interrupt the
+    #: kernel instead (see StreamView.run). "": not started yet, neither. Set before the
+    #: widget is displayed whenever it is known then, so the page never draws a dead button.
+    mode = traitlets.Unicode("").tag(sync=True)
     sep = traitlets.Unicode("").tag(sync=True)
     tint = traitlets.Bool(False).tag(sync=True)
     #: The final text, set once at the end.

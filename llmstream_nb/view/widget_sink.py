@@ -30,14 +30,12 @@ class WidgetSink:
 
     @property
     def widget(self) -> StreamWidget:
-        return self._ensure()
-
-    def _ensure(self, mode: str = "blocking") -> StreamWidget:
-        """The widget, made on first use so its comm opens with the mode already set."""
+        """The widget, made on first use: its comm opens with the view's mode already set
+        when the view is begun (or displayed by `_display(mode)`) before the widget exists."""
         if self._widget is None:
             view = self._view
             self._widget = StreamWidget(
-                model_name=view.model_name, sep=view.sep or "", tint=view.tint, markdown=view.markdown, mode=mode
+                model_name=view.model_name, sep=view.sep or "", tint=view.tint, markdown=view.markdown, mode=view.mode
             )
             self._widget.on_msg(self._on_message)
         return self._widget
@@ -54,7 +52,8 @@ class WidgetSink:
     def begin(self, mode: str) -> None:
         schedule = loop_schedule(asyncio.get_running_loop()) if mode == "async" else thread_schedule
         self._flusher = Flusher(self._send, schedule, self._interval)
-        self._ensure(mode).mode = mode  # no message when the widget is made here
+        if self.widget.mode != mode:  # displayed before it began, mode unknown then: one update
+            self.widget.mode = mode
         self.display()
 
     def feed(self, chunk: Chunk) -> None:
