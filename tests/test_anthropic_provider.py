@@ -9,16 +9,28 @@ exactly as `get_model("demo")` does with `seed=N`, which makes "the same text" a
 from __future__ import annotations
 
 import json
-import time
 import warnings
 from typing import Any
 
 import anthropic
 import httpx
 import pytest
+from provider_contract import (
+    SONG,
+    assert_async_fault_keeps_the_partial_text,
+    assert_clean_message,
+    assert_fault_keeps_the_partial_text,
+    clear_env,
+    demo,
+    each_stream_fault,
+    partial,
+    record_sleeps,
+    requests_for,
+    sent,
+    wait_until,
+)
 
 from llmstream_nb import (
-    APITimeoutError,
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
@@ -32,23 +44,16 @@ from llmstream_nb import (
     get_model,
 )
 from llmstream_nb.chunks import REASONING, TEXT, Chunk
-from llmstream_nb.http import host_of
 from llmstream_nb.providers import _anthropic_wire as wire
 from llmstream_nb.providers.anthropic import AnthropicModel
 from llmstream_nb.server import BackgroundServer
-from llmstream_nb.server.anthropic_routes import THINKING_TOKENS, thinking_options, thinking_prompt
+from llmstream_nb.server.thinking import THINKING_TOKENS, thinking_options, thinking_prompt
 
 SECRET = "sk-ant-test-SECRET123456"
-SONG = "Write me a 1 verse song about sparkling water."
 TRAINS = "Tell me about trains"
 VERSION = {"anthropic-version": "2023-06-01"}
 
-
-@pytest.fixture(autouse=True)
-def no_anthropic_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see only the key and URL they pass, never the developer's own."""
-    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+no_anthropic_env = clear_env("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
 
 
 def model_for(server: BackgroundServer, spec: str = "ngram", **options: Any) -> AnthropicModel:
@@ -59,32 +64,6 @@ def model_for(server: BackgroundServer, spec: str = "ngram", **options: Any) -> 
 
 def seeded(seed: int, **options: Any) -> dict[str, Any]:
     return {"extra_body": {"seed": seed}, **options}
-
-
-def demo() -> Any:
-    return get_model("demo", ttft=0, tokens_per_second=0)
-
-
-def record_sleeps(model: Any) -> list[float]:
-    delays: list[float] = []
-    model.http.sleep = delays.append
-
-    async def asleep(delay: float) -> None:
-        delays.append(delay)
-
-    model.http.asleep = asleep
-    return delays
-
-
-def sent(model: Any) -> list[httpx.Request]:
-    """Each request the model's sync client sends (an httpx event hook, not a mock)."""
-    seen: list[httpx.Request] = []
-    model.http.client.event_hooks["request"].append(seen.append)
-    return seen
-
-
-def requests_for(server: BackgroundServer, model: str) -> list[dict[str, Any]]:
-    return [r for r in server.requests() if r.get("model") == model]
 
 
 # -- the same answer as the demo model ------------------------------------------------------------
@@ -218,54 +197,24 @@ def test_thinking_budget_below_anthropics_floor_is_a_bad_request(llm_server: Bac
 # -- every fault mode --------------------------------------------------------------------------------
 
 
-def partial(tokens: int, seed: int = 7) -> str:
-    """What the demo says in its first `tokens` tokens: the partial text a fault must leave."""
-    chunks = [c.text for c in demo().stream(SONG, seed=seed, max_tokens=60) if c.text]
-    return "".join(chunks[:tokens])
-
-
-def assert_clean_message(exc: BaseException, server: BackgroundServer) -> None:
-    text = str(exc)
-    assert "\n" not in text and host_of(server.url) in text and text.startswith("anthropic at ")
-    assert SECRET not in text and SECRET not in repr(exc)
-    assert SECRET not in json.dumps(server.requests())
-
-
-STREAM_FAULTS = [
-    ("drop_after=5", InterruptedStreamError, 5, {}),
-    ("error_after=4", ProviderStreamError, 4, {}),
-    ("malformed_after=3", MalformedStreamError, 3, {}),
-    ("stall_after=6,stall=5", APITimeoutError, 6, {"read_timeout": 0.3}),
-    ("drop_after=0", InterruptedStreamError, 0, {"max_retries": 0}),
-]
-
-
-@pytest.mark.parametrize(("fault", "kind", "tokens", "options"), STREAM_FAULTS, ids=[f[0] for f in STREAM_FAULTS])
+@each_stream_fault
 def test_stream_faults_keep_exactly_the_partial_text(
     llm_server: BackgroundServer, fault: str, kind: type[Exception], tokens: int, options: dict[str, Any]
 ) -> None:
     with model_for(llm_server, f"ngram+{fault}", api_key=SECRET, **options) as llm:
         stream = llm.stream(SONG, **seeded(7, max_tokens=60))
-        seen = []
-        with pytest.raises(kind) as info:
-            for chunk in stream:
-                seen.append(chunk.text)
-    assert info.value.partial_text == "".join(seen) == partial(tokens)  # type: ignore[attr-defined]
-    assert stream.error is info.value
-    assert_clean_message(info.value, llm_server)
+        assert_fault_keeps_the_partial_text(stream, kind, tokens, llm_server, SECRET, "anthropic")
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize(("fault", "kind", "tokens", "options"), STREAM_FAULTS, ids=[f[0] for f in STREAM_FAULTS])
+@each_stream_fault
 async def test_stream_faults_async(
     llm_server: BackgroundServer, fault: str, kind: type[Exception], tokens: int, options: dict[str, Any]
 ) -> None:
     llm = model_for(llm_server, f"ngram+{fault}", api_key=SECRET, **options)
-    with pytest.raises(kind) as info:
-        async for _ in llm.astream(SONG, **seeded(7, max_tokens=60)):
-            pass
-    assert info.value.partial_text == partial(tokens)  # type: ignore[attr-defined]
-    assert_clean_message(info.value, llm_server)
+    await assert_async_fault_keeps_the_partial_text(
+        llm.astream(SONG, **seeded(7, max_tokens=60)), kind, tokens, llm_server, SECRET, "anthropic"
+    )
     await llm.aclose()
 
 
@@ -293,7 +242,7 @@ def test_status_faults(llm_server: BackgroundServer, status: int, kind: type[Exc
     with llm, pytest.raises(kind) as info:
         llm.invoke(SONG)
     assert f"HTTP {status}" in str(info.value) and info.value.partial_text == ""  # type: ignore[attr-defined]
-    assert_clean_message(info.value, llm_server)
+    assert_clean_message(info.value, llm_server, SECRET, "anthropic")
 
 
 def test_529_says_anthropic_is_overloaded(llm_server: BackgroundServer) -> None:
@@ -362,11 +311,8 @@ def test_stopping_early_closes_the_connection(slow_llm_server: BackgroundServer)
         for index, _chunk in enumerate(llm.stream(SONG, max_tokens=500)):
             if index == 3:
                 break
-    for _ in range(250):
-        if any(r["outcome"] == "client_disconnected" for r in requests_for(slow_llm_server, name)):
-            return
-        time.sleep(0.02)
-    raise AssertionError("the server did not see the client leave")
+    left = wait_until(lambda: any(r["outcome"] == "client_disconnected" for r in requests_for(slow_llm_server, name)))
+    assert left, "the server did not see the client leave"
 
 
 # -- status ------------------------------------------------------------------------------------------
@@ -380,6 +326,21 @@ def test_status_of_a_local_server(llm_server: BackgroundServer, monkeypatch: pyt
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
     status = AnthropicModel.status(list_models=False)
     assert "key set" in status.detail and SECRET not in repr(status) and status.models == []
+
+
+def test_status_lists_the_models_of_a_server_that_requires_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key goes as `x-api-key` to `GET /v1/models`, as the SDK sends it; the SDK lists them too."""
+    with BackgroundServer(fast=True, api_key=SECRET) as server:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+        status = AnthropicModel.status()
+        client = anthropic.Anthropic(base_url=server.url, api_key=SECRET, max_retries=0)
+        listed = [model.id for model in client.models.list().data]
+        client.close()
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-WRONG987654")
+        refused = AnthropicModel.status()
+    assert status.configured and status.models == ["ngram"] and status.error is None and listed == ["ngram"]
+    assert refused.models == [] and "HTTP 401" in (refused.error or "") and SECRET not in (refused.error or "")
 
 
 def test_status_without_key_for_the_real_api_asks_for_one() -> None:

@@ -10,9 +10,9 @@ import socket
 import time
 from typing import Any
 
-import conftest
 import httpx
 import pytest
+from provider_contract import requests_for, wait_until
 
 from llmstream_nb.errors import (
     APIConnectionError,
@@ -26,9 +26,6 @@ from llmstream_nb.errors import (
 from llmstream_nb.http import HttpSession, RetryPolicy, error_text, host_of, parse_retry_after, provider_message
 from llmstream_nb.http.errors import ErrorContext, status_error
 from llmstream_nb.http.retry import RetryAfterTooLong, should_retry_status
-
-if not hasattr(conftest, "llm_server"):  # until conftest.py imports the server fixtures itself
-    from server_fixture import llm_server, slow_llm_server  # noqa: F401
 
 SECRET = "sk-test-SECRET123456"
 FAULT = "X-LLMStream-Fault"
@@ -71,19 +68,6 @@ def session_for(server: Any, **options: Any) -> tuple[HttpSession, Sleeps]:
     sleeps = Sleeps()
     session.sleep, session.asleep = sleeps, sleeps.asleep
     return session, sleeps
-
-
-def requests_for(server: Any, model: str) -> list[dict[str, Any]]:
-    return [r for r in server.requests() if r.get("model") == model]
-
-
-def wait_for(predicate: Any, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 # -- retry decisions (pure) -----------------------------------------------------------------
@@ -318,7 +302,7 @@ def test_closing_the_stream_early_closes_the_connection(slow_llm_server: Any) ->
     for _ in range(3):
         next(events)
     events.close()
-    assert wait_for(lambda: any(r.get("outcome") == "client_disconnected" for r in slow_llm_server.requests()))
+    assert wait_until(lambda: any(r.get("outcome") == "client_disconnected" for r in slow_llm_server.requests()))
     session.close()
 
 

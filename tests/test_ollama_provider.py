@@ -12,9 +12,20 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from provider_contract import (
+    SONG,
+    assert_async_fault_keeps_the_partial_text,
+    assert_clean_message,
+    assert_fault_keeps_the_partial_text,
+    clear_env,
+    demo,
+    each_stream_fault,
+    partial,
+    record_sleeps,
+    requests_for,
+)
 
 from llmstream_nb import (
-    APITimeoutError,
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
@@ -27,16 +38,15 @@ from llmstream_nb import (
     get_model,
 )
 from llmstream_nb.chunks import REASONING, TEXT, Chunk, Completion, ProviderTimings, Usage
-from llmstream_nb.http import host_of
 from llmstream_nb.http.client import LineSplitter
 from llmstream_nb.models.base import Model
 from llmstream_nb.options import Request
 from llmstream_nb.providers._ollama_wire import LineParser, decode_lines, request_body
 from llmstream_nb.providers.ollama import DEFAULT_HOST, OllamaModel, base_url_from
 from llmstream_nb.server import BackgroundServer
+from llmstream_nb.server.thinking import THINKING_TOKENS, thinking_options, thinking_prompt
 
 SECRET = "sk-test-SECRET123456"
-SONG = "Write me a 1 verse song about sparkling water."
 APIS = ["chat", "generate"]
 STAT_KEYS = (
     "total_duration",
@@ -48,31 +58,13 @@ STAT_KEYS = (
 )
 
 
-@pytest.fixture(autouse=True)
-def no_ollama_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see only the host and key they pass, never the developer's own."""
-    monkeypatch.delenv("OLLAMA_HOST", raising=False)
-    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
+no_ollama_env = clear_env("OLLAMA_HOST", "OLLAMA_API_KEY")
 
 
 def model_for(server: Any, spec: str = "ngram", **options: Any) -> OllamaModel:
     model = get_model(f"ollama:{spec}", host=server.url, **options)
     assert isinstance(model, OllamaModel)
     return model
-
-
-def demo() -> Any:
-    return get_model("demo", ttft=0, tokens_per_second=0)
-
-
-def partial(tokens: int, seed: int = 7) -> str:
-    """What the demo says in its first `tokens` tokens: the partial text a fault must leave."""
-    chunks = [c.text for c in demo().stream(SONG, seed=seed, max_tokens=60) if c.text]
-    return "".join(chunks[:tokens])
-
-
-def requests_for(server: Any, model: str) -> list[dict[str, Any]]:
-    return [r for r in server.requests() if r.get("model") == model]
 
 
 def wait_for_outcome(server: Any, model: str, outcome: str, timeout: float = 5.0) -> dict[str, Any]:
@@ -158,8 +150,9 @@ def test_server_timings_are_measured_not_invented(slow_llm_server: Any) -> None:
         answer = llm.invoke(SONG, seed=3, max_tokens=11)
     timings = answer.provider_timings
     assert timings is not None and timings.generation is not None and timings.prompt is not None
-    assert 0.15 <= timings.generation <= 0.6  # ten gaps of 0.02 s between the 11 tokens
-    assert 0.04 <= timings.prompt <= 0.5
+    assert timings.generation >= 0.15  # ten gaps of 0.02 s between the 11 tokens (more on a busy machine)
+    assert timings.prompt >= 0.04
+    assert timings.prompt + timings.generation <= answer.timings.elapsed  # measured inside our request
     assert timings.tokens_per_second == pytest.approx(11 / timings.generation)
 
 
@@ -244,7 +237,6 @@ def test_empty_prompt_loads_the_model(llm_server: Any) -> None:
     ("body", "status", "error"),
     [
         ({"model": "llama3", "prompt": "hi"}, 404, "model 'llama3' not found, try pulling it first"),
-        ({"model": "ngram", "prompt": "hi", "think": True}, 400, '"ngram" does not support thinking'),
         ({"model": "ngram", "prompt": "hi", "options": {"temperature": "hot"}}, 400, "options.temperature"),
         ({"model": "ngram+status=503", "prompt": "hi"}, 503, "server busy"),
         ({"prompt": "hi"}, 400, "model is required"),
@@ -272,50 +264,25 @@ def test_faults_by_header_and_the_request_log(llm_server: Any) -> None:
 # -- every fault mode -------------------------------------------------------------------------------
 
 
-def assert_clean_message(exc: BaseException, server: Any) -> None:
-    text = str(exc)
-    assert "\n" not in text and host_of(server.url) in text and text.startswith("ollama at ")
-    assert SECRET not in text and SECRET not in repr(exc)
-
-
-STREAM_FAULTS = [
-    ("drop_after=5", InterruptedStreamError, 5, {}),
-    ("error_after=4", ProviderStreamError, 4, {}),
-    ("malformed_after=3", MalformedStreamError, 3, {}),
-    ("stall_after=6,stall=5", APITimeoutError, 6, {"read_timeout": 0.3}),
-    ("drop_after=0", InterruptedStreamError, 0, {"max_retries": 0}),
-]
-FAULT_IDS = [f[0] for f in STREAM_FAULTS]
-
-
-@pytest.mark.parametrize(("fault", "kind", "tokens", "options"), STREAM_FAULTS, ids=FAULT_IDS)
+@each_stream_fault
 @pytest.mark.parametrize("api", APIS)
 def test_stream_faults_keep_exactly_the_partial_text(
     llm_server: Any, fault: str, kind: type[Exception], tokens: int, options: dict[str, Any], api: str
 ) -> None:
-    llm = model_for(llm_server, f"ngram+{fault}", api=api, api_key=SECRET, **options)
-    stream = llm.stream(SONG, seed=7, max_tokens=60)
-    seen = []
-    with pytest.raises(kind) as info:
-        for chunk in stream:
-            seen.append(chunk.text)
-    assert info.value.partial_text == "".join(seen) == partial(tokens)  # type: ignore[attr-defined]
-    assert stream.error is info.value
-    assert_clean_message(info.value, llm_server)
-    llm.close()
+    with model_for(llm_server, f"ngram+{fault}", api=api, api_key=SECRET, **options) as llm:
+        stream = llm.stream(SONG, seed=7, max_tokens=60)
+        assert_fault_keeps_the_partial_text(stream, kind, tokens, llm_server, SECRET, "ollama")
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize(("fault", "kind", "tokens", "options"), STREAM_FAULTS, ids=FAULT_IDS)
+@each_stream_fault
 async def test_stream_faults_async(
     llm_server: Any, fault: str, kind: type[Exception], tokens: int, options: dict[str, Any]
 ) -> None:
     llm = model_for(llm_server, f"ngram+{fault}", **options)
-    with pytest.raises(kind) as info:
-        async for _ in llm.astream(SONG, seed=7, max_tokens=60):
-            pass
-    assert info.value.partial_text == partial(tokens)  # type: ignore[attr-defined]
-    assert_clean_message(info.value, llm_server)
+    await assert_async_fault_keeps_the_partial_text(
+        llm.astream(SONG, seed=7, max_tokens=60), kind, tokens, llm_server, SECRET, "ollama"
+    )
     await llm.aclose()
 
 
@@ -333,7 +300,7 @@ def test_status_faults(llm_server: Any, status: int, kind: type[Exception]) -> N
     with model_for(llm_server, f"ngram+status={status}", max_retries=0) as llm, pytest.raises(kind) as info:
         llm.invoke(SONG)
     assert f"HTTP {status}" in str(info.value) and info.value.partial_text == ""  # type: ignore[attr-defined]
-    assert_clean_message(info.value, llm_server)
+    assert_clean_message(info.value, llm_server, SECRET, "ollama")
 
 
 def test_unknown_model_says_how_to_pull_it(llm_server: Any) -> None:
@@ -346,8 +313,7 @@ def test_unknown_model_says_how_to_pull_it(llm_server: Any) -> None:
 def test_503_twice_then_success(llm_server: Any) -> None:
     spec = "ngram-ollama+status=503,times=2,jitter=0,ttft=0"  # its own spec text: `times=` counts per text
     llm = model_for(llm_server, spec)
-    delays: list[float] = []
-    llm.http.sleep = delays.append
+    delays = record_sleeps(llm)
     assert llm.invoke(SONG, seed=7, max_tokens=10).text == partial(10)
     llm.close()
     assert delays == [1.0, 1.0] and len(requests_for(llm_server, spec)) == 3  # Retry-After: 1, honoured
@@ -364,10 +330,47 @@ def test_a_server_that_requires_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
             assert llm.invoke("hi", max_tokens=2).text and SECRET not in repr(llm)
 
 
-def test_think_reaches_the_server(llm_server: Any) -> None:
-    """The demo model does not reason: the server answers as Ollama does for such a model."""
-    with model_for(llm_server, think=True) as llm, pytest.raises(BadRequestError, match="does not support thinking"):
-        llm.invoke("hi")
+@pytest.mark.parametrize("api", APIS)
+def test_think_streams_reasoning_before_the_answer(llm_server: Any, api: str) -> None:
+    """`think=True`: the server's demo model thinks first (as on the Anthropic routes), in `message.thinking`
+    (generate: `thinking`) lines; they arrive as reasoning chunks, apart from the answer."""
+    with model_for(llm_server, api=api, think=True) as llm:
+        stream = llm.stream(SONG, seed=3, max_tokens=20)
+        chunks = list(stream)
+    expected = demo().invoke(SONG, seed=3, max_tokens=20)
+    thought = demo().invoke(thinking_prompt(SONG), **thinking_options({"seed": 3}, THINKING_TOKENS))
+    kinds = [c.kind for c in chunks if c.text]
+    assert kinds == sorted(kinds, key=lambda kind: kind != REASONING) and REASONING in kinds  # thinking first
+    assert "".join(c.text for c in chunks if c.kind == REASONING) == stream.reasoning == thought.text
+    assert stream.text == expected.text and stream.completion.reasoning == thought.text
+    assert stream.finish_reason == expected.finish_reason
+    assert stream.usage.completion_tokens == expected.usage.completion_tokens + thought.usage.completion_tokens
+
+
+@pytest.mark.parametrize("path", ["/api/chat", "/api/generate"])
+def test_think_on_the_wire_streamed_and_whole(llm_server: Any, path: str) -> None:
+    """Thinking lines carry `thinking` and an empty answer field, before the answer's lines; `eval_count`
+    counts both; a whole answer has the thoughts beside the text."""
+    chat = path == "/api/chat"
+    body: dict[str, Any] = {"model": "ngram", "think": True, "options": {"seed": 4, "num_predict": 6}}
+    body.update({"messages": [{"role": "user", "content": "tea"}]} if chat else {"prompt": "tea"})
+    thought = demo().invoke(thinking_prompt("tea"), **thinking_options({"seed": 4}, THINKING_TOKENS))
+    answer = demo().invoke("tea", seed=4, max_tokens=6).text
+
+    def fields(line: dict[str, Any]) -> tuple[str | None, str]:
+        """(thinking, answer text) of one line."""
+        part = line["message"] if chat else line
+        return part.get("thinking"), part["content" if chat else "response"]
+
+    *tokens, last = ndjson(llm_server, path, body)
+    thinking = [fields(t) for t in tokens if fields(t)[0]]
+    assert [fields(t) for t in tokens[: len(thinking)]] == thinking and all(text == "" for _, text in thinking)
+    assert "".join(reasoning for reasoning, _ in thinking) == thought.text
+    assert "".join(fields(t)[1] for t in tokens) == answer
+    assert last["done"] is True and last["eval_count"] == 6 + thought.usage.completion_tokens
+    with httpx.Client(base_url=llm_server.url, timeout=10) as http:
+        whole = http.post(path, json={**body, "stream": False}).json()
+    assert fields(whole) == (thought.text, answer) and whole["eval_count"] == last["eval_count"]
 
 
 def test_stopping_early_closes_the_connection(slow_llm_server: Any) -> None:
@@ -589,12 +592,14 @@ def test_lines_do_not_depend_on_where_reads_are_cut(cuts: list[int]) -> None:
 
 
 def test_a_long_line_in_small_reads_is_joined_once() -> None:
-    """2 MB in 1 KB reads: re-joining the pending bytes on every read copies ~2 GB (8 s here), joining once 2 MB."""
-    line = b'{"response":"' + b"x" * (2 * 1024 * 1024) + b'"}\n'
+    """8 MB in 1 KB reads: re-joining the pending bytes on every read copies ~32 GB (over 2 minutes here),
+    joining once copies 8 MB (well under a second). The bound only catches that quadratic blow-up."""
+    line = b'{"response":"' + b"x" * (8 * 1024 * 1024) + b'"}\n'
     reads = [line[i : i + 1024] for i in range(0, len(line), 1024)]
     started = time.perf_counter()
     (got,) = split_all(reads)
-    assert time.perf_counter() - started < 1.0 and len(got) == len(line) - 1
+    assert len(got) == len(line) - 1
+    assert time.perf_counter() - started < 30.0
 
 
 @pytest.fixture

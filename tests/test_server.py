@@ -23,9 +23,6 @@ from llmstream_nb import get_model
 from llmstream_nb.server import BackgroundServer, FaultSpec, FaultSpecError
 from llmstream_nb.server.run import add_serve_arguments, is_loopback, run_serve
 
-# The fixtures `llm_server` and `slow_llm_server`; once tests/conftest.py imports them, this line is harmless.
-
-
 PROMPT = "Tell me about trains"
 SEED = 7
 FAULT_HEADER = "X-LLMStream-Fault"
@@ -465,7 +462,7 @@ def test_server_sees_a_client_leave_mid_stream_at_once(slow_llm_server: Backgrou
         closed = time.time()
     record = wait_for_outcome(slow_llm_server, request_id)
     assert record["outcome"] == "client_disconnected"
-    assert record["ended"] - closed < 0.15  # the next token would only be due 0.2 s later
+    assert record["ended"] - closed < 3.0  # the 48 tokens still due would take 9.6 s: it stopped at once
     assert record["tokens_sent"] == 2
 
 
@@ -475,7 +472,8 @@ def test_server_sees_a_client_give_up_on_a_whole_answer(slow_llm_server: Backgro
     closed = time.time()
     record = [r for r in slow_llm_server.requests() if r["model"] == "ngram+tps=5" and not r["stream"]][-1]
     record = wait_for_outcome(slow_llm_server, record["id"])
-    assert record["outcome"] == "client_disconnected" and record["ended"] - closed < 0.15
+    assert record["outcome"] == "client_disconnected"
+    assert record["ended"] - closed < 3.0  # the whole answer would take 10 s: it stopped at once
 
 
 def test_streams_run_concurrently(slow_llm_server: BackgroundServer) -> None:
@@ -545,6 +543,21 @@ def test_api_key_mode_answers_401_without_echoing_the_key() -> None:
         assert all(wrong not in value for value in response.headers.values())
     assert wrong not in str(raised.value)
     assert good.status_code == 200
+
+
+def test_models_take_an_x_api_key_too() -> None:
+    """`/v1/models` is shared with Anthropic's clients, which send the key as `x-api-key`."""
+    wrong = "sk-wrong-key-123456789"
+    with BackgroundServer(fast=True, api_key="sk-right-key-abcdef") as server, client(server) as http:
+        listing = http.get("/v1/models", headers={"x-api-key": "sk-right-key-abcdef"})
+        one = http.get("/v1/models/ngram", headers={"x-api-key": "sk-right-key-abcdef"})
+        bad = http.get("/v1/models", headers={"x-api-key": wrong})
+        chat_with_it = http.post(
+            "/v1/chat/completions", json=chat(max_tokens=2), headers={"x-api-key": "sk-right-key-abcdef"}
+        )
+    assert [m["id"] for m in listing.json()["data"]] == ["ngram"] and one.json()["id"] == "ngram"
+    assert bad.status_code == 401 and bad.json()["error"]["code"] == "invalid_api_key" and wrong not in bad.text
+    assert chat_with_it.status_code == 401  # OpenAI's own endpoints still want a bearer token
 
 
 # -- packaging and running ------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""What every HTTP provider checks the same way: base URLs, timeouts, retry counts, secret headers,
-and the short model listing `llmstream-nb models` shows.
+"""What every HTTP provider sets up and checks the same way: base URLs, the key (argument or environment),
+the headers that carry it, timeouts, retry counts, secret headers, and the short model listing
+`llmstream-nb models` shows.
 
 Providers differ in their wire format, not in these, so each one's `_configure` and `status()` stay a
 few lines and every provider rejects a bad setting with the same one-line `ConfigurationError`.
@@ -8,16 +9,21 @@ few lines and every provider rejects a bad setting with the same one-line `Confi
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import httpx
 
+from .. import __version__
 from ..errors import ConfigurationError, LLMStreamError
 from .client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, HttpSession
 
 #: Header names whose values are credentials, whoever sets them (Azure `api-key`, Anthropic `x-api-key`).
 SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
+#: The settings every HTTP provider takes for its session, handed on as they are to `provider_session`.
+SESSION_SETTINGS = ("headers", "timeout", "connect_timeout", "read_timeout", "max_retries")
+USER_AGENT = f"llmstream-nb/{__version__}"
 #: How long `llmstream-nb models` waits for a server's model list.
 STATUS_TIMEOUT = 3.0
 
@@ -70,6 +76,24 @@ def secret_values(headers: Mapping[str, str], *more: str | None) -> tuple[str, .
     return tuple(s for s in (*found, *more) if s)
 
 
+def resolve_key(api_key: str | None, env: str) -> str | None:
+    """`api_key=` when given (`""` sends none), else the environment variable `env`."""
+    return api_key if api_key is not None else os.environ.get(env)
+
+
+def key_headers(key: str | None, header: str = "Authorization") -> dict[str, str]:
+    """The header that carries `key`: a bearer token in `Authorization`, the bare key in any other
+    (Anthropic's `x-api-key`); none without a key."""
+    if not key:
+        return {}
+    return {header: f"Bearer {key}" if header.lower() == "authorization" else key}
+
+
+def key_state(key: object) -> str:
+    """Whether a key is set, for a repr or a status line; never the key."""
+    return "key set" if key else "no key"
+
+
 def key_hint(has_key: bool, env: str) -> str:
     """The hint for a 401: was a key sent at all, and where keys come from."""
     if has_key:
@@ -77,11 +101,16 @@ def key_hint(has_key: bool, env: str) -> str:
     return f"no API key was sent; set {env} or pass api_key=..."
 
 
+def api_hints(model: str, base_url: str, has_key: bool, env: str) -> dict[int, str]:
+    """The hints of a hosted API that takes a key: where keys come from (401), what to check (404)."""
+    return {401: key_hint(has_key, env), 404: f"check the model name {model!r} and base_url {base_url}"}
+
+
 def key_status(base_url: str, key: str | None, key_env: str, url_env: str) -> tuple[bool, str]:
     """Whether a provider that takes a key is usable (a key is set, or its server is local), and the
     line `llmstream-nb models` shows for it: whether a key is set, never the key."""
     configured = bool(key) or is_local_url(base_url)
-    detail = f"{base_url}, {'key set' if key else 'no key'}"
+    detail = f"{base_url}, {key_state(key)}"
     if not configured:
         detail += f" (set {key_env}, or {url_env} for a local server)"
     return configured, detail
@@ -90,24 +119,34 @@ def key_status(base_url: str, key: str | None, key_env: str, url_env: str) -> tu
 def provider_session(
     provider: str,
     base_url: str,
-    headers: Mapping[str, str],
     *,
     key: str | None = None,
+    key_header: str = "Authorization",
+    protocol_headers: Mapping[str, str] | None = None,
     hints: Mapping[int, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     timeout: float | None = None,
     connect_timeout: float | None = None,
     read_timeout: float | None = None,
     max_retries: object = 2,
+    default_read_timeout: float = DEFAULT_READ_TIMEOUT,
 ) -> HttpSession:
-    """An `HttpSession` from a provider's user-facing settings, each checked with a clear message."""
+    """A provider's `HttpSession` from its user-facing settings, each checked with a clear message.
+
+    Headers, later ones winning: our User-Agent, the protocol's own (`anthropic-version`), the key in
+    `key_header` (see `key_headers`), then the caller's `headers=`. Credential headers and `key` are
+    secrets no error message shows. `timeout=` sets both timeouts; `connect_timeout=`/`read_timeout=` win.
+    """
+    all_headers = {"User-Agent": USER_AGENT, **(protocol_headers or {}), **key_headers(key, key_header)}
+    all_headers.update(headers or {})
     return HttpSession(
         provider,
         base_url,
-        headers=headers,
-        secrets=secret_values(headers, key),
+        headers=all_headers,
+        secrets=secret_values(all_headers, key),
         hints=hints,
         connect_timeout=seconds("connect_timeout", connect_timeout, timeout, DEFAULT_CONNECT_TIMEOUT),
-        read_timeout=seconds("read_timeout", read_timeout, timeout, DEFAULT_READ_TIMEOUT),
+        read_timeout=seconds("read_timeout", read_timeout, timeout, default_read_timeout),
         max_retries=retry_count("max_retries", max_retries),
     )
 

@@ -19,11 +19,20 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from .. import __version__
-from ..http.config import check_base_url, key_hint, key_status, list_model_ids, provider_session
+from ..http.config import (
+    SESSION_SETTINGS,
+    api_hints,
+    check_base_url,
+    key_headers,
+    key_state,
+    key_status,
+    list_model_ids,
+    provider_session,
+    resolve_key,
+)
 from ..http.parsing import aparse_body, parse_body, sse_data
 from ..models.base import Model, ProviderStatus
 from ..models.streams import Piece
@@ -33,6 +42,7 @@ from ._anthropic_wire import PATH, VERSION, EventParser, is_done, request_body
 KEY_ENV = "ANTHROPIC_API_KEY"
 BASE_URL_ENV = "ANTHROPIC_BASE_URL"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
+OVERLOADED_HINT = "Anthropic is overloaded; retry in a moment"
 SEED_WARNING = "anthropic: the Messages API takes no seed, so seed= is not sent (temperature=0 repeats best)"
 
 
@@ -41,53 +51,33 @@ class AnthropicModel(Model):
 
     provider = "anthropic"
     default_model = "claude-sonnet-4-5"
-    settings = ("api_key", "base_url", "timeout", "connect_timeout", "read_timeout", "max_retries", "headers")
+    settings = ("api_key", "base_url", *SESSION_SETTINGS)
     #: `top_k` is Anthropic's own; `thinking`/`thinking_budget` ask for extended thinking; `extra_body`
     #: (a dict) adds anything else to the request body (`top_p`, `metadata`, a seed for servers that take one).
     extra_call_options = ("top_k", "thinking", "thinking_budget", "extra_body")
 
-    def _configure(
-        self,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: float | None = None,
-        connect_timeout: float | None = None,
-        read_timeout: float | None = None,
-        max_retries: int = 2,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
+    def _configure(self, api_key: str | None = None, base_url: str | None = None, **session: Any) -> None:
+        """`session`: the settings of `http.config.SESSION_SETTINGS` (headers, timeouts, retries)."""
         url = check_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL, "http://localhost:8000")
         # The SDK's base URL is the root; a ".../v1" written by analogy with OpenAI's works too.
         self.base_url = url.removesuffix("/v1")
-        key = api_key if api_key is not None else os.environ.get(KEY_ENV)
+        key = resolve_key(api_key, KEY_ENV)
         self._has_key = bool(key)
-        all_headers = {"User-Agent": f"llmstream-nb/{__version__}", "anthropic-version": VERSION}
-        if key:
-            all_headers["x-api-key"] = key
-        all_headers.update(headers or {})
+        hints = {**api_hints(self.model, self.base_url, self._has_key, KEY_ENV), 529: OVERLOADED_HINT}
         self.http = provider_session(
             self.provider,
             self.base_url,
-            all_headers,
             key=key,
-            hints=self._hints(bool(key)),
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            max_retries=max_retries,
+            key_header="x-api-key",
+            protocol_headers={"anthropic-version": VERSION},
+            hints=hints,
+            **session,
         )
         # Options given here that Anthropic cannot honour fail now, not at the first call.
         request_body(self.model, Request(messages=(), options=self.options, extra=self.extra), stream=True)
 
-    def _hints(self, has_key: bool) -> dict[int, str]:
-        return {
-            401: key_hint(has_key, KEY_ENV),
-            404: f"check the model name {self.model!r} and base_url {self.base_url}",
-            529: "Anthropic is overloaded; retry in a moment",
-        }
-
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name} at {self.base_url} ({'key set' if self._has_key else 'no key'})>"
+        return f"<{type(self).__name__} {self.name} at {self.base_url} ({key_state(self._has_key)})>"
 
     # -- requests -------------------------------------------------------------------------
 
@@ -119,7 +109,7 @@ class AnthropicModel(Model):
         base_url = (os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/").removesuffix("/v1")
         status = ProviderStatus(cls.provider, *key_status(base_url, key, KEY_ENV, BASE_URL_ENV))
         if list_models and status.configured:
-            headers = {"anthropic-version": VERSION, **({"x-api-key": key} if key else {})}
+            headers = {"anthropic-version": VERSION, **key_headers(key, "x-api-key")}
             status.models, status.error = list_model_ids(cls.provider, base_url, "v1/models?limit=100", headers, key)
         return status
 

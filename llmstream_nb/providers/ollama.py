@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 
-from .. import __version__
 from ..errors import ConfigurationError
-from ..http.config import list_model_ids, provider_session
+from ..http.config import SESSION_SETTINGS, key_headers, list_model_ids, provider_session, resolve_key
 from ..http.parsing import aparse_body, parse_body
 from ..models.base import Model, ProviderStatus
 from ..models.streams import Piece
@@ -41,22 +40,15 @@ class OllamaModel(Model):
 
     provider = "ollama"
     default_model = "llama3.2"
-    settings = ("host", "api", "api_key", "headers", "timeout", "connect_timeout", "read_timeout", "max_retries")
+    settings = ("host", "api", "api_key", *SESSION_SETTINGS)
     #: `think` (True, or "low"/"medium"/"high" for some models) asks for reasoning; `top_k` and
     #: `extra_options` (a dict) go into Ollama's `options`; `keep_alive` and `extra_body` into the body.
     extra_call_options = ("think", "top_k", "keep_alive", "extra_options", "extra_body")
 
     def _configure(
-        self,
-        host: str | None = None,
-        api: str = "chat",
-        api_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        connect_timeout: float | None = None,
-        read_timeout: float | None = None,
-        max_retries: int = 2,
+        self, host: str | None = None, api: str = "chat", api_key: str | None = None, **session: Any
     ) -> None:
+        """`session`: the settings of `http.config.SESSION_SETTINGS` (headers, timeouts, retries)."""
         if api not in APIS:
             raise ConfigurationError(f"unknown api {api!r} for {self.name}; use 'chat' or 'generate'")
         _refuse_logprobs(self.options, self.name)
@@ -64,21 +56,13 @@ class OllamaModel(Model):
         self.api = api
         self._path = PATHS[api]
         self.base_url = base_url_from(host, "host") if host is not None else base_url_from(os.environ.get(HOST_ENV))
-        key = api_key if api_key is not None else os.environ.get(KEY_ENV)
-        all_headers = {"User-Agent": f"llmstream-nb/{__version__}"}
-        if key:
-            all_headers["Authorization"] = f"Bearer {key}"
-        all_headers.update(headers or {})
         self.http = provider_session(
             self.provider,
             self.base_url,
-            all_headers,
-            key=key,
+            key=resolve_key(api_key, KEY_ENV),
             hints={404: f"run `ollama pull {self.model}` to download it; `ollama list` shows what is installed"},
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout if read_timeout is not None or timeout is not None else DEFAULT_READ_TIMEOUT,
-            max_retries=max_retries,
+            default_read_timeout=DEFAULT_READ_TIMEOUT,
+            **session,
         )
 
     def __repr__(self) -> str:
@@ -118,8 +102,9 @@ class OllamaModel(Model):
         status = ProviderStatus(cls.provider, True, f"{base_url} ({source}), no key needed")
         if list_models:
             key = os.environ.get(KEY_ENV) or None
-            headers = {"Authorization": f"Bearer {key}"} if key else {}
-            status.models, status.error = list_model_ids(cls.provider, base_url, "api/tags", headers, key, _tag_names)
+            status.models, status.error = list_model_ids(
+                cls.provider, base_url, "api/tags", key_headers(key), key, _tag_names
+            )
         return status
 
     def close(self) -> None:

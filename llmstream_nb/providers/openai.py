@@ -17,10 +17,19 @@ from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, 
 from itertools import chain
 from typing import Any
 
-from .. import __version__
 from ..chunks import Chunk, Completion, Timings
 from ..errors import APITimeoutError, BadRequestError, ConfigurationError, InterruptedStreamError
-from ..http.config import check_base_url, is_local_url, list_model_ids, provider_session, retry_count, seconds
+from ..http.config import (
+    SESSION_SETTINGS,
+    api_hints,
+    check_base_url,
+    key_headers,
+    key_state,
+    key_status,
+    list_model_ids,
+    provider_session,
+    resolve_key,
+)
 from ..http.sse import SSEEvent
 from ..models.base import Model, ProviderStatus
 from ..models.streams import Piece
@@ -39,17 +48,7 @@ class OpenAIModel(Model):
 
     provider = "openai"
     default_model = "gpt-4o-mini"
-    settings = (
-        "api_key",
-        "base_url",
-        "api",
-        "timeout",
-        "connect_timeout",
-        "read_timeout",
-        "max_retries",
-        "headers",
-        "organization",
-    )
+    settings = ("api_key", "base_url", "api", "organization", *SESSION_SETTINGS)
     #: Sent in the request body as given: vLLM, llama.cpp and our demo server read top_k and
     #: min_tokens; `extra_body` (a dict) adds anything else a server understands.
     extra_call_options = ("top_k", "min_tokens", "extra_body")
@@ -59,49 +58,27 @@ class OpenAIModel(Model):
         api_key: str | None = None,
         base_url: str | None = None,
         api: str = "chat",
-        timeout: float | None = None,
-        connect_timeout: float | None = None,
-        read_timeout: float | None = None,
-        max_retries: int = 2,
-        headers: Mapping[str, str] | None = None,
         organization: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **session: Any,
     ) -> None:
+        """`session`: the settings of `http.config.SESSION_SETTINGS` (timeouts, retries)."""
         if api not in APIS:
             raise ConfigurationError(f"unknown api {api!r} for {self.name}; use 'chat' or 'completions'")
         self.api = api
         self.base_url = check_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
-        key = api_key if api_key is not None else os.environ.get(KEY_ENV)
+        key = resolve_key(api_key, KEY_ENV)
         self._has_key = bool(key)
-        all_headers = {"User-Agent": f"llmstream-nb/{__version__}"}
-        if key:
-            all_headers["Authorization"] = f"Bearer {key}"
-        if organization:
-            all_headers["OpenAI-Organization"] = organization
-        all_headers.update(headers or {})
-        self.http = provider_session(
-            self.provider,
-            self.base_url,
-            all_headers,
-            key=key,
-            hints=self._hints(bool(key)),
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            max_retries=max_retries,
-        )
+        if organization:  # after the key, before the caller's headers (which may replace it)
+            headers = {"OpenAI-Organization": organization, **(headers or {})}
+        hints = api_hints(self.model, self.base_url, self._has_key, KEY_ENV)
+        self.http = provider_session(self.provider, self.base_url, key=key, hints=hints, headers=headers, **session)
         self._path = PATHS[api]
         #: Body changes a server has asked for with a 400, learnt once per model.
         self._quirks: set[str] = set()
 
-    def _hints(self, has_key: bool) -> dict[int, str]:
-        if has_key:
-            auth = f"the server rejected the key; check {KEY_ENV} or the api_key= argument"
-        else:
-            auth = f"no API key was sent; set {KEY_ENV} or pass api_key=..."
-        return {401: auth, 404: f"check the model name {self.model!r} and base_url {self.base_url}"}
-
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name} at {self.base_url} ({'key set' if self._has_key else 'no key'})>"
+        return f"<{type(self).__name__} {self.name} at {self.base_url} ({key_state(self._has_key)})>"
 
     # -- requests -------------------------------------------------------------------------
 
@@ -234,14 +211,9 @@ class OpenAIModel(Model):
         """Configured when a key is set or the base URL is local; models from GET /models if asked."""
         key = os.environ.get(KEY_ENV) or None
         base_url = (os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
-        configured = bool(key) or is_local_url(base_url)
-        detail = f"{base_url}, {'key set' if key else 'no key'}"
-        if not configured:
-            detail += f" (set {KEY_ENV}, or {BASE_URL_ENV} for a local server)"
-        status = ProviderStatus(cls.provider, configured, detail)
-        if list_models and configured:
-            headers = {"Authorization": f"Bearer {key}"} if key else {}
-            status.models, status.error = list_model_ids(cls.provider, base_url, "models", headers, key)
+        status = ProviderStatus(cls.provider, *key_status(base_url, key, KEY_ENV, BASE_URL_ENV))
+        if list_models and status.configured:
+            status.models, status.error = list_model_ids(cls.provider, base_url, "models", key_headers(key), key)
         return status
 
     def close(self) -> None:
@@ -249,8 +221,3 @@ class OpenAIModel(Model):
 
     async def aclose(self) -> None:
         await self.http.aclose()
-
-
-# Kept for providers/ollama.py, which imports them from here; new code uses llmstream_nb.http.config.
-_seconds = seconds
-_count = retry_count

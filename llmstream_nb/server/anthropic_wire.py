@@ -15,6 +15,7 @@ import secrets
 from json.encoder import encode_basestring as _quote  # str -> JSON string literal, non-ASCII kept as is
 from typing import Any
 
+from ..chunks import Chunk
 from .problem import Problem, UnknownModel
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -133,13 +134,16 @@ def message(
 
 
 class MessageFrames:
-    """The SSE events of one streamed message, numbered per content block."""
+    """The SSE events of one streamed message, numbered per content block: the `StreamEncoder` (and
+    `ThinkingEncoder`) of the Anthropic routes. With `thinking`, a `thinking` block comes before the text."""
 
-    def __init__(self, id: str, model: str) -> None:
+    def __init__(self, id: str, model: str, thinking: bool = False) -> None:
         self.id = id
         self.model = model
+        self.thinking = thinking
         self.index = -1
         self._text_head = ""
+        self._thoughts: list[str] = []
 
     def start(self) -> bytes:
         """`message_start`. The demo reports its prompt tokens when it ends, so they come in `message_delta`
@@ -156,6 +160,10 @@ class MessageFrames:
         }
         return event({"type": "message_start", "message": shell})
 
+    def opening(self) -> tuple[bytes, ...]:
+        """`message_start`, the first block, and a ping after it opens, as the API does."""
+        return self.start(), self.block_start("thinking" if self.thinking else "text"), PING_EVENT
+
     def block_start(self, kind: str) -> bytes:
         """Open the next content block: `text` or `thinking`."""
         self.index += 1
@@ -167,14 +175,20 @@ class MessageFrames:
         block = {"type": kind, **empty}
         return event({"type": "content_block_start", "index": self.index, "content_block": block})
 
-    def text(self, text: str) -> bytes:
-        return (self._text_head + _quote(text) + "}}\n\n").encode()
+    def token(self, chunk: Chunk) -> bytes:
+        return (self._text_head + _quote(chunk.text) + "}}\n\n").encode()
 
-    def thinking(self, text: str) -> bytes:
+    def finish(self, reason: str) -> bytes:
+        return b""  # the stop reason goes in `message_delta`, at the end
+
+    def reasoning(self, text: str) -> bytes:
+        self._thoughts.append(text)
         return self._delta({"type": "thinking_delta", "thinking": text})
 
-    def signature(self, thinking: str) -> bytes:
-        return self._delta({"type": "signature_delta", "signature": signature(thinking)})
+    def end_reasoning(self) -> tuple[bytes, ...]:
+        """The thinking block's stand-in signature, its end, and the text block."""
+        sign = self._delta({"type": "signature_delta", "signature": signature("".join(self._thoughts))})
+        return sign, self.block_stop(), self.block_start("text")
 
     def _delta(self, delta: dict[str, str]) -> bytes:
         return event({"type": "content_block_delta", "index": self.index, "delta": delta})
@@ -182,11 +196,15 @@ class MessageFrames:
     def block_stop(self) -> bytes:
         return event({"type": "content_block_stop", "index": self.index})
 
-    def finish(self, finish_reason: str | None, usage: dict[str, int]) -> bytes:
-        """`message_delta` with the stop reason and the final counts."""
+    def closing(self, finish_reason: str | None, usage: dict[str, int]) -> tuple[bytes, ...]:
+        """The text block's end, `message_delta` with the stop reason and the final counts, `message_stop`."""
         delta = {"stop_reason": stop_reason(finish_reason), "stop_sequence": None}
-        return event({"type": "message_delta", "delta": delta, "usage": usage})
+        return self.block_stop(), event({"type": "message_delta", "delta": delta, "usage": usage}), STOP_EVENT
 
     def malformed(self) -> bytes:
         """A delta cut off mid-JSON, as a broken proxy or a truncated write would leave it."""
         return (self._text_head + '"\n\n').encode()
+
+    def error(self, injected: bool) -> bytes:
+        """An `error_after` fault as Anthropic's overloaded error; a model failure as an `api_error`."""
+        return OVERLOADED_EVENT if injected else error_event("api_error", SERVER_ERROR_MESSAGE)

@@ -1,17 +1,21 @@
 """Ollama's native endpoints: `GET /api/tags`, `POST /api/chat`, `POST /api/generate`.
 
-The same steps as the OpenAI routes (state.prepare/start, faults.inject, streaming), in Ollama's
-terms: streaming is the default (`"stream": false` asks for one JSON object), the body is NDJSON,
+The same steps as the OpenAI routes (`state.admit`/`start`, `streaming.stream_answer`/`answer_whole`), in
+Ollama's terms: streaming is the default (`"stream": false` asks for one JSON object), the body is NDJSON,
 errors are `{"error": "..."}`, and the last line reports durations measured here, on this answer, in
 nanoseconds as Ollama reports them: load (until the model is ready: reading the request, and the demo
 model's one-off training), prompt (until the first token), generation (first to last token), total.
+
+`think: true`: the demo model "thinks" first (`thinking.py`), in `message.thinking` (generate: `thinking`)
+lines before the answer, as a reasoning model does. The thinking counts in `eval_count` and its tokens in
+the generation time; `num_predict` limits the answer alone.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import AsyncIterator
+from typing import TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,15 +24,15 @@ from starlette.types import ASGIApp
 
 from ..chunks import Chunk, Usage
 from . import ollama_wire as wire
-from .faults import FAULT_HEADER, ConnectionDropped, Event, Injected
-from .log import COMPLETED, ERROR, RequestRecord
+from .faults import FAULT_HEADER
+from .log import COMPLETED, RequestRecord
 from .openai_requests import parse_json
 from .problem import Problem, error_answer
-from .state import SERVED_MODEL, Generation, ServerState
-from .streaming import Answer, StreamingBody, answer_whole
+from .state import SERVED_MODEL, ServerState
+from .streaming import Answer, StreamingBody, answer_whole, stream_answer
+from .thinking import after_thinking, think, thought_tokens
 
-logger = logging.getLogger("llmstream_nb.server")
-
+E = TypeVar("E")
 NDJSON = {"content-type": "application/x-ndjson"}
 
 
@@ -80,11 +84,11 @@ class _Clock:
         self.first: int | None = None
         self.last: int | None = None
 
-    async def watch(self, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
-        """Pass `events` on, stamping the first and the last content token."""
+    async def watch(self, events: AsyncIterator[E]) -> AsyncIterator[E]:
+        """Pass `events` on (the answer's, or the thoughts' chunks), stamping the first and the last token."""
         try:
             async for event in events:
-                if event.__class__ is Chunk and event.text:
+                if event.__class__ is Chunk and event.text:  # type: ignore[attr-defined]
                     self.last = time.perf_counter_ns()
                     if self.first is None:
                         self.first = self.last
@@ -92,7 +96,9 @@ class _Clock:
         finally:
             await events.aclose()  # type: ignore[attr-defined]
 
-    def stats(self, usage: Usage, tokens: int) -> dict[str, int]:
+    def stats(self, usage: Usage, tokens: int, thinking: int = 0) -> dict[str, int]:
+        """The counters and durations of the last line; `tokens` sent, if the model did not count them,
+        and `thinking`, the tokens of the thoughts before the answer."""
         end = time.perf_counter_ns()
         first = self.first if self.first is not None else end
         last = self.last if self.last is not None else first
@@ -101,7 +107,7 @@ class _Clock:
             "load_duration": self.loaded - self.arrived,
             "prompt_eval_count": usage.prompt_tokens or 0,
             "prompt_eval_duration": first - self.loaded,
-            "eval_count": tokens if usage.completion_tokens is None else usage.completion_tokens,
+            "eval_count": (tokens if usage.completion_tokens is None else usage.completion_tokens) + thinking,
             "eval_duration": last - first,
         }
 
@@ -116,8 +122,6 @@ async def _generate(state: ServerState, request: Request, chat: bool) -> ASGIApp
         parsed = wire.parse_chat(body) if chat else wire.parse_generate(body)
         record.model, record.stream = parsed.model, parsed.stream
         call = state.admit(parsed.model, request.headers.get(FAULT_HEADER), record, headers, wire.status_problem)
-        if parsed.think:
-            raise wire.does_not_think(call.model_name)
         lines = wire.Lines(call.model_name, chat)
         await state.ensure_warm()
         clock.loaded = time.perf_counter_ns()
@@ -127,44 +131,23 @@ async def _generate(state: ServerState, request: Request, chat: bool) -> ASGIApp
         generation = await state.start(call, parsed.prompt, parsed.options, record)
     except Problem as problem:
         return _fail(problem, record, headers)
+    thoughts = think(call, parsed.prompt, parsed.options) if parsed.think else None
+    watched = clock.watch(thoughts) if thoughts is not None else None
     generation.events = clock.watch(generation.events)
+
+    def stats(tokens: int) -> dict[str, int]:
+        return clock.stats(generation.stream.usage, tokens, thought_tokens(thoughts))
+
     if parsed.stream:
-        body_parts = _ndjson(generation, lines, clock, record)
-        return StreamingBody(body_parts, record, headers={**headers, **NDJSON}, batch=call.latency.is_zero)
+        parts = stream_answer(generation, lines, record, lambda: stats(record.tokens_sent), watched)
+        return StreamingBody(parts, record, headers={**headers, **NDJSON}, batch=call.latency.is_zero)
 
     def whole(answer: Answer) -> bytes:
-        stats = clock.stats(generation.stream.usage, len(answer.texts))
-        return lines.last(answer.text, answer.finish_reason or "stop", stats)
+        thinking = thoughts.text if thoughts is not None else None
+        return lines.last(answer.text, answer.finish_reason or "stop", stats(len(answer.texts)), thinking)
 
     def failed() -> Response:
         return _fail(Problem(500, wire.SERVER_ERROR_MESSAGE), record, headers)
 
-    return await answer_whole(request.receive, generation.events, record, headers, whole, failed)
-
-
-async def _ndjson(
-    generation: Generation, lines: wire.Lines, clock: _Clock, record: RequestRecord
-) -> AsyncIterator[bytes]:
-    """A line per token, then the `"done": true` line; an error fault (or a model failure) ends it with an error line."""
-    reason = "stop"
-    try:
-        async for event in generation.events:
-            if event.__class__ is Chunk:
-                if event.text:
-                    yield lines.token(event.text)
-                reason = event.finish_reason or reason
-            elif event is Injected.ERROR:
-                yield wire.error_line()
-                return
-            elif event is Injected.MALFORMED:
-                yield lines.malformed()
-            else:  # Injected.FLUSH
-                yield b""
-    except ConnectionDropped:
-        raise
-    except Exception:
-        logger.exception("the model failed mid-stream")
-        record.finish(ERROR)
-        yield wire.error_line()
-        return
-    yield lines.last("", reason, clock.stats(generation.stream.usage, record.tokens_sent))
+    events = after_thinking(watched, generation.events)
+    return await answer_whole(request.receive, events, record, headers, whole, failed)

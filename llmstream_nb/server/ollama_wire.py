@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from json.encoder import encode_basestring as _quote  # str -> JSON string literal, non-ASCII kept as is
 from typing import Any
 
+from ..chunks import Chunk
 from .problem import Problem, UnknownModel
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -140,11 +141,6 @@ def error_line(message: str = SERVER_ERROR_MESSAGE) -> bytes:
     return _dumps({"error": message}).encode() + b"\n"
 
 
-def does_not_think(model: str) -> Problem:
-    """What Ollama answers to `think: true` for a model without reasoning (the demo model has none)."""
-    return Problem(400, f'"{model}" does not support thinking')
-
-
 # -- answers out ------------------------------------------------------------------------------
 
 
@@ -154,8 +150,9 @@ def now() -> str:
 
 
 class Lines:
-    """The NDJSON lines of one answer. Chat carries text in `message.content`, generate in `response`;
-    the envelope is fixed per answer, so a token costs one JSON string escape and a concatenation."""
+    """The NDJSON lines of one answer: the `StreamEncoder` (and `ThinkingEncoder`) of the Ollama routes.
+    Chat carries text in `message.content` and reasoning in `message.thinking`, generate in `response` and
+    `thinking`; the envelope is fixed per answer, so a token costs one JSON string escape and a concatenation."""
 
     def __init__(self, model: str, chat: bool) -> None:
         self._head = '{"model":' + _quote(model) + ',"created_at":"'
@@ -163,17 +160,39 @@ class Lines:
         self._close = "}" if chat else ""
         self.chat = chat
 
-    def token(self, text: str) -> bytes:
-        return (self._head + now() + self._open + _quote(text) + self._close + ',"done":false}\n').encode()
+    def opening(self) -> tuple[bytes, ...]:
+        return ()
+
+    def token(self, chunk: Chunk) -> bytes:
+        return (self._head + now() + self._open + _quote(chunk.text) + self._close + ',"done":false}\n').encode()
+
+    def finish(self, reason: str) -> bytes:
+        return b""  # `done_reason` goes in the last line
+
+    def reasoning(self, text: str) -> bytes:
+        thinking = '"","thinking":' + _quote(text)
+        return (self._head + now() + self._open + thinking + self._close + ',"done":false}\n').encode()
+
+    def end_reasoning(self) -> tuple[bytes, ...]:
+        return ()
 
     def malformed(self) -> bytes:
         """A line cut off mid-string, as a truncated write would leave it."""
         return (self._head + now() + self._open + '"\n').encode()
 
-    def last(self, text: str, done_reason: str, stats: dict[str, int]) -> bytes:
-        """The `"done": true` object: the whole answer when not streaming, "" when it ends a stream."""
+    def error(self, injected: bool) -> bytes:
+        return error_line()
+
+    def closing(self, finish_reason: str | None, usage: dict[str, int]) -> tuple[bytes, ...]:
+        """The `"done": true` line that ends a stream, with the counters and durations in `usage`."""
+        return (self.last("", finish_reason or "stop", usage),)
+
+    def last(self, text: str, done_reason: str, stats: dict[str, int], thinking: str | None = None) -> bytes:
+        """The `"done": true` object: the whole answer (and its `thinking`, if any) when not streaming,
+        "" when it ends a stream."""
         tail = _dumps({"done": True, "done_reason": done_reason, **stats})
-        return (self._head + now() + self._open + _quote(text) + self._close + "," + tail[1:] + "\n").encode()
+        content = _quote(text) + ("" if thinking is None else ',"thinking":' + _quote(thinking))
+        return (self._head + now() + self._open + content + self._close + "," + tail[1:] + "\n").encode()
 
 
 def tags(model: str, modified_at: str) -> bytes:

@@ -7,9 +7,8 @@ frames or collect the whole answer, both while watching for the client leaving (
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,16 +17,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from ..chunks import Chunk
 from . import openai_requests as parse
 from . import openai_wire as wire
-from .faults import FAULT_HEADER, ConnectionDropped, FaultSpec, FaultSpecError, Injected
-from .log import COMPLETED, ERROR, RequestRecord
+from .faults import FAULT_HEADER, FaultSpec, FaultSpecError
+from .log import COMPLETED, RequestRecord
 from .problem import Problem, UnknownModel, error_answer
 from .state import MODEL_PREFIXES, SERVED_MODEL, Call, Generation, ServerState
-from .streaming import Answer, StreamingBody, answer_whole
-
-logger = logging.getLogger("llmstream_nb.server")
+from .streaming import Answer, StreamingBody, answer_whole, stream_answer
 
 _NO_KEY = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header "
@@ -82,10 +78,17 @@ def _fail(problem: Problem, record: RequestRecord, headers: dict[str, str]) -> R
     return error_answer(problem, wire.error_body, record, headers)
 
 
-def _check_key(state: ServerState, request: Request) -> None:
+def _check_key(state: ServerState, request: Request, x_api_key: bool = False) -> None:
+    """A bearer token when the server has a key; with `x_api_key` (the model routes, which Anthropic's
+    clients read too), Anthropic's `x-api-key` header instead of one."""
     if not state.requires_key:
         return
     authorization = request.headers.get("authorization", "").strip()
+    key = request.headers.get("x-api-key", "").strip() if x_api_key and not authorization else ""
+    if key:
+        if not state.key_matches(key):
+            raise Problem(401, "Incorrect API key provided.", code="invalid_api_key")
+        return
     if not authorization:
         raise Problem(401, _NO_KEY, code="invalid_api_key")
     scheme, _, token = authorization.partition(" ")
@@ -98,7 +101,7 @@ def _models(state: ServerState, request: Request, created: int, model: str | Non
     record.model = model
     headers = {"x-request-id": record.id}
     try:
-        _check_key(state, request)
+        _check_key(state, request, x_api_key=True)
         header_spec = request.headers.get(FAULT_HEADER)
         if header_spec:
             try:
@@ -137,42 +140,11 @@ async def _generate(state: ServerState, endpoint: _Endpoint, request: Request) -
         frames = endpoint.frames(
             response_id, created, call.model_name, include_usage=parsed.include_usage, logprobs=parsed.logprobs
         )
-        body = _sse(generation, frames, parsed.include_usage, record)
+        body = stream_answer(
+            generation, frames, record, lambda: wire.usage_dict(generation.stream.usage, record.tokens_sent)
+        )
         return StreamingBody(body, record, headers=headers, batch=call.latency.is_zero)
     return await _whole(endpoint, request, generation, call, parsed, record, headers, response_id, created)
-
-
-async def _sse(
-    generation: Generation, frames: wire.ChatFrames | wire.CompletionFrames, include_usage: bool, record: RequestRecord
-) -> AsyncIterator[bytes]:
-    """The SSE body: role frame, a frame per token, the finish frame, usage if asked for, `[DONE]`."""
-    role = frames.role()
-    if role:
-        yield role
-    try:
-        async for event in generation.events:
-            if event.__class__ is Chunk:
-                if event.text:
-                    yield frames.token(event)
-                if event.finish_reason:
-                    yield frames.finish(event.finish_reason)
-            elif event is Injected.ERROR:
-                yield wire.stream_error()
-                return
-            elif event is Injected.MALFORMED:
-                yield frames.malformed()
-            else:  # Injected.FLUSH
-                yield b""
-    except ConnectionDropped:
-        raise
-    except Exception:
-        logger.exception("the model failed mid-stream")
-        record.finish(ERROR)
-        yield wire.stream_error()
-        return
-    if include_usage:
-        yield frames.usage(wire.usage_dict(generation.stream.usage, record.tokens_sent))
-    yield wire.DONE
 
 
 async def _whole(

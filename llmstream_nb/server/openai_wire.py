@@ -117,8 +117,25 @@ def _top_map(chunk: Chunk) -> dict[str, float] | None:
     return dict(chunk.top_logprobs) if chunk.top_logprobs else None
 
 
-class ChatFrames:
-    """The SSE frames of one `chat.completion.chunk` stream, built from templates fixed per response."""
+class _Frames:
+    """What the chat and the legacy stream share: the usage chunk, `[DONE]`, and the in-stream error."""
+
+    _envelope: str
+    include_usage: bool
+
+    def closing(self, finish_reason: str | None, usage: dict[str, int]) -> tuple[bytes, ...]:
+        """The usage chunk if the request asked for it (`stream_options.include_usage`), then `[DONE]`."""
+        if not self.include_usage:
+            return (DONE,)
+        return f'data: {self._envelope},"choices":[],"usage":{_dumps(usage)}}}\n\n'.encode(), DONE
+
+    def error(self, injected: bool) -> bytes:
+        return stream_error()
+
+
+class ChatFrames(_Frames):
+    """The SSE frames of one `chat.completion.chunk` stream, built from templates fixed per response:
+    the `StreamEncoder` of `/v1/chat/completions`."""
 
     def __init__(self, id: str, created: int, model: str, *, include_usage: bool, logprobs: bool) -> None:
         self._envelope = f'{{"id":"{id}","object":"chat.completion.chunk","created":{created},"model":{_quote(model)}'
@@ -127,10 +144,12 @@ class ChatFrames:
         self._content = self._head + '{"content":'
         self._tail = '},"logprobs":null,"finish_reason":null}]' + self._usage_null + "}\n\n"
         self._logprobs_tail = ']},"finish_reason":null}]' + self._usage_null + "}\n\n"
+        self.include_usage = include_usage
         self.logprobs = logprobs
 
-    def role(self) -> bytes:
-        return (self._head + '{"role":"assistant","content":""' + self._tail).encode()
+    def opening(self) -> tuple[bytes, ...]:
+        """The role-only first chunk."""
+        return ((self._head + '{"role":"assistant","content":""' + self._tail).encode(),)
 
     def token(self, chunk: Chunk) -> bytes:
         if self.logprobs:
@@ -145,27 +164,26 @@ class ChatFrames:
             self._head + '{},"logprobs":null,"finish_reason":' + _quote(reason) + "}]" + self._usage_null + "}\n\n"
         ).encode()
 
-    def usage(self, usage: dict[str, int]) -> bytes:
-        return f'data: {self._envelope},"choices":[],"usage":{_dumps(usage)}}}\n\n'.encode()
-
     def malformed(self) -> bytes:
         """A frame cut off mid-JSON, as a broken proxy or a truncated write would leave it."""
         return (self._content + '"\n\n').encode()
 
 
-class CompletionFrames:
-    """The SSE frames of one legacy `text_completion` stream (no role chunk, text in `choices[0].text`)."""
+class CompletionFrames(_Frames):
+    """The SSE frames of one legacy `text_completion` stream (no role chunk, text in `choices[0].text`):
+    the `StreamEncoder` of `/v1/completions`."""
 
     def __init__(self, id: str, created: int, model: str, *, include_usage: bool, logprobs: bool) -> None:
         self._envelope = f'{{"id":"{id}","object":"text_completion","created":{created},"model":{_quote(model)}'
         self._usage_null = ',"usage":null' if include_usage else ""
         self._head = f'data: {self._envelope},"choices":[{{"text":'
         self._tail = ',"index":0,"logprobs":null,"finish_reason":null}]' + self._usage_null + "}\n\n"
+        self.include_usage = include_usage
         self.logprobs = logprobs
         self._offset = 0
 
-    def role(self) -> bytes:
-        return b""
+    def opening(self) -> tuple[bytes, ...]:
+        return ()
 
     def token(self, chunk: Chunk) -> bytes:
         if self.logprobs:
@@ -178,9 +196,6 @@ class CompletionFrames:
     def finish(self, reason: str) -> bytes:
         tail = ',"index":0,"logprobs":null,"finish_reason":' + _quote(reason) + "}]" + self._usage_null + "}\n\n"
         return (self._head + '""' + tail).encode()
-
-    def usage(self, usage: dict[str, int]) -> bytes:
-        return f'data: {self._envelope},"choices":[],"usage":{_dumps(usage)}}}\n\n'.encode()
 
     def malformed(self) -> bytes:
         return (self._head + '"\n\n').encode()

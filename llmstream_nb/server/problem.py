@@ -12,8 +12,9 @@ from .log import ERROR, FAULT, RequestRecord
 class Problem(Exception):
     """An error answer: status, message, and the OpenAI-style `param`/`code`/`type` hints.
 
-    Each protocol module turns a Problem into its own body (OpenAI `{"error": {...}}`, and later
-    Anthropic's and Ollama's); `type` is None to let the protocol pick the usual type for the status.
+    Each protocol module turns a Problem into its own body (OpenAI `{"error": {...}}`, Anthropic's
+    `{"type": "error", ...}`, Ollama's `{"error": "..."}`); `type` is None to let the protocol pick the
+    usual type for the status.
     """
 
     def __init__(

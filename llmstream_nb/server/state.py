@@ -1,7 +1,7 @@
 """One server instance's state, and the protocol-agnostic steps of answering a generation request.
 
-Every protocol (OpenAI now; Anthropic and Ollama later) parses its own wire format, then asks this
-module to resolve the model name and fault spec (`prepare`) and to start the model (`start`). Fault
+Every protocol (OpenAI, Anthropic, Ollama) parses its own wire format, then asks this module to resolve the
+model name and fault spec and answer a `status=` fault (`admit`), and to start the model (`start`). Fault
 counters, the request log and the model cache live here, on the app instance, so two servers in one
 process never share them.
 """

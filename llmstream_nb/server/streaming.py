@@ -9,17 +9,19 @@ Starlette's `StreamingResponse` is not used because the server must:
   write per token here (an empty part asks for a flush, e.g. before a stall);
 - abort a connection on purpose (`ConnectionDropped`), and keep that out of the server's error log.
 
-Whole (non-streamed) answers are collected here too (`answer_whole`), faults included, the same way
-for every protocol; each protocol only renders the collected `Answer` in its own JSON.
+Both kinds of answer run here the same way for every protocol, faults included: a streamed one through
+`stream_answer`, which decides what is written when and asks the protocol's `StreamEncoder` (one per
+`*_wire.py`) only for the bytes; a whole one through `answer_whole`, which collects an `Answer` for the
+protocol to render in its own JSON.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar, cast
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -27,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..chunks import Chunk
 from .faults import ConnectionDropped, Event, Injected
 from .log import CLIENT_DISCONNECTED, COMPLETED, ERROR, FAULT, RequestRecord
+from .state import Generation
 
 T = TypeVar("T")
 logger = logging.getLogger("llmstream_nb.server")
@@ -147,6 +150,81 @@ class DroppedResponse:
         await send({"type": "http.response.body", "body": self.body[: len(self.body) // 2], "more_body": True})
         self.record.finish(FAULT, 200)
         raise ConnectionDropped("dropped on purpose")
+
+
+class StreamEncoder(Protocol):
+    """The bytes of one streamed answer in one protocol's framing (each `*_wire.py` has one); `stream_answer`
+    decides what is written when. A sequence is written as separate parts, in order (an empty part asks for
+    a flush, so there are none)."""
+
+    def opening(self) -> Sequence[bytes]: ...  # first of all: OpenAI's role chunk; Anthropic's message_start...
+    def token(self, chunk: Chunk) -> bytes: ...  # a chunk with text
+    def finish(self, reason: str) -> bytes: ...  # at the chunk with the finish reason (b"": only in `closing`)
+    def malformed(self) -> bytes: ...  # the `malformed_after` fault: a frame cut off mid-JSON
+    def error(self, injected: bool) -> bytes: ...  # the error that ends the body: `error_after`, or the model failed
+    def closing(self, finish_reason: str | None, usage: dict[str, int]) -> Sequence[bytes]: ...  # usage, end marker
+
+
+class ThinkingEncoder(StreamEncoder, Protocol):
+    """An encoder for a protocol that streams reasoning before the answer (Anthropic, Ollama)."""
+
+    def reasoning(self, text: str) -> bytes: ...  # a token of reasoning
+    def end_reasoning(self) -> Sequence[bytes]: ...  # between reasoning and answer (Anthropic: signature, blocks)
+
+
+async def stream_answer(
+    generation: Generation,
+    encoder: StreamEncoder,
+    record: RequestRecord,
+    usage: Callable[[], dict[str, int]],
+    thoughts: AsyncIterator[Chunk] | None = None,
+) -> AsyncIterator[bytes]:
+    """The body of a streamed answer, for every protocol: the opening, the reasoning if `thoughts` (then
+    `encoder` must be a `ThinkingEncoder`), a part per event of `generation` (token, finish, fault), and the
+    closing with `usage()` (called once the answer is complete). An `error_after` fault or a model failure
+    ends the body with the protocol's error instead; a drop goes on up to `StreamingBody`. Both streams are
+    closed when the body ends, however it ends, so the model stops at once.
+    """
+    for part in encoder.opening():
+        yield part
+    finish = None
+    try:
+        if thoughts is not None:
+            thinker = cast(ThinkingEncoder, encoder)
+            async for chunk in thoughts:
+                if chunk.text:
+                    yield thinker.reasoning(chunk.text)
+            for part in thinker.end_reasoning():
+                yield part
+        async for event in generation.events:
+            if event.__class__ is Chunk:
+                if event.text:
+                    yield encoder.token(event)
+                if event.finish_reason:
+                    finish = event.finish_reason
+                    part = encoder.finish(finish)
+                    if part:
+                        yield part
+            elif event is Injected.ERROR:
+                yield encoder.error(injected=True)
+                return
+            elif event is Injected.MALFORMED:
+                yield encoder.malformed()
+            else:  # Injected.FLUSH
+                yield b""
+    except ConnectionDropped:
+        raise
+    except Exception:
+        logger.exception("the model failed mid-stream")
+        record.finish(ERROR)
+        yield encoder.error(injected=False)
+        return
+    finally:  # stop the model now, even if the client left before the answer's events were started
+        if thoughts is not None:
+            await thoughts.aclose()  # type: ignore[attr-defined]
+        await generation.stream.aclose()
+    for part in encoder.closing(finish, usage()):
+        yield part
 
 
 @dataclass
