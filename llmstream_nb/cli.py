@@ -13,6 +13,7 @@ from typing import Any, Sequence
 from .errors import ConfigurationError, LLMStreamError
 from .models.base import ProviderStatus
 from .options import parse_assignment
+from .recording import check_writable, options_in_force, save
 from .registry import get_model, provider_statuses
 from .terminal import TerminalPrinter
 
@@ -36,6 +37,8 @@ def _run(args: argparse.Namespace) -> int:
         )
         if value is not None
     }
+    if args.record:
+        check_writable(args.record)  # before the request: a bad path must not cost an answer
     model = get_model(args.model, **dict(parse_assignment(item) for item in args.opt or ()))
     printer = TerminalPrinter(sep=args.sep, stats=args.stats)
     stream = model.stream(prompt.strip(), **options)
@@ -46,6 +49,9 @@ def _run(args: argparse.Namespace) -> int:
         printer.finish(None)
         raise
     finally:
+        if args.record:  # a failed or stopped stream too: it replays as it went
+            stream.close()  # ends it if the printing failed (a closed pipe, Ctrl-C)
+            save(stream, args.record, prompt=prompt.strip(), options=options_in_force(model, options))
         model.close()
     printer.finish(stream.completion)
     return 0
@@ -84,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-m", "--model", help="provider:model (default: $LLMSTREAM_MODEL or the offline demo)")
     run.add_argument("--sep", help='print this between tokens, e.g. "|"')
     run.add_argument("--stats", action="store_true", help="print chunks, time to first token and tokens/s")
+    run.add_argument(
+        "--record", metavar="PATH", help="also save the answer with its timing as JSON Lines; replay: -m replay:PATH"
+    )
     run.add_argument("--system", help="system prompt")
     run.add_argument("--temperature", type=float)
     run.add_argument("--max-tokens", type=int)

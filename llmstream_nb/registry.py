@@ -22,6 +22,7 @@ _PROVIDERS: dict[str, str | type[Model]] = {
     "anthropic": "llmstream_nb.providers.anthropic:AnthropicModel",
     "openai": "llmstream_nb.providers.openai:OpenAIModel",
     "ollama": "llmstream_nb.providers.ollama:OllamaModel",
+    "replay": "llmstream_nb.providers.replay:ReplayModel",
 }
 
 

@@ -158,6 +158,23 @@ QUICKSTART = [
         show(countdown(), model="countdown")
     """),
     md("""
+        ## Record once, replay anywhere
+
+        `--record FILE` saves the answer as it arrived, every token with its arrival time.
+        `-m replay:FILE` plays it back with the same tokens at the same pace, with no network and no
+        key: record a real model's answer before class, replay it in class. `--opt speed=2` plays it
+        twice as fast (`0`: at once). From Python: `view.save("song.jsonl")` and
+        `get_model("replay:song.jsonl")`.
+    """),
+    code("""
+        %%llmstream --record song.jsonl --sep "|"
+        Write me a 1 verse song about sparkling water.
+    """),
+    code("""
+        %%llmstream -m replay:song.jsonl --opt speed=2 --sep "|"
+        Write me a 1 verse song about sparkling water.
+    """),
+    md("""
         ## Next
 
         - `02_stream_and_astream.ipynb`: `stream`, `astream` and `astream_events`, as on

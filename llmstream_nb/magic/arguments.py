@@ -37,6 +37,7 @@ class CellArgs:
     tint: bool | None = None
     events: bool = False
     output: str | None = None
+    record: str | None = None
     system: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
@@ -76,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tint", action=on_off, default=None, help="tint alternate tokens so their boundaries show")
     p.add_argument("--events", action="store_true", help="also show the run's astream_events (v2) as a live table")
     p.add_argument("-o", "--output", metavar="NAME", help="also store the view in the variable NAME")
+    p.add_argument("--record", metavar="PATH",
+                   help="also save the answer with its timing as JSON Lines, to replay with -m replay:PATH "
+                        "(--opt speed=2 plays it twice as fast)")
     p.add_argument("--system", metavar="TEXT", help="system prompt")
     p.add_argument("--temperature", type=float, metavar="T", help="sampling temperature (0 = most likely tokens)")
     p.add_argument("--max-tokens", type=int, metavar="N", help="stop the answer after N tokens")

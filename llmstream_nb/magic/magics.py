@@ -90,6 +90,7 @@ class LLMStreamMagics(Magics):
             async_=self.async_mode if args.async_ is None else args.async_,
             stream=args.stream,
             events=args.events,
+            record=args.record,
             view_options={
                 "sep": self.sep if args.sep is None else args.sep,
                 "tint": self.tint if args.tint is None else args.tint,

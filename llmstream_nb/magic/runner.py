@@ -24,9 +24,12 @@ from ..models import AsyncTokenStream, Model, TokenStream
 from ..models._bridge import iterate_async_in_thread
 from ..models.base import _as_one_chunk
 from ..models.streams import Piece
+from ..recording import check_writable, options_in_force, save
 from ..sources import EventAnswer
 
-_PRINTERS: set[asyncio.Future[None]] = set()
+#: Tasks that wait for an --async view to end (to print its table, to save it): the loop keeps
+#: only weak references to tasks.
+_AFTER_VIEWS: set[asyncio.Future[None]] = set()
 
 
 @dataclass
@@ -40,6 +43,7 @@ class CellRun:
     stream: bool = True
     events: bool = False
     view_options: dict[str, Any] = field(default_factory=dict)
+    record: str | None = None
 
 
 def run_cell(run: CellRun, store: Callable[[Any], None]) -> Any:
@@ -49,10 +53,20 @@ def run_cell(run: CellRun, store: Callable[[Any], None]) -> Any:
 
     if run.async_ and not _loop_is_running():
         run = replace(run, async_=False)  # a terminal IPython runs no loop between cells: block, like show()
+    if run.record:
+        check_writable(run.record)  # a bad path fails before the model is asked
     table = _events_view(run) if run.events else None
     source = _source(run, table)
     view = StreamView(source, model=run.model.name, **run.view_options)
     store(view)
+    try:
+        return _run_view(run, view, table)
+    finally:
+        if run.record:
+            _when_done(view, lambda: _save(view, run))
+
+
+def _run_view(run: CellRun, view: Any, table: Any) -> Any:
     if table is None:
         return view.start() if run.async_ else view.run()
     if table.widget is not None:  # a notebook: the answer first, the live table under it
@@ -66,18 +80,36 @@ def run_cell(run: CellRun, store: Callable[[Any], None]) -> Any:
         finally:
             table.print_table()
     view.start()
-    task = asyncio.ensure_future(_print_when_done(view, table))
-    _PRINTERS.add(task)  # the loop keeps only a weak reference to a task
-    task.add_done_callback(_PRINTERS.discard)
+    _when_done(view, table.print_table)
     return view
 
 
-async def _print_when_done(view: Any, table: Any) -> None:
+def _when_done(view: Any, then: Callable[[], None]) -> None:
+    """Call `then` once the view has ended: now, or for a running --async view when its task ends."""
+    if not (view.active and view.mode == "async"):
+        then()
+        return
+    task = asyncio.ensure_future(_after(view, then))
+    _AFTER_VIEWS.add(task)
+    task.add_done_callback(_AFTER_VIEWS.discard)
+
+
+async def _after(view: Any, then: Callable[[], None]) -> None:
     try:
         await view
     except BaseException:  # the view has shown its error or "stopped" already
         pass
-    table.print_table()
+    then()
+
+
+def _save(view: Any, run: CellRun) -> None:
+    """--record: save the ended view. A failure is one line on stderr; it never hides how the stream ended."""
+    from .magics import complain
+
+    try:
+        save(view, run.record or "", prompt=run.prompt, options=options_in_force(run.model, run.call_options))
+    except Exception as exc:
+        complain(f"--record {run.record}: {exc}")
 
 
 def _events_view(run: CellRun) -> Any:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, AsyncIterator, Callable, ClassVar, Iterator, Sequence, TypeVar
 
 from ..chunks import REASONING, Chunk, Completion
@@ -117,12 +117,12 @@ class Model:
     def stream(self, input: PromptInput, **options: Any) -> TokenStream:
         """Stream the answer as `Chunk`s; the returned stream keeps usage and timings."""
         request = self._request(input, options)
-        return TokenStream(self._sync_pieces(request), self.name)
+        return _asked(TokenStream(self._sync_pieces(request), self.name), input, request)
 
     def astream(self, input: PromptInput, **options: Any) -> AsyncTokenStream:
         """Async twin of `stream`, for `async for`."""
         request = self._request(input, options)
-        return AsyncTokenStream(self._async_pieces(request), self.name)
+        return _asked(AsyncTokenStream(self._async_pieces(request), self.name), input, request)
 
     def _sync_pieces(self, request: Request) -> Iterator[Piece]:
         if self._implements("_stream_chunks"):
@@ -274,6 +274,16 @@ class Model:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+S = TypeVar("S", TokenStream, AsyncTokenStream)
+
+
+def _asked(stream: S, input: PromptInput, request: Request) -> S:
+    """Note on the stream what it answers: the prompt and the generation options set."""
+    stream.prompt = input
+    stream.options = {k: v for k, v in asdict(request.options).items() if v not in (None, False)}
+    return stream
 
 
 def _as_one_chunk(completion: Completion) -> Iterator[Piece]:

@@ -10,7 +10,7 @@ attaches the partial text to any error raised mid-stream so nothing is lost.
 from __future__ import annotations
 
 import time
-from typing import AsyncIterator, Iterator, Union
+from typing import Any, AsyncIterator, Iterator, Union
 
 from ..chunks import REASONING, TEXT, Chunk, Completion, ProviderTimings, Timings, Usage
 from ..errors import LLMStreamError
@@ -23,6 +23,10 @@ class _StreamState:
 
     def __init__(self, model: str) -> None:
         self.model = model
+        #: What was asked and with which generation options (set by `Model.stream`), so a
+        #: recording or a view can say what the answer answers.
+        self.prompt: Any = None
+        self.options: dict[str, Any] = {}
         self.chunks: list[Chunk] = []
         self.usage = Usage()
         self.provider_timings: ProviderTimings | None = None
