@@ -52,11 +52,12 @@ class TerminalPrinter:
         self._wrote = True
 
     def _switch(self, reasoning: bool) -> None:
-        """Mark where reasoning starts and ends, so it reads apart from the answer."""
+        """Mark where reasoning starts and ends, so it reads apart from the answer: a blank line
+        between them either way round (a model may think again after some answer), and a marker."""
+        if self._wrote:
+            self.file.write("\n\n")
         if reasoning:
             self.file.write("[reasoning] " if not self.colour else _DIM + "thinking: " + _RESET)
-        else:
-            self.file.write("\n\n" if self._wrote else "")
         self._in_reasoning = reasoning
 
     def finish(self, outcome: Completion | BaseException | None = None) -> None:

@@ -267,6 +267,69 @@ def test_a_markdown_answer_loads_nothing(page: Any, lab: LabServer, page_watch: 
     assert_nothing_ran(page, page_watch)
 
 
+# A reasoning model's stream, held at two gates: thinking (with markup in it), then the first
+# word of the answer, then the rest. Async, so the test can look at each stage.
+THOUGHT = "Hmm. <img src=x onerror=alert(1)> <script>window.__pwned=1</script> <b>bold?</b>"
+THINKING_CELL = f"""import asyncio
+from llmstream_nb import Chunk, show
+answer_starts, answer_ends = asyncio.Event(), asyncio.Event()
+async def thinking():
+    yield Chunk({THOUGHT!r}, kind="reasoning")
+    await answer_starts.wait()
+    yield "The answer "
+    await answer_ends.wait()
+    yield "is tea."
+view = show(thinking())"""
+
+
+def test_reasoning_shows_dimmed_above_the_answer_and_folds_away(
+    page: Any, lab: LabServer, page_watch: PageWatch
+) -> None:
+    """The thinking section is open while the model thinks, dimmed, markup as text; it closes when
+    the answer starts, and a click (or Enter on its summary) opens and closes it again."""
+    open_notebook(page, lab, SCRATCH)
+    cell = run_code(page, THINKING_CELL)
+    status, text, _ = view_parts(cell)
+    view = cell.locator(".llmstream-view")
+    section, summary = view.locator("details.llmstream-thinking"), view.locator("summary")
+    reasoning = view.locator(".llmstream-reasoning")
+    expect(status).to_have_text("streaming")  # thinking counts as streaming
+    expect(reasoning).to_be_visible()
+    expect(summary).to_have_text("Thinking\u2026")
+    assert shown_text(reasoning) == THOUGHT and shown_text(text) == ""
+    assert view.locator("img, script, b").count() == 0  # markup in the reasoning stays text
+    above = view.evaluate(
+        """(view) => {
+            const [thinking, answer] = [".llmstream-thinking", ".llmstream-text"].map((s) => view.querySelector(s));
+            return {
+                above: thinking.getBoundingClientRect().bottom <= answer.getBoundingClientRect().top,
+                dimmed: getComputedStyle(thinking).color !== getComputedStyle(answer).color,
+            };
+        }"""
+    )
+    assert above == {"above": True, "dimmed": True}
+
+    run_code(page, "answer_starts.set()")
+    expect(text).to_have_text("The answer ")
+    expect(status).to_have_text("streaming")
+    expect(reasoning).to_be_hidden()  # folded as soon as the answer started, before it ended
+    expect(summary).to_have_text("Thinking")
+    assert section.evaluate("node => node.open") is False
+
+    run_code(page, "answer_ends.set()")
+    expect(status).to_have_text("done")
+    expect(text).to_have_text("The answer is tea.")
+    expect(reasoning).to_be_hidden()
+    summary.click()
+    expect(reasoning).to_be_visible()
+    assert shown_text(reasoning) == THOUGHT
+    summary.focus()
+    page.keyboard.press("Enter")
+    expect(reasoning).to_be_hidden()
+    assert kernel_value(page, "[view.text, view.reasoning]") == ["The answer is tea.", THOUGHT]
+    assert_nothing_ran(page, page_watch)
+
+
 # Views that ended, as a notebook saved with widget state keeps them: (mode, status).
 ENDED_VIEWS = [("blocking", "done"), ("blocking", "stopped"), ("async", "done"), ("async", "stopped")]
 

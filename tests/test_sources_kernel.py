@@ -75,6 +75,44 @@ view = show(client.chat.completions.create(
     assert kernel.value("view.model_name") == "demo"  # the SDK's chunks name the model
 
 
+def test_an_unentered_anthropic_message_stream_with_thinking_runs_async(kernel: KernelHarness, llm_server: Any) -> None:
+    """`client.messages.stream(...)` is a context manager, not an iterable: start() once called
+    iter() on it. Its thinking arrives as reasoning beside the answer, and its usage reaches the view."""
+    pytest.importorskip("llmstream_nb.server.anthropic_routes")
+    base_url = llm_server.base_url.removesuffix("/v1")
+    comm, state = shown(
+        kernel,
+        f"""
+import anthropic
+client = anthropic.Anthropic(base_url={base_url!r}, api_key="sk-ant-test", max_retries=0)
+view = show(client.messages.stream(
+    model="demo", max_tokens=2048, thinking={{"type": "enabled", "budget_tokens": 1024}},
+    messages=[{{"role": "user", "content": "Tell me about tea."}}]), async_=True)
+""",
+    )
+    mode, text, reasoning, usage = kernel.value("[view.mode, view.text, view.reasoning, view.result().usage.to_dict()]")
+    assert mode == "async" and text and reasoning
+    assert "".join(deltas(kernel, comm)) == text == state["text"]
+    assert "".join(m.get("r", "") for m in kernel.custom_messages(comm)) == reasoning == state["reasoning"]
+    assert usage["prompt_tokens"] and usage["completion_tokens"]
+
+
+def test_show_a_langchain_model_with_a_prompt(kernel: KernelHarness) -> None:
+    comm, state = shown(kernel, 'view = show(chat_model, "Tell me about tea.")')
+    assert "".join(deltas(kernel, comm)) == state["text"] == ANSWER
+    assert kernel.value("view.model_name") == "langchain:GenericFakeChatModel"
+
+
+@pytest.mark.parametrize("begin", ["run", "start"])
+def test_a_model_given_as_a_stream_is_one_line_in_either_mode(kernel: KernelHarness, begin: str) -> None:
+    msg_id = kernel.submit(f"StreamView(chat_model).{begin}()")
+    reply = kernel.reply(msg_id)["content"]
+    assert (reply["status"], reply["ename"]) == ("error", "TypeError")
+    assert reply["evalue"] == "a GenericFakeChatModel is a model, not a stream: pass its .stream(prompt)"
+    kernel.value("1")  # the cell has ended: everything it sent is in
+    assert not [m for m in kernel.messages_of(msg_id) if m["msg_type"] == "comm_open"]  # nothing drawn
+
+
 @pytest.mark.parametrize("mode", ["", " --async"])
 def test_llm_runs_a_langchain_fake(kernel: KernelHarness, mode: str) -> None:
     comm, state = shown(kernel, f"%%llmstream --llm chat_model{mode}\nTell me about tea.")

@@ -13,10 +13,12 @@ from typing import Any, AsyncIterator, Callable, Iterator
 import pytest
 
 from llmstream_nb import Chunk, Completion, Timings, Usage
+from llmstream_nb.chunks import REASONING
 from llmstream_nb.errors import ServerError
 from llmstream_nb.models.base import Model
 from llmstream_nb.models.streams import TokenStream
 from llmstream_nb.sources import AsyncChunkIterator, ChunkIterator, to_chunk
+from llmstream_nb.terminal import TerminalPrinter
 from llmstream_nb.view import StreamView, show
 from llmstream_nb.view.coalesce import Coalescer, Flusher
 from llmstream_nb.view.display import inert_markdown
@@ -64,6 +66,12 @@ class Tracked:
 def terminal_view(source: Any, **options: Any) -> tuple[StreamView, io.StringIO]:
     out = io.StringIO()
     return StreamView(source, file=out, **options), out
+
+
+def chat_model(answer: str = "Tea is calm.") -> Any:
+    """A LangChain chat model: a pydantic object, which iterates over its fields."""
+    fake = pytest.importorskip("langchain_core.language_models.fake_chat_models")
+    return fake.GenericFakeChatModel(messages=iter([answer]))
 
 
 def openai_chunk(content: str | None, finish: str | None = None, model: str = "gpt-test") -> SimpleNamespace:
@@ -255,6 +263,41 @@ def test_view_stats_and_completion() -> None:
     assert all(isinstance(c, Chunk) for c in view.chunks)
 
 
+def langchain_usage_items() -> list[Any]:
+    messages = pytest.importorskip("langchain_core.messages")
+    usage = [
+        {"input_tokens": 5, "output_tokens": 1, "total_tokens": 6},
+        {"input_tokens": 0, "output_tokens": 1, "total_tokens": 1},
+    ]
+    return [messages.AIMessageChunk(content=text, usage_metadata=u) for text, u in zip(["Hi", "!"], usage)]
+
+
+#: The same answer ("Hi!", 5 prompt and 2 completion tokens) as each family reports it.
+FOREIGN_USAGE: dict[str, Callable[[], list[Any]]] = {
+    "langchain": langchain_usage_items,  # usage_metadata per chunk, added up
+    "openai": lambda: [
+        {"choices": [{"delta": {"content": "Hi"}, "finish_reason": None}]},
+        {"choices": [{"delta": {"content": "!"}, "finish_reason": "stop"}]},
+        {"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 2}},  # include_usage's last chunk
+    ],
+    "anthropic": lambda: [
+        {"type": "message_start", "message": {"model": "claude-x", "usage": {"input_tokens": 5, "output_tokens": 1}}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi!"}},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}},
+    ],
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("family", sorted(FOREIGN_USAGE))
+async def test_foreign_sources_usage_reaches_the_completion(family: str) -> None:
+    """Not only our own streams know their usage: what a foreign source reported is the view's, in both modes."""
+    blocking = StreamView(iter(FOREIGN_USAGE[family]()), file=io.StringIO()).run().result()
+    running = await StreamView(iter(FOREIGN_USAGE[family]()), file=io.StringIO()).start()
+    for completion in (blocking, running):
+        assert completion.text == "Hi!" and completion.usage == Usage(5, 2)
+
+
 # -- blocking runs ---------------------------------------------------------------------------
 
 
@@ -353,6 +396,40 @@ def test_terminal_error_line_is_redacted(capsys: pytest.CaptureFixture[str]) -> 
     assert "error: ValueError: Bearer [redacted]" in captured.err and "secret" not in captured.err
 
 
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_terminal_printer_sets_reasoning_apart() -> None:
+    """Reasoning is marked ("[reasoning]", or dimmed on a TTY), never gets the answer's separators,
+    and a blank line parts it from the answer, either way round."""
+    chunks = [Chunk("Tea ", REASONING), Chunk("first.", REASONING), Chunk("Tea"), Chunk(" is")]
+    chunks += [Chunk("hm", REASONING), Chunk("!")]  # thinking again after some answer
+    plain = io.StringIO()
+    printer = TerminalPrinter(sep="|", file=plain)
+    for chunk in chunks:
+        printer.feed(chunk)
+    printer.finish()
+    assert plain.getvalue() == "[reasoning] Tea first.\n\nTea| is|\n\n[reasoning] hm\n\n!|\n"
+
+    tty = Tty()
+    printer = TerminalPrinter(file=tty)
+    for chunk in chunks[:3]:
+        printer.feed(chunk)
+    printer.finish()
+    dim, reset = "\x1b[2m", "\x1b[0m"
+    assert tty.getvalue() == f"{dim}thinking: {reset}{dim}Tea {reset}{dim}first.{reset}\n\nTea\n"
+
+
+def test_terminal_view_prints_reasoning_apart_and_keeps_the_answer_alone() -> None:
+    view, out = terminal_view(iter([Chunk("Let me see.", REASONING), "Tea", " is calm."]))
+    view.run()
+    assert out.getvalue() == "[reasoning] Let me see.\n\nTea is calm.\n"
+    assert (view.text, view.reasoning) == ("Tea is calm.", "Let me see.")
+    assert view.result().reasoning == "Let me see."
+
+
 def test_import_keeps_widgets_out() -> None:
     code = "import sys, llmstream_nb, llmstream_nb.view; print('ipywidgets' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -398,6 +475,25 @@ def test_show_argument_errors() -> None:
         show(iter(["x"]), "prompt")
     with pytest.raises(TypeError, match="show\\(model, prompt\\)"):
         StreamView(EchoModel())
+
+
+class Words:
+    """Not one of our models, not LangChain: just an object with `stream(prompt)`."""
+
+    def stream(self, prompt: str) -> Iterator[str]:
+        for word in prompt.split():
+            yield word + " "
+
+
+@pytest.mark.asyncio
+async def test_show_takes_any_model_object_with_a_prompt() -> None:
+    blocking = show(chat_model(), "Tell me about tea.", file=io.StringIO())
+    assert (blocking.text, blocking.status) == ("Tea is calm.", "done")
+    assert blocking.model_name == "langchain:GenericFakeChatModel"
+    running = show(Words(), "tea is calm", async_=True, file=io.StringIO())
+    assert running.mode == "async" and (await running).text == "tea is calm "
+    with pytest.raises(TypeError, match="needs a prompt"):
+        show(chat_model())
 
 
 def test_show_names_the_model_from_openai_chunks() -> None:
@@ -489,6 +585,43 @@ async def test_async_model_and_several_at_once() -> None:
     views = [show(EchoModel(), f"stream {i}", async_=True, file=io.StringIO()) for i in range(3)]
     completions = await asyncio.gather(*views)
     assert [c.text for c in completions] == [f"stream {i} " for i in range(3)]
+
+
+@pytest.mark.asyncio
+async def test_a_model_object_is_refused_alike_by_run_and_start() -> None:
+    """start() once iterated a LangChain model over its pydantic fields ("cannot read text from a tuple")."""
+    refusal = r"^a GenericFakeChatModel is a model, not a stream: pass its \.stream\(prompt\)$"
+    for begin in (StreamView.run, StreamView.start):
+        view = StreamView(chat_model(), file=io.StringIO())
+        with pytest.raises(TypeError, match=refusal):
+            begin(view)
+        assert view.status == "waiting" and view.mode == ""
+
+
+class Manager:
+    """A sync context manager that is not iterable itself, like Anthropic's `client.messages.stream(...)`."""
+
+    def __init__(self, items: list[str]) -> None:
+        self.items = items
+        self.exited = False
+
+    def __enter__(self) -> Iterator[str]:
+        return iter(self.items)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.exited = True
+
+
+@pytest.mark.asyncio
+async def test_an_unentered_sync_manager_streams_in_both_modes() -> None:
+    blocking, running = Manager(["in ", "a thread"]), Manager(["on ", "the loop"])
+    assert StreamView(blocking, file=io.StringIO()).run().text == "in a thread" and blocking.exited
+    assert (await StreamView(running, file=io.StringIO()).start()).text == "on the loop"
+    for _ in range(500):  # exited on the worker thread, not awaited (a blocked read must not hold up a Stop)
+        if running.exited:
+            break
+        await asyncio.sleep(0.01)
+    assert running.exited
 
 
 # -- the widget side, in-process -------------------------------------------------------------
@@ -626,3 +759,50 @@ def test_widget_sync_and_stop_messages(widget_view: Callable[..., Any]) -> None:
     resets = [m for m in sent if m.get("reset")]
     assert resets == [{"d": "one two ", "s": resets[0]["s"], "reset": 1}]
     assert view.status == "stopped" and view.widget.text == "one two "
+
+
+THOUGHTS = [Chunk("Think <b>hard</b>", REASONING), Chunk(" & long.", REASONING)]
+
+
+def test_widget_reasoning_rides_in_its_own_field(widget_view: Callable[..., Any]) -> None:
+    state: dict[str, Any] = {}
+
+    def source() -> Iterator[Any]:
+        yield THOUGHTS[0]
+        state["status"] = state["view"].status
+        yield from [THOUGHTS[1], "The answer", " is 42."]
+
+    view, sent, handles = widget_view(source())
+    state["view"] = view
+    view.run()
+    assert state["status"] == "streaming"  # the model answers with its thinking: not "waiting"
+    assert sent[0] == {"d": "", "r": "Think <b>hard</b>", "s": sent[0]["s"]}  # reasoning alone: "d" is empty
+    assert "".join(m.get("r", "") for m in sent) == view.reasoning == "Think <b>hard</b> & long."
+    assert "".join(m["d"] for m in sent) == view.text == "The answer is 42."
+    assert all(set(m) == {"d", "s"} for m in sent if "r" not in m)  # answer deltas as ever
+    widget = view.widget
+    assert (widget.text, widget.reasoning) == (view.text, view.reasoning) == (view.text, view.result().reasoning)
+    assert handles[0].updates[-1]["text/plain"] == "The answer is 42."  # the fallback is the answer alone
+
+
+def test_widget_reasoning_is_never_split_into_tokens(widget_view: Callable[..., Any]) -> None:
+    view, sent, _ = widget_view([*THOUGHTS, "a", "😀"], sep="|")
+    view.run()
+    assert [piece for m in sent for piece in m["c"]] == ["a", "😀"]
+    assert "".join(m.get("r", "") for m in sent) == view.widget.reasoning == "Think <b>hard</b> & long."
+    assert view.widget.offsets == [1, 3]  # the answer's tokens only
+
+
+def test_widget_sync_resends_the_reasoning_too(widget_view: Callable[..., Any]) -> None:
+    state: dict[str, Any] = {}
+
+    def source() -> Iterator[Any]:
+        yield from [*THOUGHTS, "so far"]
+        state["view"]._sink._on_message(None, {"action": "sync"}, [])
+        yield "!"
+
+    view, sent, _ = widget_view(source())
+    state["view"] = view
+    view.run()
+    (reset,) = [m for m in sent if m.get("reset")]
+    assert (reset["d"], reset["r"]) == ("so far", "Think <b>hard</b> & long.")

@@ -195,6 +195,69 @@ def test_error_keeps_partial_text_and_hides_keys(kernel: KernelHarness) -> None:
     assert kernel.value("type(view.error).__name__") == "ConnectionError"
 
 
+THOUGHT = "Tea? <b>Let</b> me think & think."
+ANSWER = "Tea is calm."
+# A reasoning model's stream: thinking in two pieces, a pause (so the answer comes in a message
+# of its own), then the answer. As our chunks, and as the OpenAI SDK's chunks from a DeepSeek-style
+# server (`delta.reasoning_content`), which end with a usage chunk.
+REASONING_SOURCES = {
+    "chunks": """
+        import time
+        from llmstream_nb import Chunk
+        def thinking():
+            yield Chunk("Tea? <b>Let</b> me think", kind="reasoning")
+            yield Chunk(" & think.", kind="reasoning")
+            time.sleep(0.3)
+            yield from ["Tea is ", "calm."]
+        source = thinking()
+    """,
+    "openai_sdk": """
+        import time
+        from openai.types.chat import ChatCompletionChunk
+        def sdk_chunk(delta=None, usage=None):
+            choices = [{"index": 0, "delta": delta, "finish_reason": None}] if delta is not None else []
+            return ChatCompletionChunk.model_validate({"id": "c1", "object": "chat.completion.chunk", "created": 0,
+                                                       "model": "deepseek-reasoner", "choices": choices, "usage": usage})
+        def thinking():
+            yield sdk_chunk({"role": "assistant", "content": None, "reasoning_content": "Tea? <b>Let</b> me think"})
+            yield sdk_chunk({"content": None, "reasoning_content": " & think."})
+            time.sleep(0.3)
+            yield from [sdk_chunk({"content": "Tea is "}), sdk_chunk({"content": "calm."})]
+            yield sdk_chunk(usage={"prompt_tokens": 4, "completion_tokens": 9, "total_tokens": 13})
+        source = thinking()
+    """,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(REASONING_SOURCES))
+def test_reasoning_travels_in_its_own_field_and_the_final_state_keeps_it(kernel: KernelHarness, kind: str) -> None:
+    kernel.run(code(REASONING_SOURCES[kind]))
+    start = len(kernel.iopub)
+    kernel.run("view = show(source)")
+    (comm_id,) = kernel.comm_ids(WIDGET, since=start)
+    custom = kernel.custom_messages(comm_id)
+    assert custom[0] == {"d": "", "r": "Tea? <b>Let</b> me think", "s": custom[0]["s"]}  # thinking alone
+    assert "".join(m.get("r", "") for m in custom) == THOUGHT
+    assert deltas(custom) == ANSWER
+    answer_only = [m for m in custom if "r" not in m]
+    assert answer_only and all(set(m) == {"d", "s"} for m in answer_only)  # plain answer deltas as ever
+
+    comm = [m["content"]["data"] for m in kernel.comm_messages(comm_id)]
+    streaming = next(i for i, data in enumerate(comm) if data.get("state", {}).get("status") == "streaming")
+    first_answer = next(i for i, data in enumerate(comm) if data.get("content", {}).get("d"))
+    assert streaming < first_answer  # the page says "streaming" while the model thinks
+
+    assert kernel.value("[view.text, view.reasoning, view.result().reasoning]") == [ANSWER, THOUGHT, THOUGHT]
+    state = last_state(kernel, comm_id)
+    assert (state["status"], state["text"], state["reasoning"]) == ("done", ANSWER, THOUGHT)  # kept when saved
+    update = next(m for m in kernel.iopub[start:] if m["msg_type"] == "update_display_data")
+    assert update["content"]["data"]["text/plain"] == ANSWER
+    if kind == "openai_sdk":  # a foreign source's usage reaches the completion
+        usage = kernel.value("view.result().usage.to_dict()")
+        assert usage == {"prompt_tokens": 4, "completion_tokens": 9, "total_tokens": 13}
+        assert kernel.value("view.model_name") == "deepseek-reasoner"
+
+
 SLOW_SOURCES = {
     "sync": """
         import time

@@ -1,7 +1,8 @@
 """Coalescing token deltas in time, so widget traffic is bounded whatever the token rate.
 
-Like rich's `Live`, the refresh rate belongs to the renderer: producers append text and
-a `Coalescer` decides when the buffer goes out. Two rules hold at once:
+Like rich's `Live`, the refresh rate belongs to the renderer: producers append pieces (text,
+or chunks when a message carries more than the answer) and a `Coalescer` decides when the
+buffer goes out. Two rules hold at once:
 
 - at most one flush per `interval` (1/30 s by default), so a source producing 20,000
   tokens a second sends ~30 messages a second, not 20,000;
@@ -19,7 +20,7 @@ import asyncio
 import math
 import threading
 import time
-from typing import Callable
+from typing import Callable, Generic, TypeVar
 
 Clock = Callable[[], float]
 Cancel = Callable[[], object]
@@ -28,22 +29,25 @@ Schedule = Callable[[float, Callable[[], None]], Cancel]
 
 DEFAULT_INTERVAL = 1 / 30
 
+#: What is buffered: the policy never looks inside a piece.
+P = TypeVar("P")
 
-class Coalescer:
-    """Buffers text pieces and says when they are due to be sent."""
+
+class Coalescer(Generic[P]):
+    """Buffers pieces and says when they are due to be sent."""
 
     def __init__(self, interval: float = DEFAULT_INTERVAL, clock: Clock = time.monotonic) -> None:
         self.interval = interval
         self.clock = clock
-        self._pending: list[str] = []
+        self._pending: list[P] = []
         self._last_flush = -math.inf
         self._due = math.inf
 
-    def add(self, text: str) -> None:
+    def add(self, piece: P) -> None:
         if not self._pending:
             # Due now if the last flush is an interval old, else one interval after it.
             self._due = max(self._last_flush + self.interval, self.clock())
-        self._pending.append(text)
+        self._pending.append(piece)
 
     @property
     def due(self) -> float | None:
@@ -53,14 +57,14 @@ class Coalescer:
     def ready(self) -> bool:
         return bool(self._pending) and self.clock() >= self._due
 
-    def take(self) -> list[str]:
+    def take(self) -> list[P]:
         """Hand over the buffer and start a new interval."""
         pieces, self._pending = self._pending, []
         self._last_flush = self.clock()
         return pieces
 
 
-class Flusher:
+class Flusher(Generic[P]):
     """Sends coalesced pieces with `send(pieces)`, from the producer or from a timer.
 
     Thread-safe: in blocking mode the producer is the cell's thread and the timer runs
@@ -69,24 +73,24 @@ class Flusher:
 
     def __init__(
         self,
-        send: Callable[[list[str]], None],
+        send: Callable[[list[P]], None],
         schedule: Schedule,
         interval: float = DEFAULT_INTERVAL,
         clock: Clock = time.monotonic,
     ) -> None:
         self._send = send
         self._schedule = schedule
-        self._coalescer = Coalescer(interval, clock)
+        self._coalescer: Coalescer[P] = Coalescer(interval, clock)
         self._lock = threading.Lock()
         self._cancel_timer: Cancel | None = None
         self._closed = False
         self.flushes = 0
 
-    def add(self, text: str) -> None:
+    def add(self, piece: P) -> None:
         with self._lock:
             if self._closed:
                 return
-            self._coalescer.add(text)
+            self._coalescer.add(piece)
             if self._coalescer.ready():
                 self._flush_locked()
             elif self._cancel_timer is None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Mapping
 
-from ..models.base import Model
-from ..sources import is_async_source
+from ..sources import as_model, is_async_source, is_model_like
 from .stream_view import StreamView
 
 
@@ -20,19 +19,20 @@ def show(
 ) -> StreamView:
     """Show a stream live and return its `StreamView`.
 
-    `source_or_model` is a stream (anything `StreamView` takes) or, with `prompt`, a model
-    (a `Model` or a name for `get_model`, e.g. "demo"); `options` go to its `stream()`.
+    `source_or_model` is a stream (anything `StreamView` takes) or, with `prompt`, a model:
+    a name for `get_model` (e.g. "demo"), our `Model`, or any model object `as_model` takes
+    (a LangChain model or Runnable, anything with `stream()`/`astream()`); `options` go to its `stream()`.
     It runs as a task on the running loop (the cell returns at once) when `async_=True`,
     or when the source is async and `async_` is not False; otherwise the cell blocks until
     the stream ends. Without a running loop (plain Python) it always blocks.
     """
     running = _loop_is_running()
-    if isinstance(source_or_model, (Model, str)):
+    if isinstance(source_or_model, str) or is_model_like(source_or_model):
         if prompt is None:
             raise TypeError("show(model, prompt): a model needs a prompt")
         from ..registry import get_model
 
-        model = get_model(source_or_model)
+        model = get_model(source_or_model) if isinstance(source_or_model, str) else as_model(source_or_model)
         use_async = bool(async_) and running
         opened = model.astream if use_async else model.stream
         source = opened(prompt, **dict(options or {}))

@@ -22,7 +22,7 @@ import asyncio
 import sys
 import threading
 import time
-from typing import Any, Generator, Protocol, TextIO
+from typing import Any, AsyncIterator, Generator, Protocol, TextIO
 
 from ..chunks import REASONING, TEXT, Chunk, Completion, Timings, Usage
 from ..errors import LLMStreamError, one_line, redact
@@ -30,6 +30,7 @@ from ..models._bridge import aiterate_sync_in_thread
 from ..models.base import Model
 from ..models.streams import _StreamState
 from ..sources import AsyncChunkIterator, ChunkIterator, Stamper, is_async_source, source_model_name
+from ..sources.iterators import aclose_source
 from .coalesce import DEFAULT_INTERVAL
 from .interrupt import stream_interrupted
 from .stats import StatsTracker
@@ -53,7 +54,7 @@ class _Sink(Protocol):
 
 
 class StreamView:
-    """A live view of one stream: header (model, status, Stop), text, stats line.
+    """A live view of one stream: header (model, status, Stop), thinking (if any), text, stats line.
 
     `source` is anything `llmstream_nb.sources` reads: our `stream()`/`astream()`, a sync or
     async iterator of strings, LangChain chunks, OpenAI SDK chunks. `sep` draws a marker
@@ -114,6 +115,11 @@ class StreamView:
         return self._parts[0] if self._parts else ""
 
     @property
+    def reasoning(self) -> str:
+        """A reasoning model's thinking so far, apart from the answer ("" when the model showed none)."""
+        return "".join(c.text for c in self._chunks if c.kind == REASONING)
+
+    @property
     def chunks(self) -> list[Chunk]:
         """Every chunk received, with its index and arrival time `t`."""
         return self._chunks
@@ -153,16 +159,15 @@ class StreamView:
 
     @property
     def completion(self) -> Completion:
-        """The answer so far as a `Completion` (usage is known only for our own streams)."""
-        source = self._source
+        """The answer so far as a `Completion` (usage as far as the source reported it)."""
         return Completion(
             text=self.text,
             chunks=list(self._chunks),
             finish_reason=next((c.finish_reason for c in reversed(self._chunks) if c.finish_reason), None),
-            usage=source.usage if isinstance(source, _StreamState) else Usage(),
+            usage=self._usage(),
             timings=self._timings(),
             model=self.model_name,
-            reasoning="".join(c.text for c in self._chunks if c.kind == REASONING),
+            reasoning=self.reasoning,
         )
 
     def result(self) -> Completion:
@@ -172,6 +177,13 @@ class StreamView:
         if self.error is not None:
             raise self.error
         return self.completion
+
+    def save(self, path: Any, *, prompt: Any = None, options: Any = None) -> Any:
+        """Save the ended stream as JSON Lines, to replay with `get_model("replay:PATH")`; returns
+        the absolute path. The view does not know its prompt: pass it to keep it in the file."""
+        from ..recording import save
+
+        return save(self, path, prompt=prompt, options=options)
 
     def text_pieces(self) -> list[str]:
         """The text chunk by chunk, as the page draws token boundaries."""
@@ -255,19 +267,21 @@ class StreamView:
 
     # -- the consuming loops ------------------------------------------------------------
 
-    def _async_chunks(self) -> AsyncChunkIterator:
-        source = self._source
-        items = source if is_async_source(source) else aiterate_sync_in_thread(iter(source))
-        return AsyncChunkIterator(items, origin=source)
+    def _async_chunks(self) -> _AsyncChunks:
+        """The source's chunks for the event loop. A sync source goes through `ChunkIterator`, as in
+        `run()`, so both modes accept (and refuse, e.g. a model object) the same sources."""
+        if is_async_source(self._source):
+            return AsyncChunkIterator(self._source)
+        return _ChunksOnThread(ChunkIterator(self._source))
 
-    def _spawn(self, loop: asyncio.AbstractEventLoop, chunks: AsyncChunkIterator) -> asyncio.Task[None]:
+    def _spawn(self, loop: asyncio.AbstractEventLoop, chunks: _AsyncChunks) -> asyncio.Task[None]:
         task = loop.create_task(self._consume_async(chunks))
         _RUNNING.add(task)
         task.add_done_callback(_RUNNING.discard)
         task.add_done_callback(self._on_task_done)
         return task
 
-    async def _consume_async(self, chunks: AsyncChunkIterator) -> None:
+    async def _consume_async(self, chunks: _AsyncChunks) -> None:
         status, error = DONE, None
         try:
             async for chunk in chunks:
@@ -343,10 +357,10 @@ class StreamView:
         if chunk.kind == TEXT and chunk.text:
             self._parts.append(chunk.text)
             self._tracker.add(chunk)
-            if self.status == WAITING:
-                self._set_model_from_items()
-                self.status = STREAMING
-                self._sink.status_changed()
+        if chunk.text and self.status == WAITING:  # reasoning counts: the model is answering
+            self._set_model_from_items()
+            self.status = STREAMING
+            self._sink.status_changed()
         self._sink.feed(chunk)
 
     def _set_model_from_items(self) -> None:
@@ -370,6 +384,35 @@ class StreamView:
     def _timings(self) -> Timings:
         return self._tracker.timings(self._elapsed())
 
+    def _usage(self) -> Usage:
+        """Our streams keep their usage; for others it is what their items reported (LangChain's
+        usage_metadata, the OpenAI SDK's usage chunk, Anthropic's message events), copied."""
+        if isinstance(self._source, _StreamState):
+            return self._source.usage
+        reported = self._stamper.usage if self._stamper is not None else None
+        return Usage(reported.prompt_tokens, reported.completion_tokens) if reported else Usage()
+
+
+class _ChunksOnThread:
+    """A sync source's `ChunkIterator` read from the event loop, each `next()` on a worker thread.
+
+    The `ChunkIterator` stamps the chunks and tallies usage as `run()` would, so its stamper is
+    the view's; closing reaches the source through `ChunkIterator.close` (a manager is exited).
+    """
+
+    def __init__(self, chunks: ChunkIterator) -> None:
+        self.stamper = chunks.stamper
+        self._chunks = aiterate_sync_in_thread(chunks)
+
+    def __aiter__(self) -> AsyncIterator[Chunk]:
+        return self._chunks
+
+    async def aclose(self) -> None:
+        await aclose_source(self._chunks)
+
+
+_AsyncChunks = AsyncChunkIterator | _ChunksOnThread
+
 
 def _in_kernel() -> bool:
     """True inside a Jupyter kernel (widgets can render); False in a terminal IPython or plain Python."""
@@ -386,7 +429,7 @@ def _close_quietly(chunks: ChunkIterator) -> None:
         pass
 
 
-async def _aclose_quietly(chunks: AsyncChunkIterator) -> None:
+async def _aclose_quietly(chunks: _AsyncChunks) -> None:
     try:
         await chunks.aclose()
     except Exception:

@@ -1,9 +1,9 @@
 // The page side of StreamWidget (widget.py documents the wire format).
 //
-// Model output is text, never markup: the answer, the model name, the error and the stats
-// are only ever written with text nodes / textContent, never innerHTML. The one exception is
-// markdown=True, rendered by JupyterLab's sanitiser and then stripped of everything that
-// would fetch something (see "Markdown" below).
+// Model output is text, never markup: the answer, the reasoning, the model name, the error
+// and the stats are only ever written with text nodes / textContent, never innerHTML. The
+// one exception is markdown=True, rendered by JupyterLab's sanitiser and then stripped of
+// everything that would fetch something (see "Markdown" below). The reasoning never is.
 //
 // One "live" record per widget model holds what the deltas have brought; every view of the
 // model draws from it, so a view rendered late (or twice) still shows the whole answer.
@@ -16,6 +16,9 @@ const MARKDOWN_AFTER = new Set(["done", "stopped"]);
 // A blocking cell keeps the kernel busy, and ipykernel handles no button click until it
 // ends: such a view offers no Stop button (it could not work) but this hint in its place.
 const STOP_TIP = "Stop the stream (keeps the text so far)";
+// A reasoning model's thinking sits above the answer, dimmed, in a <details> of its own.
+const THINKING = "Thinking\u2026";
+const THOUGHT = "Thinking";
 const INTERRUPT_HINT = "Interrupt the kernel (\u25a0) to stop";
 const INTERRUPT_TIP =
   "This cell keeps the kernel busy until the stream ends, so a button could not stop it: " +
@@ -46,6 +49,7 @@ function createLive(model) {
   return {
     text: model.get("text") || "",
     pieces: piecesFromState(model), // kept in boundary mode only
+    reasoning: model.get("reasoning") || "",
     stats: null, // [chunks, ttft, tokens_per_second, elapsed] from the last delta
     views: new Set(),
   };
@@ -55,11 +59,14 @@ function createLive(model) {
 function applyDelta(live, msg, boundaries) {
   const hasText = typeof msg.d === "string";
   const hasChunks = Array.isArray(msg.c);
-  if (!hasText && !hasChunks) return false;
+  const hasReasoning = typeof msg.r === "string";
+  if (!hasText && !hasChunks && !hasReasoning) return false;
   if (msg.reset) {
     live.text = "";
     live.pieces = [];
+    live.reasoning = "";
   }
+  if (hasReasoning) live.reasoning += msg.r;
   if (hasText) live.text += msg.d;
   if (hasChunks) {
     const chunks = msg.c.map(String);
@@ -70,12 +77,14 @@ function applyDelta(live, msg, boundaries) {
   return true;
 }
 
-// The final `text` state is authoritative: redraw only if the deltas did not add up to it.
+// The final `text` and `reasoning` state is authoritative: redraw only if the deltas did not add up to it.
 function adoptState(live, model) {
   const text = model.get("text") || "";
-  if (text === live.text) return false;
+  const reasoning = model.get("reasoning") || "";
+  if (text === live.text && reasoning === live.reasoning) return false;
   live.text = text;
   live.pieces = piecesFromState(model);
+  live.reasoning = reasoning;
   return true;
 }
 
@@ -97,6 +106,9 @@ function buildDom(el) {
     status: element("span", "llmstream-status"),
     stop: element("button", "llmstream-stop", "Stop"),
     hint: element("span", "llmstream-hint"),
+    thinking: element("details", "llmstream-thinking"),
+    thinkingLabel: element("summary", "llmstream-thinking-label", THINKING),
+    reasoning: element("div", "llmstream-reasoning"),
     text: element("div", "llmstream-text"),
     markdown: element("div", "llmstream-markdown"),
     stats: element("div", "llmstream-stats"),
@@ -108,8 +120,10 @@ function buildDom(el) {
   dom.hint.title = INTERRUPT_TIP;
   dom.hint.hidden = true;
   dom.markdown.hidden = true;
+  dom.thinking.hidden = true; // until reasoning arrives
+  dom.thinking.append(dom.thinkingLabel, dom.reasoning);
   header.append(dom.model, dom.status, dom.stop, dom.hint);
-  root.append(header, dom.text, dom.markdown, dom.stats);
+  root.append(header, dom.thinking, dom.text, dom.markdown, dom.stats);
   el.appendChild(root);
   return dom;
 }
@@ -247,10 +261,12 @@ export default () => {
       if (!msg || !applyDelta(live, msg, boundaries)) return;
       for (const view of live.views) view.onDelta(msg);
     });
-    model.on("change:text", () => {
+    const onFinalState = () => {
       if (!adoptState(live, model)) return;
       for (const view of live.views) view.redraw();
-    });
+    };
+    model.on("change:text", onFinalState);
+    model.on("change:reasoning", onFinalState);
     if (ACTIVE.has(model.get("status"))) model.send({ action: "sync" });
   }
 
@@ -276,16 +292,40 @@ export default () => {
       dom.stats.textContent = formatStats(finalStats(model) || live.stats);
     }
 
+    // The thinking section is open while there is no answer to read yet and closes when the
+    // answer starts, until the person toggles it (summary click, or Enter/Space on it): from
+    // then on it stays as they left it. `opened` is what this code last set, to tell the two apart.
+    const thinking = { opened: null, touched: false };
+    dom.thinking.addEventListener("toggle", () => {
+      if (dom.thinking.open !== thinking.opened) thinking.touched = true;
+    });
+    function drawThinking() {
+      dom.thinking.hidden = !live.reasoning;
+      if (!live.reasoning) return;
+      const answerless = !live.text;
+      dom.thinkingLabel.textContent = answerless && ACTIVE.has(model.get("status")) ? THINKING : THOUGHT;
+      if (!thinking.touched && dom.thinking.open !== answerless) {
+        thinking.opened = answerless;
+        dom.thinking.open = answerless;
+      }
+    }
+
     const view = {
       redraw() {
         dom.text.replaceChildren();
+        dom.reasoning.textContent = live.reasoning;
         drawn = 0;
         append(boundaries ? live.pieces : [live.text]);
+        drawThinking();
         drawStats();
       },
       onDelta(msg) {
         if (msg.reset) view.redraw();
-        else append(Array.isArray(msg.c) ? msg.c.map(String) : [msg.d]);
+        else {
+          if (msg.r) dom.reasoning.appendChild(document.createTextNode(msg.r));
+          append(Array.isArray(msg.c) ? msg.c.map(String) : typeof msg.d === "string" ? [msg.d] : []);
+        }
+        drawThinking();
         drawStats();
       },
     };
@@ -309,6 +349,7 @@ export default () => {
 
     const onState = () => {
       drawHeader(dom, model);
+      drawThinking();
       drawStats();
       drawMarkdown();
     };

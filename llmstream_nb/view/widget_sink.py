@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from ..chunks import TEXT, Chunk
+from ..chunks import REASONING, TEXT, Chunk
 from .coalesce import Flusher, loop_schedule, thread_schedule
 from .display import bundle, fallback_text, inert_markdown, placeholder, show_bundle
 from .widget import StreamWidget
 
 if TYPE_CHECKING:
     from .stream_view import StreamView
+
+#: The chunk kinds the page draws: the answer, and the reasoning in its own section.
+_SHOWN = frozenset({TEXT, REASONING})
 
 
 class WidgetSink:
@@ -26,7 +29,7 @@ class WidgetSink:
         self._interval = interval
         self._widget: StreamWidget | None = None
         self._handle: Any = None
-        self._flusher: Flusher | None = None
+        self._flusher: Flusher[Chunk] | None = None
 
     @property
     def widget(self) -> StreamWidget:
@@ -57,8 +60,8 @@ class WidgetSink:
         self.display()
 
     def feed(self, chunk: Chunk) -> None:
-        if chunk.kind == TEXT and chunk.text and self._flusher is not None:
-            self._flusher.add(chunk.text)
+        if chunk.kind in _SHOWN and chunk.text and self._flusher is not None:
+            self._flusher.add(chunk)
 
     def status_changed(self) -> None:
         self.widget.status = self._view.status
@@ -74,6 +77,7 @@ class WidgetSink:
         text = view.text
         with self.widget.hold_sync():
             self.widget.text = text
+            self.widget.reasoning = view.reasoning
             if self.widget.boundaries:
                 self.widget.offsets = _utf16_end_offsets(view.text_pieces())
             self.widget.stats = view.stats
@@ -86,8 +90,11 @@ class WidgetSink:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _send(self, pieces: list[str]) -> None:
-        self.widget.send_pieces(pieces, self._view.live_stats())
+    def _send(self, chunks: list[Chunk]) -> None:
+        """One message for what the interval gathered: the answer's pieces, and the reasoning beside them."""
+        pieces = [c.text for c in chunks if c.kind == TEXT]
+        reasoning = "".join(c.text for c in chunks if c.kind == REASONING)
+        self.widget.send_pieces(pieces, self._view.live_stats(), reasoning=reasoning)
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         action = content.get("action") if isinstance(content, dict) else None
@@ -97,7 +104,8 @@ class WidgetSink:
             self._flusher.flush(then=self._send_reset)
 
     def _send_reset(self) -> None:
-        self.widget.send_pieces(self._view.text_pieces(), self._view.live_stats(), reset=True)
+        view = self._view
+        self.widget.send_pieces(view.text_pieces(), view.live_stats(), reset=True, reasoning=view.reasoning)
 
 
 def _utf16_end_offsets(pieces: list[str]) -> list[int]:
