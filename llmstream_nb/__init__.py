@@ -27,6 +27,7 @@ from .errors import (
 )
 from .models import AsyncTokenStream, Model, TokenStream
 from .registry import get_model, provider_names, register_provider
+from .timeline import Timeline, TimelineRow, timeline
 
 __version__ = "0.1.0"
 
@@ -52,17 +53,20 @@ __all__ = [
     "ServerError",
     "StreamError",
     "Timings",
+    "Timeline",
+    "TimelineRow",
     "TokenStream",
     "Usage",
     "get_model",
     "provider_names",
     "register_provider",
+    "timeline",
 ]
 
 
 def __getattr__(name: str) -> Any:
     """Widget-side names import ipywidgets only when asked for."""
-    if name in {"StreamView", "show"}:
+    if name in {"Comparison", "StreamView", "compare", "show"}:
         from . import view
 
         return getattr(view, name)

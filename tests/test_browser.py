@@ -379,3 +379,195 @@ def test_a_view_restored_from_saved_state_offers_neither_stop_nor_hint(page: Any
         expect(stop).to_be_hidden()
         expect(interrupt_hint(cell)).to_be_hidden()
 
+
+
+# -- teaching features: token inspector, probability colour, timing plot ------------------
+
+INSPECT_TOKENS = ["Hello", " wor ld", "\n\t<b>bold</b>", "<img src=x onerror=alert(1)>"]
+NO_PROBABILITIES = "no probabilities from this model: ask with --logprobs"
+PROB_CELL = """from llmstream_nb import StreamView, get_model
+model = get_model("demo", ttft=0, tokens_per_second=200)
+StreamView(model.stream("Tell me about trains", max_tokens=40, seed=2, logprobs=True, top_logprobs=3), color="prob").run()"""
+TIMELINE_CELL = """from llmstream_nb import StreamView, get_model
+timeline_view = StreamView(get_model("demo", ttft=0.2, tokens_per_second=15).astream(
+    "Tell me about trains", max_tokens=80, min_tokens=80, seed=4), timeline=True).start()"""
+
+
+def keep_screenshot(cell: Any, name: str) -> None:
+    """A picture of the view (and its inspector, if shown) for a person to look at, when
+    LLMSTREAM_BROWSER_SCREENSHOTS names a folder."""
+    import os
+
+    folder = os.environ.get("LLMSTREAM_BROWSER_SCREENSHOTS")
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    boxes = [cell.locator(".llmstream-view").bounding_box()]
+    inspector = cell.page.locator(".llmstream-inspector")
+    if inspector.count() and inspector.is_visible():
+        boxes.append(inspector.bounding_box())
+    left, top = min(b["x"] for b in boxes), min(b["y"] for b in boxes)
+    right = max(b["x"] + b["width"] for b in boxes)
+    bottom = max(b["y"] + b["height"] for b in boxes)
+    clip = {"x": left, "y": top, "width": right - left, "height": bottom - top}
+    cell.page.screenshot(path=str(Path(folder) / f"{name}.png"), clip=clip)
+
+
+def test_the_inspector_shows_a_token_on_hover_and_focus(page: Any, lab: LabServer, page_watch: PageWatch) -> None:
+    """Hover or keyboard focus shows a token's index and exact text, whitespace made visible, markup as text."""
+    open_notebook(page, lab, SCRATCH)
+    cell = stream_tokens(page, INSPECT_TOKENS, ", inspect=True")
+    status, text, _ = view_parts(cell)
+    expect(status).to_have_text("done")
+    tokens = text.locator(".llmstream-token")
+    expect(tokens).to_have_count(len(INSPECT_TOKENS))
+    assert tokens.evaluate_all("nodes => nodes.map(n => n.tabIndex)") == [0] * len(INSPECT_TOKENS)
+    inspector = page.locator(".llmstream-inspector")  # shown on the page's body, above the output area
+    expect(inspector).to_be_hidden()
+
+    tokens.nth(1).hover()
+    expect(inspector).to_be_visible()
+    expect(inspector.locator(".llmstream-inspector-title")).to_have_text("token #1")
+    expect(inspector.locator(".llmstream-inspector-text").first).to_have_text("\u00b7wor\u00b7ld")
+    expect(inspector).to_contain_text("arrived")
+    expect(inspector).to_contain_text("no logprob")
+    assert tokens.nth(1).get_attribute("aria-describedby") == inspector.get_attribute("id")
+    keep_screenshot(cell, "inspector-hover")
+
+    page.mouse.move(0, 0)
+    expect(inspector).to_be_hidden()
+    tokens.nth(2).focus()  # keyboard users reach tokens with Tab
+    expect(inspector).to_be_visible()
+    expect(inspector.locator(".llmstream-inspector-title")).to_have_text("token #2")
+    expect(inspector.locator(".llmstream-inspector-text").first).to_have_text("\u21b5\u2192<b>bold</b>")
+    expect(inspector).to_contain_text("gap")
+    tokens.nth(3).focus()
+    expect(inspector.locator(".llmstream-inspector-text").first).to_have_text("<img\u00b7src=x\u00b7onerror=alert(1)>")
+    assert cell.locator(".llmstream-view img, .llmstream-view b, .llmstream-view script").count() == 0
+    assert inspector.locator("img, b, script").count() == 0
+    keep_screenshot(cell, "inspector-focus-markup")
+    assert_nothing_ran(page, page_watch)
+
+
+def test_probability_colours_with_a_legend_and_alternatives(page: Any, lab: LabServer) -> None:
+    open_notebook(page, lab, SCRATCH)
+    cell = run_code(page, PROB_CELL)
+    status, text, _ = view_parts(cell)
+    expect(status).to_have_text("done")
+    tokens = text.locator(".llmstream-token")
+    count = tokens.count()
+    assert count > 5
+    classes = tokens.evaluate_all("nodes => nodes.map(n => [...n.classList].find(c => /^llmstream-p[0-4]$/.test(c)))")
+    assert all(classes), f"tokens without a probability colour: {classes}"
+    colours = tokens.evaluate_all("nodes => nodes.map(n => getComputedStyle(n).backgroundColor)")
+    assert all(c not in ("rgba(0, 0, 0, 0)", "transparent") for c in colours)
+    legend = cell.locator(".llmstream-legend")
+    expect(legend).to_be_visible()
+    expect(legend.locator(".llmstream-legend-bin")).to_have_count(5)
+    expect(legend).to_contain_text("<20%")
+    expect(legend).to_contain_text(">80%")
+    expect(legend).not_to_contain_text(NO_PROBABILITIES)
+
+    tokens.nth(3).hover()
+    inspector = page.locator(".llmstream-inspector")  # shown on the page's body, above the output area
+    expect(inspector).to_contain_text("logprob")
+    expect(inspector).to_contain_text("top alternatives")
+    assert inspector.locator(".llmstream-inspector-alt").count() >= 1
+    keep_screenshot(cell, "prob-light")
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
+    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "false")
+    page.wait_for_timeout(500)
+    tokens.nth(3).hover()
+    keep_screenshot(cell, "prob-dark")
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
+    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "true")
+
+
+def test_a_source_without_logprobs_says_so_instead_of_colouring(page: Any, lab: LabServer) -> None:
+    open_notebook(page, lab, SCRATCH)
+    cell = stream_tokens(page, ["no ", "numbers ", "here"], ", color='prob'")
+    status, text, _ = view_parts(cell)
+    expect(status).to_have_text("done")
+    expect(cell.locator(".llmstream-legend")).to_have_text(NO_PROBABILITIES)
+    assert cell.locator(".llmstream-token[class*='llmstream-p']").count() == 0
+    assert shown_text(text) == "no numbers here"
+
+
+def test_the_timing_plot_grows_while_streaming(page: Any, lab: LabServer) -> None:
+    open_notebook(page, lab, SCRATCH)
+    cell = run_code(page, TIMELINE_CELL)  # returns at once; ~15 tokens a second follow
+    status, _, _ = view_parts(cell)
+    expect(status).to_have_text("streaming")
+    plot = cell.locator(".llmstream-timeline svg")
+    expect(plot.locator("rect.llmstream-gap").first).to_be_attached()
+    first = plot.locator("rect.llmstream-gap").count()
+    page.wait_for_timeout(1500)
+    expect(status).to_have_text("streaming")
+    second = plot.locator("rect.llmstream-gap").count()
+    assert second > first, f"the plot did not grow: {first} then {second} gap bars"
+    expect(plot.locator("polyline.llmstream-cumulative")).to_have_count(1)
+    expect(plot.locator("line.llmstream-ttft")).to_have_count(1)
+    expect(plot).to_contain_text("first token")
+    expect(status).to_have_text("done", timeout=60_000)
+    caption = cell.locator(".llmstream-timeline-caption")
+    expect(caption).to_contain_text("tokens so far (80)")
+    keep_screenshot(cell, "timeline")
+
+
+def write_saved_teaching_notebook(root: Path) -> str:
+    """One ended view with colour, timeline and inspector, saved with its widget state only."""
+    import nbformat
+    from ipywidgets.embed import dependency_state, embed_data
+    from nbformat.sign import NotebookNotary
+
+    from llmstream_nb.view.widget import StreamWidget
+
+    pieces = ["Saved", " answer", "\n"]
+    meta = [[0.5, -0.01, [["Saved", -0.01], ["Kept", -4.6]]], [0.6, -1.2], [0.75, -2.5]]
+    widget = StreamWidget(model_name="saved", mode="blocking", status="done", text="".join(pieces), offsets=[5, 12, 13],
+                          color="prob", timeline=True, inspect=True, meta=meta,
+                          stats={"chunks": 3, "ttft": 0.5, "tokens_per_second": 12.0, "elapsed": 0.8, "status": "done"})
+    embedded = embed_data(views=[widget], state=dependency_state([widget], drop_defaults=False), drop_defaults=False)
+    output = nbformat.v4.new_output(
+        "display_data",
+        data={"application/vnd.jupyter.widget-view+json": embedded["view_specs"][0], "text/plain": "Saved answer"},
+    )
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("# saved teaching", outputs=[output])])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    notebook.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": embedded["manager_state"]}
+    widget.close()
+    NotebookNotary(data_dir=str(root.parent / "data")).sign(notebook)
+    name = "_saved_teaching.ipynb"
+    nbformat.write(notebook, root / name)
+    return name
+
+
+def test_a_saved_view_redraws_colours_plot_and_inspector_from_state(page: Any, lab: LabServer) -> None:
+    open_notebook(page, lab, write_saved_teaching_notebook(lab.root))
+    cell = cell_starting_with(page, "# saved teaching")
+    _, text, _ = view_parts(cell)
+    tokens = text.locator(".llmstream-token")
+    expect(tokens).to_have_count(3)
+    classes = tokens.evaluate_all("nodes => nodes.map(n => [...n.classList].filter(c => /^llmstream-p/.test(c)))")
+    assert classes == [["llmstream-p4"], ["llmstream-p1"], ["llmstream-p0"]]
+    expect(cell.locator(".llmstream-legend .llmstream-legend-bin")).to_have_count(5)
+    expect(cell.locator(".llmstream-timeline svg rect.llmstream-gap")).to_have_count(2)
+    expect(cell.locator(".llmstream-timeline-caption")).to_contain_text("tokens so far (3)")
+    tokens.nth(0).hover()
+    inspector = page.locator(".llmstream-inspector")
+    expect(inspector).to_contain_text("token #0")
+    expect(inspector).to_contain_text("first token")
+    expect(inspector.locator(".llmstream-inspector-alt")).to_have_count(2)
+
+
+def test_a_whole_answer_says_it_did_not_stream(page: Any, lab: LabServer) -> None:
+    """--no-stream answers whole: the page must not pass one chunk off as a very fast stream."""
+    open_notebook(page, lab, SCRATCH)
+    run_code(page, "%load_ext llmstream_nb")
+    cell = run_code(page, "%%llmstream --no-stream --opt ttft=0 --opt tokens_per_second=0\nTell me about trains.")
+    status, text, _ = view_parts(cell)
+    expect(status).to_have_text("done")
+    stats = cell.locator(".llmstream-view .llmstream-stats")
+    expect(stats).to_contain_text("1 chunk: this model does not stream")
+    assert "tokens/s" not in stats.text_content()
+    assert shown_text(text).strip()

@@ -806,3 +806,65 @@ def test_widget_sync_resends_the_reasoning_too(widget_view: Callable[..., Any]) 
     view.run()
     (reset,) = [m for m in sent if m.get("reset")]
     assert (reset["d"], reset["r"]) == ("so far", "Think <b>hard</b> & long.")
+
+
+# -- teaching features: token metadata ---------------------------------------------------
+
+
+def _demo_stream(**options: Any) -> Any:
+    from llmstream_nb import get_model
+
+    model = get_model("demo", ttft=0, tokens_per_second=0)
+    return model.stream("Tell me about trains", max_tokens=12, seed=3, **options)
+
+
+def test_plain_mode_messages_carry_no_metadata(widget_view: Callable[..., Any]) -> None:
+    view, sent, _ = widget_view(_demo_stream(logprobs=True, top_logprobs=3))
+    view.run()
+    assert sent and all(set(m) == {"d", "s"} for m in sent)  # exactly as before: the benchmarks measure these
+    widget = view.widget
+    assert not widget.metadata_on and widget.meta == [] and not view.inspect
+
+
+@pytest.mark.parametrize("feature", [{"color": "prob"}, {"timeline": True}, {"inspect": True}])
+def test_a_teaching_feature_sends_t_and_logprob_per_token(widget_view: Callable[..., Any], feature: dict[str, Any]) -> None:
+    view, sent, _ = widget_view(_demo_stream(logprobs=True, top_logprobs=3), **feature)
+    view.run()
+    assert all(set(m) == {"c", "m", "s"} for m in sent)
+    pieces = [p for m in sent for p in m["c"]]
+    meta = [e for m in sent for e in m["m"]]
+    tokens = [c for c in view.chunks if c.kind == "text" and c.text]
+    assert pieces == [c.text for c in tokens] and len(meta) == len(tokens)
+    for entry, chunk in zip(meta, tokens):
+        assert entry[0] == round(chunk.t, 4) and entry[1] == round(chunk.logprob, 4)
+        assert len(entry) == 3  # every feature turns the inspector on, so alternatives ride along
+        assert [alt for alt, _ in entry[2]] == [alt for alt, _ in chunk.top_logprobs]
+    assert view.widget.meta == meta and view.inspect
+
+
+def test_metadata_without_the_inspector_has_no_alternatives(widget_view: Callable[..., Any]) -> None:
+    view, sent, _ = widget_view(_demo_stream(logprobs=True, top_logprobs=3), color="prob")
+    view.widget.inspect = False  # colour alone, as a page that would not inspect
+    view.run()
+    assert all(len(e) == 2 for m in sent for e in m["m"])
+
+
+def test_metadata_from_a_source_without_logprobs_is_null(widget_view: Callable[..., Any]) -> None:
+    view, sent, _ = widget_view(["a", " b", "\n"], color="prob")
+    view.run()
+    meta = [e for m in sent for e in m["m"]]
+    assert [e[1] for e in meta] == [None, None, None] and [len(e) for e in meta] == [2, 2, 2]
+    assert view.widget.meta == meta and view.widget.offsets == [1, 3, 4]
+
+
+def test_sync_resends_the_metadata(widget_view: Callable[..., Any]) -> None:
+    view, sent, _ = widget_view(["a", "b", "c"], timeline=True)
+    view.run()
+    view._sink._send_reset()  # what a "sync" from a reloaded page answers
+    reset = sent[-1]
+    assert reset["reset"] == 1 and reset["c"] == ["a", "b", "c"] and len(reset["m"]) == 3
+
+
+def test_color_must_be_prob() -> None:
+    with pytest.raises(ValueError, match="prob"):
+        StreamView(["a"], color="rainbow", file=io.StringIO())

@@ -484,3 +484,50 @@ def test_a_view_of_a_demo_stream_trains_it_in_the_background(kernel: KernelHarne
     kernel.run("gate.set()\nview.run()")
     assert kernel.value("[view.status, bool(view.text), trained_on]") == ["done", True, ["llmstream-demo-warmup"]]
 
+
+
+# -- teaching features: per-token metadata ------------------------------------------------
+
+
+@pytest.mark.parametrize("feature", ["color='prob'", "timeline=True"])
+def test_token_metadata_arrives_in_order_and_matches_the_chunks(kernel: KernelHarness, feature: str) -> None:
+    start = len(kernel.iopub)
+    kernel.run(code(f"""
+        model = get_model("demo", ttft=0.05, tokens_per_second=400)
+        stream = model.stream("Tell me about trains", max_tokens=60, seed=5, logprobs=True, top_logprobs=3)
+        view = StreamView(stream, {feature}).run()
+        expected = [[round(c.t, 4), round(c.logprob, 4), [[a, round(lp, 4)] for a, lp in c.top_logprobs]]
+                    for c in view.chunks if c.kind == "text" and c.text]
+    """))
+    (comm_id,) = kernel.comm_ids(WIDGET, since=start)
+    custom = kernel.custom_messages(comm_id)
+    assert all(len(m["c"]) == len(m["m"]) for m in custom)
+    meta = [entry for m in custom for entry in m["m"]]
+    expected = kernel.value("expected")
+    assert meta == expected and len(meta) == kernel.value("view.stats['chunks']")
+    times = [entry[0] for entry in meta]
+    assert times == sorted(times) and times[0] > 0
+    state = last_state(kernel, comm_id)
+    assert state["meta"] == expected and state["inspect"] is True
+
+
+def test_plain_mode_messages_stay_as_they_were(kernel: KernelHarness) -> None:
+    start = len(kernel.iopub)
+    kernel.run(code("""
+        model = get_model("demo", ttft=0, tokens_per_second=0)
+        view = StreamView(model.stream("Tell me about trains", max_tokens=30, seed=5, logprobs=True)).run()
+    """))
+    (comm_id,) = kernel.comm_ids(WIDGET, since=start)
+    assert all(set(m) == {"d", "s"} for m in kernel.custom_messages(comm_id))
+    assert last_state(kernel, comm_id).get("meta", []) == []
+
+
+def test_the_magic_flags_reach_the_view_and_the_model(kernel: KernelHarness) -> None:
+    kernel.run("%load_ext llmstream_nb")
+    start = len(kernel.iopub)
+    kernel.run("%%llmstream -m demo --opt ttft=0 --opt tokens_per_second=0 --color prob --logprobs --timeline -o v "
+               "--max-tokens 20\nTell me about trains")
+    (comm_id,) = kernel.comm_ids(WIDGET, since=start)
+    state = last_state(kernel, comm_id)
+    assert state["color"] == "prob" and state["timeline"] is True and state["inspect"] is True
+    assert state["meta"] and all(isinstance(e[1], float) and len(e[2]) == 5 for e in state["meta"])

@@ -29,12 +29,20 @@ class CellArgs:
     """What one `%%llmstream` line asks for. None means "use the configured default"."""
 
     model: str | None = None
+    #: Every -m given, in order: two or more stream side by side (view.compare).
+    models: list[str] = field(default_factory=list)
+    #: Slow motion: arrival gaps divided by this (0.25 = four times slower); None = as it comes.
+    speed: float | None = None
     llm: str | None = None
     model_options: dict[str, Any] = field(default_factory=dict)
     async_: bool | None = None
     sep: str | None = None
     markdown: bool | None = None
     tint: bool | None = None
+    inspect: bool = False
+    color: str | None = None
+    timeline: bool = False
+    logprobs: bool = False
     events: bool = False
     output: str | None = None
     record: str | None = None
@@ -64,7 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     """The cell magic's flags; its help is the usage part of `%%llmstream?`."""
     p = _Parser(prog=PROG, add_help=False, allow_abbrev=False, formatter_class=_formatter)
     on_off = argparse.BooleanOptionalAction
-    p.add_argument("-m", "--model", metavar="MODEL", help='provider:model, e.g. "demo" or "openai:gpt-4o-mini"')
+    p.add_argument("-m", "--model", dest="models", action="append", default=[], metavar="MODEL",
+                   help='provider:model, e.g. "demo" or "openai:gpt-4o-mini"; repeat it (-m A -m B) to stream '
+                        "the prompt from each at once, side by side, with a summary table at the end")
+    p.add_argument("--speed", type=float, metavar="X",
+                   help="slow motion: show the stream X times as fast as it arrives (0.25 = four times slower)")
     p.add_argument("--llm", metavar="NAME",
                    help="a model object in the variable NAME instead: our Model, a LangChain LLM, chat model or "
                         "Runnable, or anything with stream()/astream()")
@@ -75,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sep", metavar="S", help='show S between tokens, e.g. "|"')
     p.add_argument("--markdown", action=on_off, default=None, help="render the answer as Markdown when it ends")
     p.add_argument("--tint", action=on_off, default=None, help="tint alternate tokens so their boundaries show")
+    p.add_argument("--inspect", action="store_true",
+                   help="hover or focus a token to see its index, exact text, timing and probability")
+    p.add_argument("--color", choices=["prob"], metavar="prob",
+                   help="tint each token by its probability (with --logprobs); turns --inspect on")
+    p.add_argument("--timeline", action="store_true",
+                   help="plot the gaps between tokens and the tokens over time, live; turns --inspect on")
+    p.add_argument("--logprobs", action="store_true",
+                   help="ask the model for token logprobs (and 5 alternatives with --inspect/--color/--timeline)")
     p.add_argument("--events", action="store_true", help="also show the run's astream_events (v2) as a live table")
     p.add_argument("-o", "--output", metavar="NAME", help="also store the view in the variable NAME")
     p.add_argument("--record", metavar="PATH",
@@ -103,14 +123,26 @@ def parse_cell_line(line: str) -> CellArgs:
     if rest:
         raise MagicUsageError(_explain_leftover(rest))
     args = CellArgs(**{k: v for k, v in vars(known).items() if k != "opt"})
+    args.model = args.models[0] if args.models else None
     args.model_options = parse_model_options(known.opt)
     if args.output is not None and not is_variable_name(args.output):
         raise MagicUsageError(f"-o needs a Python variable name, got {args.output!r}")
     if args.llm is not None:
         _check_llm(args)
+    if args.speed is not None and not (args.speed > 0 and args.speed != float("inf")):
+        raise MagicUsageError(f"--speed must be a positive number (0.25 = four times slower), got {args.speed:g}")
+    if len(args.models) > 1:
+        _check_side_by_side(args)
     if args.events and not args.stream:
         raise MagicUsageError("--events shows a stream's events; it cannot be combined with --no-stream")
     return args
+
+
+def _check_side_by_side(args: CellArgs) -> None:
+    """Several -m stream side by side: what shows or saves one stream cannot go with them."""
+    for flag, given in (("--events", args.events), ("--record", args.record), ("--no-stream", not args.stream)):
+        if given:
+            raise MagicUsageError(f"{flag} shows one model's stream; it cannot go with several -m")
 
 
 def _check_llm(args: CellArgs) -> None:

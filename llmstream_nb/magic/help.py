@@ -30,6 +30,11 @@ model_options. For an instant demo in every cell:
 
 Models are kept between cells, one per (model, options), so HTTP connections are reused.
 
+Several -m (-m demo -m openai:gpt-4o-mini) stream the same prompt from each model at once,
+in columns, each with its own stats, and a summary table (first token, finish, tokens/s,
+chunks) once all have ended; the result is a Comparison (.views, .summary()). --speed 0.25
+shows any stream, live or replayed, four times slower (the view's times are the slowed ones).
+
 The result is the view itself: `_llmstream` always holds the last cell's view, and -o NAME
 stores it in NAME too. It has .text, .chunks, .stats, .error, .result() (a Completion) and
 .stop(). Blocking or --async alike: with --async the cell returns at once and .text keeps

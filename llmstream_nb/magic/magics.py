@@ -24,7 +24,7 @@ from ..registry import DEFAULT_MODEL, MODEL_ENV, get_model, provider_statuses
 from ..sources import ForeignModel, as_model
 from .arguments import CellArgs, MagicUsageError, parse_cell_line
 from .help import help_text
-from .runner import CellRun, run_cell
+from .runner import CellRun, run_cell, run_compare
 from .settings import apply_settings, format_settings
 from .template import TemplateError, render_prompt
 
@@ -95,8 +95,16 @@ class LLMStreamMagics(Magics):
                 "sep": self.sep if args.sep is None else args.sep,
                 "tint": self.tint if args.tint is None else args.tint,
                 "markdown": self.markdown if args.markdown is None else args.markdown,
+                "inspect": args.inspect,
+                "color": args.color,
+                "timeline": args.timeline,
+                **({"speed": args.speed} if args.speed is not None else {}),
             },
         )
+        if len(args.models) > 1:  # side by side: one column per -m, the same options for each
+            models = [model] + [self.get_model(spec, options) for spec in args.models[1:]]
+            run_compare(run, models, store=lambda comparison: self._store(comparison, args.output))
+            return
         run_cell(run, store=lambda view: self._store(view, args.output))
 
     def _call_options(self, args: CellArgs) -> dict[str, Any]:
@@ -104,7 +112,12 @@ class LLMStreamMagics(Magics):
         names = ("system", "temperature", "max_tokens", "seed")
         chosen = {name: getattr(args, name) for name in names}
         chosen = {name: getattr(self, name) if value is None else value for name, value in chosen.items()}
-        return {name: value for name, value in chosen.items() if value is not None}
+        chosen = {name: value for name, value in chosen.items() if value is not None}
+        if args.logprobs:
+            chosen["logprobs"] = True
+            if args.inspect or args.color or args.timeline:
+                chosen["top_logprobs"] = 5
+        return chosen
 
     def _llm(self, args: CellArgs) -> Model:
         """The --llm variable as our Model: ours as it is, anything else wrapped (sources.as_model).

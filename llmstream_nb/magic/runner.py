@@ -66,6 +66,18 @@ def run_cell(run: CellRun, store: Callable[[Any], None]) -> Any:
             _when_done(view, lambda: _save(view, run))
 
 
+def run_compare(run: CellRun, models: list[Model], store: Callable[[Any], None]) -> Any:
+    """Several -m: the prompt streamed from each model at once, side by side (view.compare).
+
+    The `Comparison` is stored before the columns finish (an --async cell returns at once).
+    """
+    from ..view.compare import compare
+    from ..view.show import _loop_is_running
+
+    async_ = run.async_ and _loop_is_running()
+    return compare(models, run.prompt, async_=async_, options=run.call_options, on_start=store, **run.view_options)
+
+
 def _run_view(run: CellRun, view: Any, table: Any) -> Any:
     if table is None:
         return view.start() if run.async_ else view.run()

@@ -4,7 +4,8 @@ Importing this package does not import ipywidgets; a view imports it when it is 
 inside a kernel.
 """
 
+from .compare import Comparison, compare
 from .show import show
 from .stream_view import StreamView
 
-__all__ = ["StreamView", "show"]
+__all__ = ["Comparison", "StreamView", "compare", "show"]

@@ -7,6 +7,8 @@ them with the same meaning (text chunks only; rate measured after the first toke
 
 from __future__ import annotations
 
+from typing import Any, Iterable, Mapping
+
 from ..chunks import Chunk, Timings
 
 
@@ -39,3 +41,30 @@ class StatsTracker:
 
 def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
+
+
+#: What the stats line says of a model that answered whole: one chunk is not a fast stream.
+FALLBACK_NOTE = "1 chunk: this model does not stream"
+
+
+def fallback_note(chunks: Iterable[Chunk]) -> str:
+    """FALLBACK_NOTE when the answer came whole (a chunk marked `fallback`), else ""."""
+    return FALLBACK_NOTE if any(c.fallback for c in chunks) else ""
+
+
+def format_stats(stats: Mapping[str, Any]) -> str:
+    """A view's stats as one line, like the page's: the fallback note first when there is one.
+
+    "3 chunks · first token 120 ms · 41.7 tokens/s · 0.31 s"; for an answer that came whole
+    "1 chunk: this model does not stream · first token 900 ms · 0.90 s" (no rate: there is none).
+    """
+    chunks = stats.get("chunks") or 0
+    note = stats.get("note")
+    parts = [note if note else f"{chunks} chunk{'' if chunks == 1 else 's'}"]
+    if isinstance(stats.get("ttft"), (int, float)):
+        parts.append(f"first token {round(stats['ttft'] * 1000)} ms")
+    if isinstance(stats.get("tokens_per_second"), (int, float)) and not note:
+        parts.append(f"{stats['tokens_per_second']:.1f} tokens/s")
+    if isinstance(stats.get("elapsed"), (int, float)):
+        parts.append(f"{stats['elapsed']:.2f} s")
+    return " \u00b7 ".join(parts)

@@ -31,9 +31,11 @@ from ..models.base import Model
 from ..models.streams import _StreamState
 from ..sources import AsyncChunkIterator, ChunkIterator, Stamper, is_async_source, source_model_name
 from ..sources.iterators import aclose_source
+from ..timeline import Timeline
+from ..timeline import timeline as timeline_of
 from .coalesce import DEFAULT_INTERVAL
 from .interrupt import stream_interrupted
-from .stats import StatsTracker
+from .stats import StatsTracker, fallback_note, format_stats
 from .warmup import warm_demo_model_for
 
 WAITING, STREAMING, DONE, STOPPED, ERROR = "waiting", "streaming", "done", "stopped", "error"
@@ -60,6 +62,12 @@ class StreamView:
     async iterator of strings, LangChain chunks, OpenAI SDK chunks. `sep` draws a marker
     after each token (not part of `text`), `tint` alternates token colours, `markdown`
     renders the whole answer as Markdown at the end. `file` forces terminal output.
+    Teaching options (widget only): `inspect` shows a token's index, exact text, timing and
+    logprob on hover or focus; `color="prob"` tints each token by its probability (ask the
+    model with `logprobs=True`); `timeline` plots the gaps between tokens live. Colour and
+    timeline turn the inspector on too.
+    `speed` shows the stream in slow motion (0.25: four times slower; see
+    `sources.slow_motion`): the view's chunks then carry the slowed arrival times.
     """
 
     def __init__(
@@ -70,18 +78,35 @@ class StreamView:
         sep: str | None = None,
         tint: bool = False,
         markdown: bool = False,
+        inspect: bool = False,
+        color: str | None = None,
+        timeline: bool = False,
         refresh_per_second: float = 1 / DEFAULT_INTERVAL,
         file: TextIO | None = None,
+        speed: float | None = None,
     ) -> None:
         if isinstance(source, Model):
             raise TypeError("StreamView shows a stream: pass model.stream(prompt), or use show(model, prompt)")
         if refresh_per_second <= 0:
             raise ValueError("refresh_per_second must be positive")
+        #: What usage is read from: the source as given, even when slowed.
+        self._origin = source
+        if speed is not None and speed != 1:
+            from ..sources.slow_motion import slow_motion
+
+            source = slow_motion(source, speed)
+        self.speed = speed
         self._source = source
-        self.model_name = model or source_model_name(source) or ""
+        self.model_name = model or source_model_name(self._origin) or ""
         self.sep = sep or None
         self.tint = tint
         self.markdown = markdown
+        if color not in (None, "", "prob"):
+            raise ValueError(f'color must be "prob" (tint each token by its probability) or None, got {color!r}')
+        self.color = color or None
+        self.timeline = timeline
+        #: The token inspector; on by itself with colour or the timeline (they show what it explains).
+        self.inspect = bool(inspect or self.color or timeline)
         self.status = WAITING
         self.error: BaseException | None = None
         self._chunks: list[Chunk] = []
@@ -135,15 +160,37 @@ class StreamView:
 
     @property
     def stats(self) -> dict[str, Any]:
-        """chunks, ttft, tokens_per_second, elapsed (seconds) and status."""
+        """chunks, ttft, tokens_per_second, elapsed (seconds) and status; and `note`, only when
+        there is something to say (a model that answered whole: see `stats.fallback_note`)."""
         t = self._timings()
-        return {
+        stats: dict[str, Any] = {
             "chunks": t.chunks,
             "ttft": t.ttft,
             "tokens_per_second": t.tokens_per_second,
             "elapsed": t.elapsed,
             "status": self.status,
         }
+        note = fallback_note(self._chunks)
+        if note:
+            stats["note"] = note
+        return stats
+
+    @property
+    def streamed(self) -> bool:
+        """False when the provider answered whole (its one chunk is marked `fallback`)."""
+        return not any(c.fallback for c in self._chunks)
+
+    @property
+    def stats_line(self) -> str:
+        """The stats as one line of text, as the page shows them ("1 chunk: this model does not
+        stream" in front for a model that answered whole)."""
+        return format_stats(self.stats)
+
+    @property
+    def timings(self) -> Timeline:
+        """Timings as data: one row per text chunk (index, text, t, gap, tokens, logprob) and
+        `ttft`; `view.timings.to_pandas()` for a DataFrame (needs pandas)."""
+        return timeline_of(self._chunks)
 
     @property
     def error_line(self) -> str:
@@ -387,8 +434,8 @@ class StreamView:
     def _usage(self) -> Usage:
         """Our streams keep their usage; for others it is what their items reported (LangChain's
         usage_metadata, the OpenAI SDK's usage chunk, Anthropic's message events), copied."""
-        if isinstance(self._source, _StreamState):
-            return self._source.usage
+        if isinstance(self._origin, _StreamState):
+            return self._origin.usage
         reported = self._stamper.usage if self._stamper is not None else None
         return Usage(reported.prompt_tokens, reported.completion_tokens) if reported else Usage()
 

@@ -26,8 +26,13 @@ const INTERRUPT_TIP =
 
 // -- the live record ----------------------------------------------------------------------
 
+// The teaching features (inspector, probability colour, timeline) need each token's metadata.
+function metadataOn(model) {
+  return Boolean(model.get("inspect")) || Boolean(model.get("color")) || Boolean(model.get("timeline"));
+}
+
 function usesBoundaries(model) {
-  return Boolean(model.get("sep")) || Boolean(model.get("tint"));
+  return Boolean(model.get("sep")) || Boolean(model.get("tint")) || metadataOn(model);
 }
 
 // Split the final text into its tokens with the UTF-16 end offsets the kernel saved.
@@ -49,6 +54,7 @@ function createLive(model) {
   return {
     text: model.get("text") || "",
     pieces: piecesFromState(model), // kept in boundary mode only
+    meta: (model.get("meta") || []).slice(), // [t, lp, top?] per piece, when a teaching feature is on
     reasoning: model.get("reasoning") || "",
     stats: null, // [chunks, ttft, tokens_per_second, elapsed] from the last delta
     views: new Set(),
@@ -64,8 +70,10 @@ function applyDelta(live, msg, boundaries) {
   if (msg.reset) {
     live.text = "";
     live.pieces = [];
+    live.meta = [];
     live.reasoning = "";
   }
+  if (Array.isArray(msg.m)) for (const entry of msg.m) live.meta.push(entry);
   if (hasReasoning) live.reasoning += msg.r;
   if (hasText) live.text += msg.d;
   if (hasChunks) {
@@ -78,14 +86,34 @@ function applyDelta(live, msg, boundaries) {
 }
 
 // The final `text` and `reasoning` state is authoritative: redraw only if the deltas did not add up to it.
+// A long text still being inflated from `text_z` leaves what the deltas built.
 function adoptState(live, model) {
-  const text = model.get("text") || "";
+  const text = model.get("text") || (hasPackedText(model) ? live.text : "");
   const reasoning = model.get("reasoning") || "";
-  if (text === live.text && reasoning === live.reasoning) return false;
+  const meta = model.get("meta") || [];
+  const metaNews = meta.length > 0 && meta.length !== live.meta.length;
+  if (text === live.text && reasoning === live.reasoning && !metaNews) return false;
   live.text = text;
   live.pieces = piecesFromState(model);
   live.reasoning = reasoning;
+  if (meta.length > 0) live.meta = meta.slice();
   return true;
+}
+
+// A long final text comes zlib-compressed in `text_z` (widget.py): inflated into `text`, on this page only.
+function hasPackedText(model) {
+  const packed = model.get("text_z");
+  return Boolean(packed && packed.byteLength);
+}
+
+async function inflateText(model) {
+  if (!hasPackedText(model) || model.get("text")) return;
+  const packed = model.get("text_z");
+  const bytes = ArrayBuffer.isView(packed)
+    ? new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)
+    : new Uint8Array(packed);
+  const inflated = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+  model.set("text", await new Response(inflated).text());
 }
 
 // -- drawing ------------------------------------------------------------------------------
@@ -96,6 +124,8 @@ function element(tag, className, text) {
   if (text !== undefined) node.textContent = text;
   return node;
 }
+
+let inspectorIds = 0;
 
 function buildDom(el) {
   const root = element("div", "llmstream-view");
@@ -112,7 +142,15 @@ function buildDom(el) {
     text: element("div", "llmstream-text"),
     markdown: element("div", "llmstream-markdown"),
     stats: element("div", "llmstream-stats"),
+    legend: element("div", "llmstream-legend"),
+    timeline: element("div", "llmstream-timeline"),
+    inspector: element("div", "llmstream-inspector"),
   };
+  dom.legend.hidden = true;
+  dom.timeline.hidden = true;
+  dom.inspector.hidden = true;
+  dom.inspector.setAttribute("role", "tooltip");
+  dom.inspector.id = `llmstream-inspector-${++inspectorIds}`;
   dom.stop.type = "button";
   dom.stop.title = STOP_TIP;
   dom.stop.hidden = true;
@@ -123,15 +161,24 @@ function buildDom(el) {
   dom.thinking.hidden = true; // until reasoning arrives
   dom.thinking.append(dom.thinkingLabel, dom.reasoning);
   header.append(dom.model, dom.status, dom.stop, dom.hint);
-  root.append(header, dom.thinking, dom.text, dom.markdown, dom.stats);
+  // The inspector is not in the view: it is shown on the page's body (see showInspector).
+  root.append(header, dom.thinking, dom.legend, dom.text, dom.markdown, dom.timeline, dom.stats);
   el.appendChild(root);
   return dom;
 }
 
 // Token spans only where boundaries are asked for; plain mode appends bare text nodes.
-function tokenNode(text, index, sep, tint) {
+// `features` ({inspect, prob}) and `meta` ([t, lp, top?]) add focusability and a probability tint.
+function tokenNode(text, index, sep, tint, features, meta) {
   const span = element("span", "llmstream-token", text);
   if (tint) span.classList.add(index % 2 ? "llmstream-tint-1" : "llmstream-tint-0");
+  if (features && features.inspect) {
+    span.dataset.index = String(index);
+    span.tabIndex = 0;
+  }
+  if (features && features.prob && meta && typeof meta[1] === "number") {
+    span.classList.add(`llmstream-p${probabilityBin(Math.exp(meta[1]))}`);
+  }
   if (!sep) return span;
   const marker = element("span", "llmstream-sep", sep);
   marker.setAttribute("aria-hidden", "true");
@@ -142,10 +189,11 @@ function tokenNode(text, index, sep, tint) {
 
 function formatStats(stats) {
   if (!stats) return "";
-  const [chunks, ttft, rate, elapsed] = stats;
-  const parts = [`${chunks} chunk${chunks === 1 ? "" : "s"}`];
+  const [chunks, ttft, rate, elapsed, note] = stats;
+  // A whole answer is one chunk, not a fast stream: say so instead of a tokens/s figure.
+  const parts = [note || `${chunks} chunk${chunks === 1 ? "" : "s"}`];
   if (typeof ttft === "number") parts.push(`first token ${Math.round(ttft * 1000)} ms`);
-  if (typeof rate === "number") parts.push(`${rate.toFixed(1)} tokens/s`);
+  if (typeof rate === "number" && !note) parts.push(`${rate.toFixed(1)} tokens/s`);
   if (typeof elapsed === "number") parts.push(`${elapsed.toFixed(2)} s`);
   return parts.join(" \u00b7 ");
 }
@@ -153,7 +201,7 @@ function formatStats(stats) {
 function finalStats(model) {
   const s = model.get("stats") || {};
   if (!("chunks" in s)) return null;
-  return [s.chunks, s.ttft, s.tokens_per_second, s.elapsed];
+  return [s.chunks, s.ttft, s.tokens_per_second, s.elapsed, s.note];
 }
 
 function drawHeader(dom, model) {
@@ -169,6 +217,168 @@ function drawHeader(dom, model) {
   const mode = model.get("mode");
   dom.stop.hidden = !(active && mode === "async");
   dom.hint.hidden = !(active && mode === "blocking");
+}
+
+// -- teaching features: probability colour, token inspector, timing plot --------------------
+
+// Five probability bins: <20%, 20-40%, 40-60%, 60-80%, >=80% (classes llmstream-p0 .. p4).
+const BIN_LABELS = ["<20%", "20\u201340%", "40\u201360%", "60\u201380%", ">80%"];
+const NO_PROBABILITIES = "no probabilities from this model: ask with --logprobs";
+
+function probabilityBin(p) {
+  return Math.max(0, Math.min(4, Math.floor(p * 5)));
+}
+
+function hasLogprob(entry) {
+  return Array.isArray(entry) && typeof entry[1] === "number";
+}
+
+// The legend, or the note that there is nothing to colour by (once tokens have arrived without).
+function drawLegend(dom, live) {
+  const anyProbability = live.meta.some(hasLogprob);
+  if (anyProbability) {
+    if (dom.legend.dataset.kind !== "legend") {
+      dom.legend.replaceChildren(element("span", "llmstream-legend-title", "probability"));
+      BIN_LABELS.forEach((label, bin) => {
+        const swatch = element("span", `llmstream-legend-bin llmstream-p${bin}`, label);
+        dom.legend.appendChild(swatch);
+      });
+      dom.legend.dataset.kind = "legend";
+    }
+    dom.legend.hidden = false;
+  } else if (live.pieces.length > 0) {
+    dom.legend.replaceChildren(element("span", "llmstream-legend-none", NO_PROBABILITIES));
+    dom.legend.dataset.kind = "none";
+    dom.legend.hidden = false;
+  } else {
+    dom.legend.hidden = true;
+  }
+}
+
+// Whitespace made visible: space as a middle dot, newline as a return arrow, tab as an arrow.
+function visibleWhitespace(text) {
+  return String(text).replace(/ /g, "\u00b7").replace(/\n/g, "\u21b5").replace(/\t/g, "\u2192");
+}
+
+function percent(lp) {
+  const p = Math.exp(lp) * 100;
+  return p >= 99.95 ? "100%" : p < 0.1 ? "<0.1%" : `${p.toFixed(1)}%`;
+}
+
+function ms(seconds) {
+  return `${Math.round(seconds * 1000)} ms`;
+}
+
+// The inspector's content for token `index`: every value written as text.
+function fillInspector(box, live, index) {
+  const text = live.pieces[index] ?? "";
+  const entry = live.meta[index];
+  const rows = [element("div", "llmstream-inspector-title", `token #${index}`)];
+  const shown = element("code", "llmstream-inspector-text", visibleWhitespace(text));
+  const textRow = element("div", "llmstream-inspector-row");
+  textRow.append(element("span", "llmstream-inspector-key", "text "), shown);
+  rows.push(textRow);
+  if (Array.isArray(entry) && typeof entry[0] === "number") {
+    const previous = live.meta[index - 1];
+    const gap = index > 0 && Array.isArray(previous) && typeof previous[0] === "number" ? entry[0] - previous[0] : null;
+    const timing = [`arrived ${ms(entry[0])}`];
+    timing.push(gap === null ? "first token" : `gap ${ms(gap)}`);
+    rows.push(element("div", "llmstream-inspector-row", timing.join(" \u00b7 ")));
+  }
+  if (hasLogprob(entry)) {
+    rows.push(element("div", "llmstream-inspector-row", `logprob ${entry[1].toFixed(3)} \u00b7 p ${percent(entry[1])}`));
+  } else {
+    rows.push(element("div", "llmstream-inspector-row llmstream-inspector-dim", "no logprob (ask with --logprobs)"));
+  }
+  if (Array.isArray(entry) && Array.isArray(entry[2]) && entry[2].length > 0) {
+    const list = element("ol", "llmstream-inspector-top");
+    for (const alternative of entry[2]) {
+      if (!Array.isArray(alternative)) continue;
+      const item = element("li", "llmstream-inspector-alt");
+      const chosen = String(alternative[0]) === text;
+      item.append(
+        element("code", "llmstream-inspector-text", visibleWhitespace(alternative[0])),
+        element("span", "llmstream-inspector-p", ` ${typeof alternative[1] === "number" ? percent(alternative[1]) : "?"}`)
+      );
+      if (chosen) item.classList.add("llmstream-inspector-chosen");
+      list.appendChild(item);
+    }
+    rows.push(element("div", "llmstream-inspector-key", "top alternatives"), list);
+  }
+  box.replaceChildren(...rows);
+}
+
+// The timing plot: bars for the gap before each token (left scale), a line for the tokens so
+// far (right scale), a dashed mark at the first token. Redrawn whole per delta (<= 30/s).
+const SVG = "http://www.w3.org/2000/svg";
+const PLOT = { width: 600, height: 130, left: 44, right: 40, top: 10, bottom: 22, maxBars: 300 };
+
+function svgNode(tag, attributes, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function drawTimeline(host, live) {
+  const times = [];
+  for (const entry of live.meta) if (Array.isArray(entry) && typeof entry[0] === "number") times.push(entry[0]);
+  const { width, height, left, right, top, bottom, maxBars } = PLOT;
+  const plotW = width - left - right;
+  const plotH = height - top - bottom;
+  const svg = svgNode("svg", {
+    class: "llmstream-plot",
+    viewBox: `0 0 ${width} ${height}`,
+    role: "img",
+    "aria-label": "timing plot: gap before each token, and tokens over time",
+  });
+  svg.appendChild(svgNode("line", { class: "llmstream-axis", x1: left, y1: top + plotH, x2: left + plotW, y2: top + plotH }));
+  const caption = element("div", "llmstream-timeline-caption");
+  if (times.length === 0) {
+    svg.appendChild(svgNode("text", { class: "llmstream-plot-label", x: left + 4, y: top + plotH / 2 }, "waiting for the first token\u2026"));
+    caption.textContent = "";
+    host.replaceChildren(svg, caption);
+    return;
+  }
+  const tMax = Math.max(times[times.length - 1], 1e-3) * 1.02;
+  const x = (t) => left + (t / tMax) * plotW;
+  // The gap before each token after the first; many tokens share a bar (the largest gap shows).
+  const gaps = [];
+  for (let i = 1; i < times.length; i++) gaps.push([times[i], Math.max(0, times[i] - times[i - 1])]);
+  const buckets = new Map();
+  for (const [t, gap] of gaps) {
+    const key = Math.min(maxBars - 1, Math.floor((t / tMax) * maxBars));
+    const seen = buckets.get(key);
+    if (!seen || gap > seen[1]) buckets.set(key, [t, gap]);
+  }
+  const maxGap = Math.max(1e-3, ...gaps.map((g) => g[1]));
+  const barW = Math.max(1, Math.min(6, plotW / Math.max(gaps.length, 1) - 1));
+  for (const [t, gap] of buckets.values()) {
+    const h = (gap / maxGap) * plotH;
+    svg.appendChild(svgNode("rect", { class: "llmstream-gap", x: (x(t) - barW / 2).toFixed(1), y: (top + plotH - h).toFixed(1), width: barW.toFixed(1), height: Math.max(0.5, h).toFixed(1) }));
+  }
+  // Tokens so far: a step up at each arrival, decimated to about one point per pixel column.
+  const points = [`${left},${top + plotH}`];
+  let lastX = -1;
+  times.forEach((t, i) => {
+    const px = x(t);
+    if (px - lastX < 1 && i !== times.length - 1) return;
+    lastX = px;
+    points.push(`${px.toFixed(1)},${(top + plotH - ((i + 1) / times.length) * plotH).toFixed(1)}`);
+  });
+  svg.appendChild(svgNode("polyline", { class: "llmstream-cumulative", points: points.join(" ") }));
+  // Time to first token.
+  const ttft = x(times[0]);
+  svg.appendChild(svgNode("line", { class: "llmstream-ttft", x1: ttft, y1: top, x2: ttft, y2: top + plotH }));
+  svg.appendChild(svgNode("text", { class: "llmstream-plot-label", x: ttft + 3, y: top + 9 }, `first token ${ms(times[0])}`));
+  // Scales: max gap (left), tokens (right), time (below).
+  svg.appendChild(svgNode("text", { class: "llmstream-plot-label llmstream-gap-label", x: 2, y: top + 9 }, ms(maxGap)));
+  svg.appendChild(svgNode("text", { class: "llmstream-plot-label llmstream-gap-label", x: 2, y: top + plotH }, "0"));
+  svg.appendChild(svgNode("text", { class: "llmstream-plot-label llmstream-count-label", x: left + plotW + 4, y: top + 9 }, String(times.length)));
+  svg.appendChild(svgNode("text", { class: "llmstream-plot-label", x: left, y: height - 6 }, "0 s"));
+  svg.appendChild(svgNode("text", { class: "llmstream-plot-label", x: left + plotW, y: height - 6, "text-anchor": "end" }, `${tMax.toFixed(2)} s`));
+  caption.textContent = `bars: gap before each token (max ${ms(maxGap)}) \u00b7 line: tokens so far (${times.length})`;
+  host.replaceChildren(svg, caption);
 }
 
 // -- Markdown, once the stream has ended ---------------------------------------------------
@@ -267,6 +477,10 @@ export default () => {
     };
     model.on("change:text", onFinalState);
     model.on("change:reasoning", onFinalState);
+    model.on("change:meta", onFinalState);
+    const inflate = () => inflateText(model).catch((error) => console.warn("[llmstream] cannot inflate text_z", error));
+    model.on("change:text_z", inflate);
+    inflate();
     if (ACTIVE.has(model.get("status"))) model.send({ action: "sync" });
   }
 
@@ -276,6 +490,12 @@ export default () => {
     const sep = model.get("sep") || "";
     const tint = Boolean(model.get("tint"));
     const boundaries = usesBoundaries(model);
+    const features = {
+      inspect: Boolean(model.get("inspect")),
+      prob: model.get("color") === "prob",
+      timeline: Boolean(model.get("timeline")),
+    };
+    dom.root.classList.toggle("llmstream-inspecting", features.inspect);
     let drawn = 0;
 
     function append(pieces) {
@@ -284,8 +504,78 @@ export default () => {
         return;
       }
       const fragment = document.createDocumentFragment();
-      for (const piece of pieces) fragment.appendChild(tokenNode(piece, drawn++, sep, tint));
+      for (const piece of pieces) {
+        const index = drawn++;
+        fragment.appendChild(tokenNode(piece, index, sep, tint, features, live.meta[index]));
+      }
       dom.text.appendChild(fragment);
+    }
+
+    function drawFeatures() {
+      if (features.prob) drawLegend(dom, live);
+      if (features.timeline) {
+        dom.timeline.hidden = false;
+        drawTimeline(dom.timeline, live);
+      }
+      if (inspected !== null) showInspector(inspected);
+    }
+
+    // The inspector: one tooltip per view, for the token under the pointer or with the focus.
+    // It lives on document.body while shown, fixed to the viewport: inside the output area
+    // (which scrolls its overflow) it would be cut off below the last line.
+    let inspected = null; // the token span shown, or null
+    const onScroll = () => hideInspector();
+    function showInspector(span) {
+      if (!span.isConnected) return hideInspector();
+      const index = Number(span.dataset.index);
+      if (!Number.isInteger(index)) return;
+      if (inspected && inspected !== span) inspected.removeAttribute("aria-describedby");
+      inspected = span;
+      fillInspector(dom.inspector, live, index);
+      span.setAttribute("aria-describedby", dom.inspector.id);
+      if (!dom.inspector.isConnected) {
+        document.body.appendChild(dom.inspector);
+        window.addEventListener("scroll", onScroll, true);
+      }
+      dom.inspector.hidden = false;
+      const box = span.getClientRects()[0] || span.getBoundingClientRect();
+      const width = dom.inspector.offsetWidth;
+      const height = dom.inspector.offsetHeight;
+      const left = Math.min(Math.max(4, box.left), Math.max(4, window.innerWidth - width - 4));
+      const below = box.bottom + 4;
+      const top = below + height > window.innerHeight - 4 ? Math.max(4, box.top - height - 4) : below;
+      dom.inspector.style.left = `${left}px`;
+      dom.inspector.style.top = `${top}px`;
+    }
+    function hideInspector() {
+      if (inspected) inspected.removeAttribute("aria-describedby");
+      inspected = null;
+      dom.inspector.hidden = true;
+      window.removeEventListener("scroll", onScroll, true);
+      dom.inspector.remove();
+    }
+    const tokenOf = (event) => (event.target instanceof Element ? event.target.closest(".llmstream-token") : null);
+    if (features.inspect) {
+      dom.text.addEventListener("mouseover", (event) => {
+        const span = tokenOf(event);
+        if (span) showInspector(span);
+      });
+      dom.text.addEventListener("mouseleave", () => {
+        if (!dom.text.contains(document.activeElement)) hideInspector();
+      });
+      dom.text.addEventListener("focusin", (event) => {
+        const span = tokenOf(event);
+        if (span) showInspector(span);
+      });
+      dom.text.addEventListener("focusout", (event) => {
+        if (!dom.text.contains(event.relatedTarget)) hideInspector();
+      });
+      dom.text.addEventListener("keydown", (event) => {
+        if (event.key === "Escape" && inspected) {
+          hideInspector();
+          event.stopPropagation(); // JupyterLab would leave edit mode
+        }
+      });
     }
 
     function drawStats() {
@@ -315,9 +605,11 @@ export default () => {
         dom.text.replaceChildren();
         dom.reasoning.textContent = live.reasoning;
         drawn = 0;
+        if (inspected) hideInspector();
         append(boundaries ? live.pieces : [live.text]);
         drawThinking();
         drawStats();
+        drawFeatures();
       },
       onDelta(msg) {
         if (msg.reset) view.redraw();
@@ -327,6 +619,7 @@ export default () => {
         }
         drawThinking();
         drawStats();
+        drawFeatures();
       },
     };
 
@@ -362,6 +655,7 @@ export default () => {
     onState();
     return () => {
       live.views.delete(view);
+      hideInspector();
       for (const event of events) model.off(event, onState);
       if (markdown.renderer) markdown.renderer.dispose();
     };

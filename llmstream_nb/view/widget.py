@@ -11,14 +11,28 @@ kernel -> page, custom messages (`widget.send`), at most ~30 a second:
   "r": "thinking" rides along in the same messages when reasoning arrived since the last
   flush (one string, never split into tokens); a message without it is exactly as above, and
   a reasoning-only message still carries an empty "d" / "c" so every delta has the answer's field.
+  "m": [[t, lp], ...] rides along only when a teaching feature is on (inspect, color="prob",
+  timeline): one entry per piece of "c", in order. t is the token's arrival in seconds since
+  the request (4 decimals), lp its logprob (4 decimals) or null where the provider gave none.
+  With the inspector on, an entry is [t, lp, [[alt, alt_lp], ...]] where the provider gave
+  top alternatives. These features draw token spans, so they imply boundary mode ("c").
+  Plain mode (none of them on) sends exactly the messages above, without "m".
 page -> kernel, custom messages:
   {"action": "stop"}   the Stop button (offered in async mode only)
   {"action": "sync"}   a model created mid-stream (page reload) asks for the text so far
 
 Synced state is set a few times per stream, never per token: `status` when the first
-token arrives and at the end, and at the end `text` (and `offsets` in boundary mode),
+token arrives and at the end, and at the end `text` (and `offsets` in boundary mode, and `meta` -- every token's
+"m" entry, as above -- when a teaching feature is on),
 `reasoning`, `stats` and `error`, so a notebook saved with widget state keeps the answer
 (and the thinking) and a view re-created without a kernel draws it from state.
+
+A long final answer in plain mode (`PACK_TEXT_FROM` bytes or more) goes as `text_z` instead of
+`text`: its UTF-8, zlib-compressed, in a binary buffer, which the page inflates into `text` on its
+side (DecompressionStream). The deltas carried the text once already, and sending it whole again
+made a long stream's traffic twice its text; compressed, the second copy costs a fraction of it
+(bench/results.md, section 3). Saved state stays complete: nbclient keeps the buffer from iopub,
+and JupyterLab saves the page's model, which holds `text` once inflated.
 
 Markdown (`markdown=True`) is rendered by the page from the final `text`, through
 JupyterLab's rendermime with the model marked untrusted, and a second pass after its
@@ -30,6 +44,7 @@ unsanitised (measured: a `<script>` or `onerror=` in the answer runs).
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +52,15 @@ import anywidget
 import traitlets
 
 _HERE = Path(__file__).parent
+
+#: A final text of at least this many UTF-8 bytes travels compressed, in `text_z`.
+PACK_TEXT_FROM = 8 * 1024
+
+
+def pack_text(text: str) -> bytes | None:
+    """The final text compressed for `text_z`, or None when it is short enough to send as `text`."""
+    data = text.encode()
+    return zlib.compress(data, 6) if len(data) >= PACK_TEXT_FROM else None
 
 
 class StreamWidget(anywidget.AnyWidget):
@@ -56,8 +80,10 @@ class StreamWidget(anywidget.AnyWidget):
     mode = traitlets.Unicode("").tag(sync=True)
     sep = traitlets.Unicode("").tag(sync=True)
     tint = traitlets.Bool(False).tag(sync=True)
-    #: The final text, set once at the end.
+    #: The final text, set once at the end (a long plain-mode answer goes in `text_z` instead).
     text = traitlets.Unicode("").tag(sync=True)
+    #: A long final text, zlib-compressed UTF-8 (see `pack_text` and the module docstring).
+    text_z = traitlets.Bytes(b"").tag(sync=True)
     #: The final reasoning (a reasoning model's thinking, apart from `text`), set once at the end.
     reasoning = traitlets.Unicode("").tag(sync=True)
     #: End offsets of each token in `text`, set at the end in boundary mode only.
@@ -67,13 +93,35 @@ class StreamWidget(anywidget.AnyWidget):
     #: Render `text` as Markdown once the stream ends (untrusted, so JupyterLab sanitises it).
     markdown = traitlets.Bool(False).tag(sync=True)
 
+    #: Teaching features: the token inspector (hover/focus a token), probability colouring
+    #: ("prob" or ""), and the live timing plot. Any of them turns per-token metadata on.
+    inspect = traitlets.Bool(False).tag(sync=True)
+    color = traitlets.Unicode("").tag(sync=True)
+    timeline = traitlets.Bool(False).tag(sync=True)
+    #: Every token's metadata entry ([t, lp] or [t, lp, top]), set once at the end when a feature is on.
+    meta: traitlets.List[Any] = traitlets.List().tag(sync=True)
+
+    @property
+    def metadata_on(self) -> bool:
+        """Whether messages carry per-token metadata ("m")."""
+        return self.inspect or bool(self.color) or self.timeline
+
     @property
     def boundaries(self) -> bool:
-        """Whether the page must know where each token starts (sep or tint)."""
-        return bool(self.sep) or self.tint
+        """Whether the page must know where each token starts (sep, tint, or a teaching feature)."""
+        return bool(self.sep) or self.tint or self.metadata_on
 
-    def send_pieces(self, pieces: list[str], stats: list[Any], reset: bool = False, reasoning: str = "") -> None:
+    def send_pieces(
+        self,
+        pieces: list[str],
+        stats: list[Any],
+        reset: bool = False,
+        reasoning: str = "",
+        meta: list[Any] | None = None,
+    ) -> None:
         message: dict[str, Any] = {"c": pieces} if self.boundaries else {"d": "".join(pieces)}
+        if meta is not None:
+            message["m"] = meta
         if reasoning:
             message["r"] = reasoning
         message["s"] = stats

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..chunks import REASONING, TEXT, Chunk
 from .coalesce import Flusher, loop_schedule, thread_schedule
 from .display import bundle, fallback_text, inert_markdown, placeholder, show_bundle
-from .widget import StreamWidget
+from .widget import StreamWidget, pack_text
 
 if TYPE_CHECKING:
     from .stream_view import StreamView
@@ -38,7 +38,14 @@ class WidgetSink:
         if self._widget is None:
             view = self._view
             self._widget = StreamWidget(
-                model_name=view.model_name, sep=view.sep or "", tint=view.tint, markdown=view.markdown, mode=view.mode
+                model_name=view.model_name,
+                sep=view.sep or "",
+                tint=view.tint,
+                markdown=view.markdown,
+                mode=view.mode,
+                inspect=getattr(view, "inspect", False),
+                color=getattr(view, "color", None) or "",
+                timeline=getattr(view, "timeline", False),
             )
             self._widget.on_msg(self._on_message)
         return self._widget
@@ -75,11 +82,17 @@ class WidgetSink:
         if self._flusher is not None:
             self._flusher.close()
         text = view.text
+        packed = None if self.widget.boundaries else pack_text(text)
         with self.widget.hold_sync():
-            self.widget.text = text
+            if packed is None:
+                self.widget.text = text
+            else:  # the page has it from the deltas: a long one goes compressed (widget.py)
+                self.widget.text_z = packed
             self.widget.reasoning = view.reasoning
             if self.widget.boundaries:
                 self.widget.offsets = _utf16_end_offsets(view.text_pieces())
+            if self.widget.metadata_on:
+                self.widget.meta = self._meta(_text_chunks(view.chunks))
             self.widget.stats = view.stats
             self.widget.error = view.error_line
             self.widget.status = view.status
@@ -94,7 +107,8 @@ class WidgetSink:
         """One message for what the interval gathered: the answer's pieces, and the reasoning beside them."""
         pieces = [c.text for c in chunks if c.kind == TEXT]
         reasoning = "".join(c.text for c in chunks if c.kind == REASONING)
-        self.widget.send_pieces(pieces, self._view.live_stats(), reasoning=reasoning)
+        meta = self._meta([c for c in chunks if c.kind == TEXT]) if self.widget.metadata_on else None
+        self.widget.send_pieces(pieces, self._view.live_stats(), reasoning=reasoning, meta=meta)
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         action = content.get("action") if isinstance(content, dict) else None
@@ -105,7 +119,27 @@ class WidgetSink:
 
     def _send_reset(self) -> None:
         view = self._view
-        self.widget.send_pieces(view.text_pieces(), view.live_stats(), reset=True, reasoning=view.reasoning)
+        meta = self._meta(_text_chunks(view.chunks)) if self.widget.metadata_on else None
+        self.widget.send_pieces(view.text_pieces(), view.live_stats(), reset=True, reasoning=view.reasoning, meta=meta)
+
+    def _meta(self, chunks: list[Chunk]) -> list[list[Any]]:
+        """The "m" entries of these text chunks (widget.py documents the format)."""
+        with_top = self.widget.inspect
+        return [token_meta(c, with_top) for c in chunks]
+
+
+def _text_chunks(chunks: list[Chunk]) -> list[Chunk]:
+    """The chunks the page draws as tokens (as `StreamView.text_pieces`)."""
+    return [c for c in chunks if c.kind == TEXT and c.text]
+
+
+def token_meta(chunk: Chunk, with_top: bool) -> list[Any]:
+    """[t, lp] or, with the inspector and alternatives, [t, lp, [[alt, alt_lp], ...]]."""
+    lp = None if chunk.logprob is None else round(float(chunk.logprob), 4)
+    entry: list[Any] = [round(float(chunk.t), 4), lp]
+    if with_top and chunk.top_logprobs:
+        entry.append([[str(text), round(float(value), 4)] for text, value in chunk.top_logprobs])
+    return entry
 
 
 def _utf16_end_offsets(pieces: list[str]) -> list[int]:
