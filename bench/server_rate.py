@@ -1,7 +1,7 @@
-"""How many chunks per second the server emits: `python -m llmstream_nb.server.bench [--chunks N] [--runs R]`.
+"""How many chunks per second the local server emits: `python -m bench.server_rate [--chunks N] [--runs R]`.
 
-Client benchmarks stream 20,000 chunks through this server in zero-latency mode; this checks that the
-server is not what they measure. A raw httpx client reads the bytes and counts SSE events (no parsing),
+Client benchmarks (`python -m bench`) stream 20,000 chunks through the server in zero-latency mode; this
+checks how much of what they measure is the server. A raw httpx client reads the bytes and counts SSE events (no parsing),
 against two zero-latency servers: the demo model, and an instant model that yields ready-made tokens
 (so what is left is the server's own cost). The demo model alone, without HTTP, is timed for comparison.
 """
@@ -17,13 +17,13 @@ from collections.abc import AsyncIterator, Sequence
 
 import httpx
 
-from ..chunks import Chunk, Usage
-from ..models.base import Model
-from ..models.streams import Piece
-from ..options import Request
-from ..registry import get_model
-from .run import BackgroundServer
-from .settings import FAST, Latency, ServerSettings
+from llmstream_nb.chunks import Chunk, Usage
+from llmstream_nb.models.base import Model
+from llmstream_nb.models.streams import Piece
+from llmstream_nb.options import Request
+from llmstream_nb.registry import get_model
+from llmstream_nb.server.run import BackgroundServer
+from llmstream_nb.server.settings import FAST, Latency, ServerSettings
 
 PROMPT = "Tell me about trains"
 
@@ -82,7 +82,7 @@ def model_rate(chunks: int) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m llmstream_nb.server.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.server_rate", description=__doc__.split("\n")[0])
     parser.add_argument("--chunks", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args(argv)

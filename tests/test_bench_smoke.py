@@ -1,0 +1,38 @@
+"""The benchmark still runs: `python -m bench --smoke` (tiny sizes, a few tens of seconds) writes its table.
+
+Only that it runs and writes a table is checked, never a timing: benchmarks are not pass/fail, and this
+machine's speed is nobody's business here. It starts the local server, a replay server and a kernel.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SECTIONS = ("1. Client throughput", "2. Time to first token", "3. Widget transport", "4. Concurrency", "5. Memory", "6. Start-up")
+
+pytestmark = pytest.mark.kernel
+
+
+def test_the_bench_runs_in_smoke_mode_and_writes_a_table(tmp_path: Path) -> None:
+    for module in ("openai", "httpx_sse", "jupyter_client", "ipykernel", "starlette"):
+        pytest.importorskip(module, reason="the bench needs the test (or bench) extra")
+    out = tmp_path / "results.md"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    text = out.read_text()
+    assert "| section | target | measured | verdict |" in text
+    for title in SECTIONS:
+        assert f"## {title}" in text
+    assert "This section failed" not in text
+    assert text.count("|---") >= len(SECTIONS) + 1  # a table per section, and the targets
