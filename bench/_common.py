@@ -7,6 +7,7 @@ and a 2-core machine does not make the server and the client take turns on one i
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -52,7 +53,7 @@ class Sizes:
 FULL = Sizes(
     name="full",
     chunks=20_000,
-    repeats=5,
+    repeats=9,
     sdk_repeats=3,
     ttft_requests=200,
     widget_tokens=(1_000, 10_000, 100_000),
@@ -183,8 +184,7 @@ class ServerProcess:
                 raise RuntimeError(f"{name} did not start within {timeout} s")
         start = line.index("http://")
         self.url = line[start:].split()[0].rstrip("/")
-        if self.url.endswith("/v1"):
-            self.url = self.url[:-3]
+        self.url = self.url.removesuffix("/v1")
         self.base_url = f"{self.url}/v1"
 
     def cpu_seconds(self) -> float:
@@ -287,17 +287,17 @@ def mark(met: bool | str | None) -> str:
 
 
 def fmt(value: float, digits: int = 0) -> str:
-    if value != value:  # nan
+    if math.isnan(value):
         return "-"
     return f"{value:,.{digits}f}"
 
 
 def fmt_x(value: float, digits: int = 2) -> str:
-    return "-" if value != value else f"{value:.{digits}f}x"
+    return "-" if math.isnan(value) else f"{value:.{digits}f}x"
 
 
 def fmt_bytes(n: float) -> str:
-    if n != n:
+    if math.isnan(n):
         return "-"
     if n >= 10 * 1024 * 1024:
         return f"{n / 1024 / 1024:,.0f} MB"

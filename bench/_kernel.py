@@ -16,7 +16,7 @@ from ._common import ROOT
 
 sys.path.insert(0, str(ROOT / "tests"))
 
-from kernel_harness import KernelError, KernelHarness, Message  # noqa: E402
+from kernel_harness import KernelError, KernelHarness, Message
 
 __all__ = ["KernelError", "KernelHarness", "Message", "kernel_value", "run_cell"]
 

@@ -49,7 +49,7 @@ def child(base_url: str, tokens: int, variant: str, trace: bool) -> dict[str, An
 
     options = VARIANTS[variant]
     model = get_model("openai:ngram", base_url=base_url, api_key="x", max_retries=0)
-    sink = open(os.devnull, "w")
+    sink = open(os.devnull, "w")  # noqa: SIM115  (the view writes to it until the process ends)
     StreamView(model.stream(PROMPT, max_tokens=50, min_tokens=50, **options), file=sink).run()  # warm up
     gc.collect()
     if trace:
@@ -71,6 +71,7 @@ def child(base_url: str, tokens: int, variant: str, trace: bool) -> dict[str, An
     traced_held = tracemalloc.get_traced_memory()[0] if trace else 0
     chunks = len(view.chunks)
     assert chunks >= tokens and view.status == "done", (chunks, view.status)
+    breakdown = _breakdown(view)
     return {
         "chunks": chunks,
         "peak_growth": (peak - base) if peak_reset else float("nan"),
@@ -79,7 +80,38 @@ def child(base_url: str, tokens: int, variant: str, trace: bool) -> dict[str, An
         "traced_held": traced_held,
         "cpu_per_chunk": cpu / chunks,
         "text_bytes": len(view.text.encode()),
+        "breakdown": breakdown,
     }
+
+
+def _breakdown(view: Any) -> dict[str, float]:
+    """Bytes per chunk by what holds them (sys.getsizeof, GC headers included; objects shared between
+    chunks, such as cached small ints and one-character strings, counted once)."""
+    import sys
+
+    chunks = view.chunks
+    n = len(chunks)
+    seen: set[int] = set()
+
+    def size(obj: Any) -> int:
+        if obj is None or isinstance(obj, bool) or id(obj) in seen:
+            return 0
+        seen.add(id(obj))
+        return sys.getsizeof(obj)
+
+    out = {"Chunk object": sum(sys.getsizeof(c) for c in chunks) / n}
+    for name in ("text", "t", "index", "logprob", "top_logprobs"):
+        out[name] = sum(size(getattr(c, name)) for c in chunks) / n
+    source = view._source
+    lists = [chunks, getattr(view, "_parts", []), getattr(source, "chunks", None), getattr(source, "_text", None)]
+    out["list slots"] = sum(sys.getsizeof(x) for x in lists if isinstance(x, list)) / n  # 4 lists: view's and stream's
+    if out["top_logprobs"]:  # the tuples of (token, logprob) pairs inside
+        inner = 0
+        for c in chunks:
+            for pair in c.top_logprobs or ():
+                inner += size(pair) + size(pair[0]) + size(pair[1])
+        out["top_logprobs"] += inner / n
+    return {k: round(v, 1) for k, v in out.items() if v}
 
 
 def run_child(base_url: str, tokens: int, variant: str, trace: bool) -> dict[str, Any]:
@@ -90,6 +122,7 @@ def run_child(base_url: str, tokens: int, variant: str, trace: bool) -> dict[str
         capture_output=True,
         text=True,
         timeout=1800,
+        check=False,
     )
     if proc.returncode:
         raise RuntimeError(f"memory child failed: {proc.stderr.strip()[-2000:]}")
@@ -105,7 +138,9 @@ def memory(section: Section, base_url: str, sizes: Sizes) -> dict[str, Any]:
                 continue
             rss = [run_child(base_url, tokens, variant, False) for _ in range(1 if sizes.name == "smoke" else 2)]
             traced = run_child(base_url, tokens, variant, True)
+            breakdown = rss[0]["breakdown"]
             results[(variant, tokens)] = {
+                "breakdown": breakdown,
                 "peak": median(r["peak_growth"] for r in rss) / tokens,
                 "held": median(r["held"] for r in rss) / tokens,
                 "traced": traced["traced_held"] / tokens,
@@ -147,8 +182,18 @@ def memory(section: Section, base_url: str, sizes: Sizes) -> dict[str, Any]:
         "tracemalloc counts only objects. CPU per chunk flat from the smallest to the largest stream: nothing "
         "grows quadratically."
     )
+    top = max(t for (_, t) in results)
+    section.note(
+        "Where the bytes of a chunk go (the largest stream, `sys.getsizeof`, shared objects counted once): "
+        + "; ".join(
+            f"{variant}: " + ", ".join(f"{k} {v:.0f}" for k, v in r["breakdown"].items())
+            + f" = {sum(r['breakdown'].values()):.0f} B"
+            for (variant, tokens), r in results.items()
+            if tokens == top
+        )
+        + ". The rest of the RSS figure is the allocator's own overhead (pymalloc pools and arenas)."
+    )
     plain = {t: r for (v, t), r in results.items() if v == "plain"}
-    top = max(plain)
     at_top = {v: r for (v, t), r in results.items() if t == top and v in ("plain", "logprobs")}
     worst_peak = max(r["peak"] for r in at_top.values())
     worst_python = max(r["traced"] for (v, _), r in results.items() if v in ("plain", "logprobs"))

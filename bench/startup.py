@@ -31,7 +31,7 @@ LOAD_EXT = (
 
 
 def _fresh(code: str) -> float:
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_child_env(), capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_child_env(), capture_output=True, text=True, timeout=300, check=False)
     if proc.returncode:
         raise RuntimeError(proc.stderr.strip()[-1000:])
     return float(proc.stdout.strip().splitlines()[-1])
@@ -48,13 +48,13 @@ def _stdlib_of_ours() -> list[str]:
         "import sys; before = set(sys.modules); import llmstream_nb; "
         "print(' '.join(sorted({m.split('.')[0] for m in set(sys.modules) - before})))"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_child_env(), capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_child_env(), capture_output=True, text=True, check=False)
     names = proc.stdout.split()
     return [n for n in names if n != "llmstream_nb" and not n.startswith(("__editable", "_")) and n.isidentifier()]
 
 
 def _available(module: str) -> bool:
-    return subprocess.run([sys.executable, "-c", f"import {module}"], cwd=ROOT, env=_child_env(), capture_output=True).returncode == 0
+    return subprocess.run([sys.executable, "-c", f"import {module}"], cwd=ROOT, env=_child_env(), capture_output=True, check=False).returncode == 0
 
 
 def _in_kernel(rounds: int) -> list[float]:
@@ -75,7 +75,12 @@ def _in_kernel(rounds: int) -> list[float]:
 def importtime_profile() -> list[tuple[int, int, str]]:
     """(cumulative µs, self µs, module) for `import llmstream_nb`, slowest first; saved as a profile."""
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import llmstream_nb"], cwd=ROOT, env=_child_env(), capture_output=True, text=True
+        [sys.executable, "-X", "importtime", "-c", "import llmstream_nb"],
+        cwd=ROOT,
+        env=_child_env(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     rows = []
     for line in proc.stderr.splitlines():
