@@ -66,7 +66,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """Widget-side names import ipywidgets only when asked for."""
-    if name in {"Comparison", "StreamView", "compare", "show"}:
+    if name in {"Comparison", "EventsView", "StreamView", "compare", "show"}:
         from . import view
 
         return getattr(view, name)

@@ -271,8 +271,8 @@ def test_the_events_table_shows_nesting_readably() -> None:
     rows = {(row[1], row[2].strip()): row for row in view.rows}
     root = rows["on_chain_start", "RunnableSequence"]
     model_start = rows["on_chat_model_start", "GenericFakeChatModel"]
-    assert root[2] == "RunnableSequence" and model_start[2] == "  GenericFakeChatModel"  # indented under the chain
-    assert model_start[3] == f"{short_run_id(view.events[3]['run_id'])} ({root[3]})"
+    assert root[2] == "RunnableSequence" and (root[6], model_start[6]) == (0, 1)  # one level under the chain
+    assert model_start[3] == short_run_id(view.events[3]["run_id"]) and model_start[7] == root[3]  # its parent
     assert model_start[4] == "human: Tell me about tea"
     assert rows["on_prompt_end", "ChatPromptTemplate"][4] == "Human: Tell me about tea"
     assert rows["on_chain_end", "RunnableSequence"][4] == ANSWER

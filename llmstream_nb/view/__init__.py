@@ -5,7 +5,8 @@ inside a kernel.
 """
 
 from .compare import Comparison, compare
+from .events_view import EventsView
 from .show import show
 from .stream_view import StreamView
 
-__all__ = ["Comparison", "StreamView", "compare", "show"]
+__all__ = ["Comparison", "EventsView", "StreamView", "compare", "show"]

@@ -1,8 +1,12 @@
-"""`EventsView`: a run's `astream_events` as a live table (event, name, run id, chunk/output).
+"""`EventsView`: a run's `astream_events` as a live table (time, event, name, run id, chunk/output).
 
 It teaches what LangChain's event stream looks like: one start, one row per chunk, one end,
-and for a chain, its nested runs (prompt, chat model, parser) indented under the chain, each
-run id followed by its parent's (v2's `parent_ids`).
+and for a chain, its nested runs (prompt, chat model, parser) under the chain (v2's
+`parent_ids`). The page shows the events in arrival order, where a chain's chunks are seen
+rippling up from the model through the parser to the chain, or as a tree of runs, each run's
+start, chunks (folded into a count) and end together; either can hide a kind of event, and
+the status line adds them up ("4 start · 15 stream · 4 end"). events_rows.py makes the rows.
+
 Rows travel like the StreamView's tokens, through the same `Flusher`: as small custom
 messages holding only the new rows, at most ~30 per second, never as a synced list that would be resent whole on every
 change (see DESIGN.md). The browser writes every cell with `textContent`, so model text is
@@ -25,116 +29,29 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
-import uuid
 from functools import cache
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, TextIO
 
-from ..chunks import TEXT, Chunk, Usage
 from ..models._bridge import iterate_async_in_thread
-from ..sources import content_text, read_item
-from ..sources.langchain import generations_text
 from .coalesce import Flusher, Schedule, loop_schedule, thread_schedule
+from .events_rows import (
+    COLUMNS,
+    MAX_TEXT,
+    Row,
+    RowMaker,
+    count_kinds,
+    describe,
+    short_run_id,
+    summary_text,
+    table_lines,
+)
 from .stream_view import _in_kernel
 
-COLUMNS = ("#", "event", "name", "run (parent)", "chunk / output")
-#: A row's text is cut to this many characters; `view.events` keeps the full events.
-MAX_TEXT = 300
-RUN_ID_LENGTH = 8
-INDENT = "  "
+__all__ = ["COLUMNS", "MAX_TEXT", "EventsView", "Row", "describe", "short_run_id"]
 
-Row = list[Any]  # [index, event, name indented by depth, short run id (and parent's), text]
-
-
-def describe(index: int, event: dict[str, Any]) -> Row:
-    """One table row for one event; the chunk's text is shown as a repr so spaces and newlines show.
-
-    A nested run's name is indented once per ancestor, and its run id is followed by its
-    parent's, so a chain's tree reads straight from the table.
-    """
-    data = event.get("data") or {}
-    if "chunk" in data:
-        text = _chunk_text(data["chunk"])
-    elif "error" in data:
-        error = data["error"]
-        text = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(error)
-    elif "output" in data:
-        text = _text_of(data["output"])
-    else:
-        text = _text_of(data.get("input", ""))
-    if len(text) > MAX_TEXT:
-        text = text[: MAX_TEXT - 1] + "…"
-    parents = event.get("parent_ids") or []
-    run = short_run_id(event.get("run_id"))
-    if parents:
-        run += f" ({short_run_id(parents[-1])})"
-    name = INDENT * len(parents) + str(event.get("name", ""))
-    return [index, str(event.get("event", "")), name, run, text]
-
-
-def short_run_id(run_id: Any) -> str:
-    """Eight characters that tell runs apart: a UUID's last eight, any other id's first eight.
-
-    LangChain 1.x makes UUIDv7 run ids, which begin with a timestamp that every run of a
-    trace shares; the end of any UUID is random.
-    """
-    text = str(run_id or "")
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return text[:RUN_ID_LENGTH]
-    return text[-RUN_ID_LENGTH:]
-
-
-def _chunk_text(chunk: Any) -> str:
-    """A streamed chunk as its text's repr; reasoning and usage, when it carries them, labelled."""
-    try:
-        pieces = read_item(chunk)
-    except TypeError:
-        return repr(chunk)
-    parts = []
-    for piece in pieces:
-        if isinstance(piece, Chunk):
-            parts.append(repr(piece.text) if piece.kind == TEXT else f"{piece.kind}: {piece.text!r}")
-        elif isinstance(piece, Usage):
-            parts.append(f"usage: {piece.prompt_tokens} in, {piece.completion_tokens} out")
-    return " · ".join(parts) or repr("")
-
-
-def _text_of(value: Any) -> str:
-    """An input or output as text: strings, our Chunk/Completion, LangChain messages, prompt
-    values and LLM results, v1's dicts, a chat model's messages as "role: text"; else a repr."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        for key in ("messages", "prompts"):  # the input of on_chat_model_start / on_llm_start
-            if key in value:
-                return _text_of(value[key])
-        if isinstance(value.get("text"), str):
-            return value["text"]
-        whole = generations_text(value)
-        return whole if whole is not None else repr(value)
-    if isinstance(value, (list, tuple)):
-        return " | ".join(_listed(item) for item in value)
-    to_string = getattr(value, "to_string", None)  # a prompt value: "Human: ..."
-    if callable(to_string):
-        return str(to_string())
-    text = getattr(value, "text", None)
-    if isinstance(text, str):
-        return str(text)
-    content = content_text(getattr(value, "content", None))
-    if content is not None:
-        return content
-    whole = generations_text(value)
-    return whole if whole is not None else repr(value)
-
-
-def _listed(item: Any) -> str:
-    """A message in a list shows its role ("human: ..."), so a conversation reads as one."""
-    role = getattr(item, "type", None)
-    if isinstance(role, str) and hasattr(item, "content"):
-        return f"{role}: {_text_of(item)}"
-    return _text_of(item)
+#: How the page first lays the events out: in arrival order, or as a tree of runs.
+LAYOUTS = ("time", "tree")
 
 
 def _has_events(source: Any) -> bool:
@@ -154,6 +71,8 @@ def _widget_class() -> type:
         _esm = here / "events_widget.js"
         _css = here / "events_widget.css"
         columns = traitlets.List(list(COLUMNS)).tag(sync=True)
+        #: The first layout; the page's buttons switch it there (for that page only).
+        layout = traitlets.Unicode("time").tag(sync=True)
         status = traitlets.Unicode("waiting").tag(sync=True)
         error = traitlets.Unicode("").tag(sync=True)
         #: Synced once, when the run ends; live rows travel as custom messages.
@@ -163,10 +82,11 @@ def _widget_class() -> type:
 
 
 class EventsView:
-    """A live table of `astream_events`; `events` keeps them whole, `rows` as shown.
+    """A live table of `astream_events`; `events` keeps them whole, `rows` as shown (events_rows.py).
 
     `async_=True` (push mode) says the events come from a task on the kernel's loop, so the
     batching timer runs on that loop; otherwise (a blocking cell) it runs on a thread.
+    `layout="tree"` opens the page on the tree of runs rather than the events in arrival order.
     """
 
     def __init__(
@@ -178,8 +98,11 @@ class EventsView:
         async_: bool = False,
         display: bool = True,
         file: TextIO | None = None,
+        layout: str = "time",
         **options: Any,
     ) -> None:
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
         if _has_events(source):
             if prompt is None:
                 raise TypeError("EventsView(model, prompt): the prompt is missing")
@@ -194,6 +117,7 @@ class EventsView:
             self._make_source = None
         self.events: list[dict[str, Any]] = []
         self.rows: list[Row] = []
+        self._make_row = RowMaker()
         self.status = "waiting"
         self.error: BaseException | None = None
         self._task: asyncio.Task[list[dict[str, Any]]] | None = None
@@ -203,7 +127,7 @@ class EventsView:
         self._flusher: Flusher | None = None
         self.widget: Any = None
         if file is None and _in_kernel():
-            self.widget = _widget_class()()
+            self.widget = _widget_class()(layout=layout)
             self.widget.on_msg(self._on_browser_message)
         #: In a terminal, print the table when the run ends (unless the caller prints it).
         self._print_at_end = display and self.widget is None
@@ -227,7 +151,12 @@ class EventsView:
         return {"text/plain": repr(self)}
 
     def __repr__(self) -> str:
-        return f"<EventsView {self.status}, {len(self.events)} events>"
+        return f"<EventsView {self.status}, {_events(len(self.events))}>"
+
+    @property
+    def summary(self) -> dict[str, int]:
+        """How many events of each kind so far: {"start": 4, "stream": 15, "end": 4}."""
+        return count_kinds(self.rows)
 
     # -- push ---------------------------------------------------------------------------
 
@@ -235,7 +164,7 @@ class EventsView:
         """Record one event and show its row (batched to the browser; a terminal prints at the end)."""
         if self.status == "waiting":
             self._set_status("streaming")
-        row = describe(len(self.rows), event)
+        row = self._make_row(len(self.rows), event)
         self.events.append(event)
         self.rows.append(row)
         if self.widget is not None:
@@ -359,10 +288,14 @@ class EventsView:
                 self._send_rows(have, self.rows[have:])
 
     def print_table(self) -> None:
-        """The rows as text, one per line, and a last line with the count and status."""
+        """The rows as an aligned table, then a line with the counts and how the run ended."""
         out = self._file or sys.stdout
-        widths = [max([len(str(row[column])) for row in self.rows], default=0) for column in (1, 2, 3)]
-        for index, event, name, run_id, text in self.rows:
-            print(f"{index:>4}  {event:<{widths[0]}}  {name:<{widths[1]}}  {run_id:<{widths[2]}}  {text}", file=out)
+        for line in table_lines(self.rows) if self.rows else []:
+            print(line, file=out)
+        counts = summary_text(self.summary)
         note = f": {type(self.error).__name__}: {self.error}" if self.error is not None else ""
-        print(f"[{len(self.rows)} events, {self.status}{note}]", file=out, flush=True)
+        print(f"[{_events(len(self.rows))}{f' ({counts})' if counts else ''}, {self.status}{note}]", file=out, flush=True)
+
+
+def _events(count: int) -> str:
+    return f"{count} event{'' if count == 1 else 's'}"

@@ -57,6 +57,7 @@ function createLive(model) {
     meta: (model.get("meta") || []).slice(), // [t, lp, top?] per piece, when a teaching feature is on
     reasoning: model.get("reasoning") || "",
     stats: null, // [chunks, ttft, tokens_per_second, elapsed] from the last delta
+    keys: { index: 0, handOver: 0 }, // the tokens' tab stop, shared by the views (TokenKeys)
     views: new Set(),
   };
 }
@@ -169,22 +170,141 @@ function buildDom(el) {
 
 // Token spans only where boundaries are asked for; plain mode appends bare text nodes.
 // `features` ({inspect, prob}) and `meta` ([t, lp, top?]) add focusability and a probability tint.
-function tokenNode(text, index, sep, tint, features, meta) {
+// An inspectable token is focusable but out of the tab order (tabIndex -1): the token area is
+// one tab stop whose token holding tabIndex 0 moves with the arrow keys (see TokenKeys).
+function tokenNode(text, index, tint, features, meta) {
   const span = element("span", "llmstream-token", text);
   if (tint) span.classList.add(index % 2 ? "llmstream-tint-1" : "llmstream-tint-0");
   if (features && features.inspect) {
     span.dataset.index = String(index);
-    span.tabIndex = 0;
+    span.tabIndex = -1;
   }
   if (features && features.prob && meta && typeof meta[1] === "number") {
     span.classList.add(`llmstream-p${probabilityBin(Math.exp(meta[1]))}`);
   }
-  if (!sep) return span;
+  return span;
+}
+
+function sepNode(sep) {
   const marker = element("span", "llmstream-sep", sep);
   marker.setAttribute("aria-hidden", "true");
-  const pair = document.createDocumentFragment();
-  pair.append(span, marker);
-  return pair;
+  return marker;
+}
+
+// -- keyboard: one tab stop for the tokens, arrows between them ------------------------------
+
+// The WAI-ARIA "roving tabindex" of a composite widget: a 2,000-token answer is one Tab stop,
+// not 2,000. Left/Right move one token, Home/End to the first/last; the focused token shows
+// the inspector (through focusin). The token that last had the focus keeps tabIndex 0, so Tab
+// comes back to it, and it keeps the focus while new tokens are appended behind it.
+const TOKEN_KEYS_LABEL =
+  "Answer tokens. Left and Right arrows move between tokens, Home and End go to the first and last; " +
+  "the focused token's details are shown. Escape hides them.";
+
+function tokenKeyTarget(key, here, count) {
+  switch (key) {
+    case "ArrowRight":
+      return Math.min(count - 1, here + 1);
+    case "ArrowLeft":
+      return Math.max(0, here - 1);
+    case "Home":
+      return 0;
+    case "End":
+      return count - 1;
+    default:
+      return null;
+  }
+}
+
+// How long a token's focus may wait for the view that replaces its own (see TokenKeys.lost).
+const HAND_OVER_MS = 2000;
+
+class TokenKeys {
+  // `shared` ({index, handOver}) lives on the model's live record, so every view of the model
+  // has the same tab stop, and a view drawn in place of another can take over its focus.
+  constructor(container, shared) {
+    this.container = container;
+    this.shared = shared;
+    this.spans = []; // this view's token spans, by index
+    container.setAttribute("role", "group");
+    container.setAttribute("aria-label", TOKEN_KEYS_LABEL);
+  }
+
+  get current() {
+    return this.shared.index; // the index of the token in the tab order
+  }
+
+  set current(index) {
+    this.shared.index = index;
+  }
+
+  // New tokens join out of the tab order, except the tab stop's (at first, token 0: the area is
+  // reachable as soon as it holds a token).
+  added(span) {
+    this.spans.push(span);
+    if (this.spans.length - 1 === this.current) span.tabIndex = 0;
+  }
+
+  // Before a redraw: forget the spans, remember whether one had the focus.
+  clear() {
+    const hadFocus = this.container.contains(document.activeElement);
+    this.spans = [];
+    return hadFocus;
+  }
+
+  // After a redraw: the same token (or the last one, if the text got shorter) is the tab stop again.
+  restore(hadFocus) {
+    if (this.spans.length === 0) {
+      this.current = 0; // the answer starts again: its first token will be the tab stop
+      return;
+    }
+    this.current = Math.min(this.current, this.spans.length - 1);
+    const span = this.spans[this.current];
+    span.tabIndex = 0;
+    if (hadFocus) span.focus({ preventScroll: true });
+  }
+
+  // A token got the focus (arrow key, click or Tab): it becomes the area's tab stop.
+  focused(span) {
+    this.shared.handOver = 0;
+    const index = Number(span.dataset.index);
+    if (!Number.isInteger(index) || this.spans[index] !== span) return;
+    if (index !== this.current && this.spans[this.current]) this.spans[this.current].tabIndex = -1;
+    this.current = index;
+    span.tabIndex = 0;
+  }
+
+  // Returns true when the key moved (or would have moved) the focus, so the caller eats the key.
+  keydown(event, span) {
+    if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey || this.spans.length === 0) return false;
+    const here = Number(span.dataset.index);
+    const next = tokenKeyTarget(event.key, Number.isInteger(here) ? here : this.current, this.spans.length);
+    if (next === null) return false;
+    if (next !== here) this.spans[next].focus(); // focusin moves the tab stop and shows the inspector
+    return true;
+  }
+
+  // The focus left for nowhere. When that is because this view was taken off the page (JupyterLab
+  // draws the output anew when the stream ends, see widget_sink.end), the view drawn in its place
+  // takes the focus back (`take`), so a keyboard user keeps their token.
+  lost(handOver) {
+    setTimeout(() => {
+      if (this.container.isConnected) return;
+      this.shared.handOver = performance.now();
+      handOver();
+    }, 0);
+  }
+
+  // Take over a focus lost by a removed view, if nothing else has had the focus since.
+  take() {
+    const since = this.shared.handOver;
+    if (!since || performance.now() - since > HAND_OVER_MS) return false;
+    const active = document.activeElement;
+    if (!this.container.isConnected || this.spans.length === 0 || (active && active !== document.body)) return false;
+    this.shared.handOver = 0;
+    this.restore(true);
+    return true;
+  }
 }
 
 function formatStats(stats) {
@@ -496,6 +616,7 @@ export default () => {
       timeline: Boolean(model.get("timeline")),
     };
     dom.root.classList.toggle("llmstream-inspecting", features.inspect);
+    const keys = features.inspect ? new TokenKeys(dom.text, live.keys) : null;
     let drawn = 0;
 
     function append(pieces) {
@@ -506,7 +627,10 @@ export default () => {
       const fragment = document.createDocumentFragment();
       for (const piece of pieces) {
         const index = drawn++;
-        fragment.appendChild(tokenNode(piece, index, sep, tint, features, live.meta[index]));
+        const span = tokenNode(piece, index, tint, features, live.meta[index]);
+        fragment.appendChild(span);
+        if (sep) fragment.appendChild(sepNode(sep));
+        if (keys) keys.added(span);
       }
       dom.text.appendChild(fragment);
     }
@@ -524,7 +648,12 @@ export default () => {
     // It lives on document.body while shown, fixed to the viewport: inside the output area
     // (which scrolls its overflow) it would be cut off below the last line.
     let inspected = null; // the token span shown, or null
-    const onScroll = () => hideInspector();
+    // Scrolling moves the token away from the pointer: hide. A focused token (the keyboard's)
+    // keeps its inspector, moved along: focusing a token off screen scrolls it into view.
+    const onScroll = () => {
+      if (inspected && inspected === document.activeElement) placeInspector(inspected);
+      else hideInspector();
+    };
     function showInspector(span) {
       if (!span.isConnected) return hideInspector();
       const index = Number(span.dataset.index);
@@ -538,6 +667,9 @@ export default () => {
         window.addEventListener("scroll", onScroll, true);
       }
       dom.inspector.hidden = false;
+      placeInspector(span);
+    }
+    function placeInspector(span) {
       const box = span.getClientRects()[0] || span.getBoundingClientRect();
       const width = dom.inspector.offsetWidth;
       const height = dom.inspector.offsetHeight;
@@ -565,15 +697,25 @@ export default () => {
       });
       dom.text.addEventListener("focusin", (event) => {
         const span = tokenOf(event);
-        if (span) showInspector(span);
+        if (!span) return;
+        keys.focused(span);
+        showInspector(span);
       });
       dom.text.addEventListener("focusout", (event) => {
-        if (!dom.text.contains(event.relatedTarget)) hideInspector();
+        if (dom.text.contains(event.relatedTarget)) return;
+        hideInspector();
+        if (event.relatedTarget === null) keys.lost(() => [...live.views].some((other) => other.takeFocus()));
       });
       dom.text.addEventListener("keydown", (event) => {
         if (event.key === "Escape" && inspected) {
           hideInspector();
           event.stopPropagation(); // JupyterLab would leave edit mode
+          return;
+        }
+        const span = tokenOf(event);
+        if (span && keys.keydown(event, span)) {
+          event.preventDefault(); // no page scroll on Home/End
+          event.stopPropagation(); // nor a JupyterLab shortcut
         }
       });
     }
@@ -601,12 +743,15 @@ export default () => {
     }
 
     const view = {
+      takeFocus: () => Boolean(keys) && keys.take(),
       redraw() {
+        const hadFocus = keys ? keys.clear() : false;
         dom.text.replaceChildren();
         dom.reasoning.textContent = live.reasoning;
         drawn = 0;
         if (inspected) hideInspector();
         append(boundaries ? live.pieces : [live.text]);
+        if (keys) keys.restore(hadFocus);
         drawThinking();
         drawStats();
         drawFeatures();
@@ -653,6 +798,12 @@ export default () => {
     live.views.add(view);
     view.redraw();
     onState();
+    if (keys && live.keys.handOver) {
+      // Drawn in place of a view that had the focus: take it once this view is on the page.
+      let tries = 20;
+      const take = () => view.takeFocus() || (--tries > 0 && live.keys.handOver && setTimeout(take, 50));
+      setTimeout(take, 0);
+    }
     return () => {
       live.views.delete(view);
       hideInspector();
