@@ -222,10 +222,27 @@ def stop_lab(server: LabServer, timeout: float = 30.0) -> None:
 
 @dataclass
 class PageWatch:
-    """What the page did that a test may assert on: dialogs opened, console errors."""
+    """What the page did that a test may assert on: dialogs opened, console errors, uncaught page errors."""
 
     dialogs: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+
+def watch_page(page: Any, watch: PageWatch) -> None:
+    """Record into `watch` every dialog (then dismiss it), console error and uncaught page error."""
+
+    def on_dialog(dialog: Any) -> None:
+        watch.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def on_console(message: Any) -> None:
+        if message.type == "error":
+            watch.console_errors.append(message.text)
+
+    page.on("dialog", on_dialog)
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: watch.page_errors.append(str(error)))
 
 
 @dataclass
@@ -251,8 +268,20 @@ def _failure_notes(name: str, open_page: _OpenPage) -> str:
         notes = [f"no screenshot ({exc})"]
     if open_page.watch.console_errors:
         notes.append("browser console errors:\n  " + "\n  ".join(open_page.watch.console_errors[-20:]))
+    if open_page.watch.page_errors:
+        notes.append("uncaught page errors:\n  " + "\n  ".join(open_page.watch.page_errors[-20:]))
     notes.append(f"JupyterLab log ({open_page.lab.log}), last lines:\n{open_page.lab.log_tail()}")
     return "\n".join(notes)
+
+
+def report_failures_with(request: pytest.FixtureRequest, page: Any, lab: LabServer, screenshot_dir: Path,
+                         watch: PageWatch) -> None:
+    """If the requesting test fails, its report gets this page's screenshot and the logs (see below).
+
+    The `page` fixture does this for its own page; a module that shares one page between its
+    tests calls it from a function-scoped fixture.
+    """
+    request.node.stash[_OPEN_PAGE] = _OpenPage(page, lab, screenshot_dir, watch)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -330,14 +359,8 @@ def page(
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(UI_TIMEOUT_MS)
     page = context.new_page()
-
-    def on_dialog(dialog: Any) -> None:
-        page_watch.dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    page.on("console", lambda msg: msg.type == "error" and page_watch.console_errors.append(msg.text))
-    request.node.stash[_OPEN_PAGE] = _OpenPage(page, lab, screenshot_dir, page_watch)
+    watch_page(page, page_watch)
+    report_failures_with(request, page, lab, screenshot_dir, page_watch)
     yield page
     if os.environ.get(SCREENSHOTS_ENV):
         keep = Path(os.environ[SCREENSHOTS_ENV])
@@ -346,6 +369,8 @@ def page(
     del request.node.stash[_OPEN_PAGE]
     context.close()
     lab.forget_sessions()
+    # A widget that throws in the page may still draw: any uncaught page error fails the test.
+    assert not page_watch.page_errors, f"uncaught errors in the page: {page_watch.page_errors}"
 
 
 # -- driving JupyterLab like a person ------------------------------------------------------

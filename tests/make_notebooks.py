@@ -7,6 +7,9 @@ cell did). Edit a cell here, then:
     .venv/bin/python tests/make_notebooks.py            # rewrite notebooks/*.ipynb
     .venv/bin/python tests/make_notebooks.py --check    # exit 1 if a notebook is out of date
 
+The recordings the notebooks replay (notebooks/recordings/*.jsonl) are generated here too, from
+the demo model, byte for byte the same on every run.
+
 tests/test_notebooks.py runs the same check, and executes every notebook.
 """
 
@@ -14,11 +17,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from textwrap import dedent
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 from nbformat.notebooknode import NotebookNode
+
+if TYPE_CHECKING:
+    from llmstream_nb import Chunk
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -476,11 +486,366 @@ PROVIDERS = [
 ]
 
 
+# -- 04: a lesson on tokens, timing, probabilities and events ------------------------------
+
+TEACHING = [
+    md("""
+        # Teaching tokens: what a streamed answer is made of
+
+        A lesson in seven short parts, each one idea with a cell that shows it live. It runs
+        **offline, with no key**: every answer comes from llmstream_nb's built-in `demo` model (a
+        small language model that ships with the package, with a simulated server's delays), from
+        a local server that serves that same model in this kernel, or from a recording in
+        `recordings/`. Run it from top to bottom (Run → Run All Cells): it takes about half a
+        minute.
+
+        1. What a token is
+        2. Streaming versus waiting
+        3. Time to first token versus throughput
+        4. Temperature and probabilities
+        5. What happens when a stream breaks
+        6. A recorded stream, in slow motion
+        7. `astream_events`: the run as events
+    """),
+    code("""
+        %load_ext llmstream_nb
+    """),
+    md("""
+        ## 1. What a token is
+
+        A model does not write letters, or even words. It writes **tokens**: pieces of text from a
+        fixed vocabulary. Common words are one token, with their leading space (`" water"`); rarer
+        words come in pieces; punctuation and newlines are tokens of their own.
+
+        `--sep "|"` draws a marker after each token as it arrives (the marker is only drawn: it is
+        not part of the answer). `--inspect` lets you point at one: **hover a token, or Tab into
+        the answer and move with the arrow keys**, to see its number, its exact text with spaces shown as `·` and newlines as `↵`, when
+        it arrived, and the gap since the token before. `--logprobs` adds how likely the model
+        found it and the alternatives it passed over.
+    """),
+    code("""
+        %%llmstream --sep "|" --inspect --logprobs --seed 4 --max-tokens 39
+        What is a token?
+    """),
+    md("""
+        The view keeps the tokens: `_llmstream` is always the last `%%llmstream` cell's view. The
+        demo model's tokenizer cuts text the way GPT-style tokenizers do; try it on your own words.
+    """),
+    code("""
+        from llmstream_nb.demo import tokenize
+
+        print(_llmstream.text_pieces()[:10])
+        tokenize("Sparkling water is unbelievably refreshing.")
+    """),
+    md("""
+        ## 2. Streaming versus waiting
+
+        Streaming does not make the model write faster. It changes when you **see** the answer:
+        word by word as it is written, or all at once at the end.
+
+        Here is the same prompt with the same seed (so the same answer) twice: streamed, then with
+        `--no-stream`, which waits for the whole answer and shows it in one piece. The status says
+        *waiting* all that time, and the stats line says **1 chunk: this model does not stream**:
+        one chunk is not a very fast stream, and the view does not pretend it is.
+    """),
+    code("""
+        %%llmstream --seed 1 --max-tokens 37
+        Why is the sky blue?
+    """),
+    code("""
+        %%llmstream --no-stream --seed 1 --max-tokens 37
+        Why is the sky blue?
+    """),
+    md("""
+        In Python the same choice is `invoke` (one finished answer) or `stream` (the chunks as they
+        come, each stamped with `t`, its arrival in seconds since the request):
+    """),
+    code("""
+        from llmstream_nb import get_model
+
+        llm = get_model("demo")
+        prompt = "Why is the sky blue?"
+
+        answer = llm.invoke(prompt, seed=1, max_tokens=8)
+        print(f"invoke: nothing for {answer.timings.elapsed:.2f} s, then all at once: {answer.text!r}")
+
+        for chunk in llm.stream(prompt, seed=1, max_tokens=8):
+            if chunk.text:
+                print(f"stream: {chunk.t:.2f} s  {chunk.text!r}")
+    """),
+    md("""
+        ## 3. Time to first token versus throughput
+
+        Two numbers describe how an answer arrives:
+
+        - **time to first token** (TTFT): how long you look at nothing, while the server queues the
+          request and reads the prompt;
+        - **throughput**: tokens per second, once the answer is flowing.
+
+        `--timeline` plots both, live, under the answer: one bar per gap between two tokens, a line
+        of the tokens so far, and a mark at the first token.
+    """),
+    code("""
+        %%llmstream --timeline --seed 4 --max-tokens 70
+        Tell me about trains.
+    """),
+    md("""
+        The same numbers are data: `view.timings` has one row per token (`t` since the request,
+        `gap` since the token before, `tokens` so far), and `to_pandas()` makes a DataFrame of it
+        when pandas is installed.
+    """),
+    code("""
+        timings = _llmstream.timings
+        print(timings)
+        try:
+            table = timings.to_pandas()
+        except ImportError as exc:  # pandas is optional: the rows as dicts instead
+            print(exc)
+            table = timings.to_dicts()
+        table[:5]
+    """),
+    md("""
+        Which number matters more depends on how long the answer is. To race two servers, this
+        cell starts llmstream_nb's local server, which serves the demo model over OpenAI's HTTP
+        API inside this kernel (notebook 03 shows more of it). A model name can carry a latency
+        profile: `ngram+ttft=0.1,tps=12` starts at once but writes 12 tokens a second;
+        `ngram+ttft=1.0,tps=60` makes you wait a second, then writes 60 a second.
+
+        `compare` streams the same prompt from both at once, side by side, and sums up when both
+        are done (`%%llmstream -m A -m B` does the same in a cell). Which one *feels* faster?
+        Which one finishes first? Would the winner change for a one-line answer?
+    """),
+    code("""
+        from llmstream_nb import compare
+        from llmstream_nb.server import BackgroundServer
+
+        server = BackgroundServer().start()  # on 127.0.0.1, in a background thread of this kernel
+        quick_start = get_model("openai:ngram+ttft=0.1,tps=12", base_url=server.base_url)
+        fast_writer = get_model("openai:ngram+ttft=1.0,tps=60", base_url=server.base_url)
+        race = compare([quick_start, fast_writer], "Tell me about trains.", options={"seed": 4, "max_tokens": 20})
+    """),
+    md("""
+        ## 4. Temperature and probabilities
+
+        At every step the model gives each possible next token a probability, then picks one.
+        `--color prob` tints each token by how probable it was, with a legend; `--logprobs` asks
+        the model for those numbers (the demo model reports its true ones, and so do
+        OpenAI-compatible servers that support logprobs). Hover a token to see its probability and
+        the top alternatives it beat.
+    """),
+    code("""
+        %%llmstream --color prob --logprobs --seed 6 --max-tokens 27 --opt ttft=0 --opt tokens_per_second=100
+        Tell me about tea.
+    """),
+    md("""
+        **Temperature** reshapes those probabilities before the pick. At 0 the model always takes
+        the most likely token, so the answer is the same every time. Higher temperatures flatten
+        the distribution: unlikely tokens are picked more often, which gives variety, and then
+        nonsense. Compare the colours of these two:
+    """),
+    code("""
+        %%llmstream --temperature 0 --color prob --logprobs --max-tokens 30 --opt ttft=0 --opt tokens_per_second=100
+        Tell me about trains.
+    """),
+    code("""
+        %%llmstream --temperature 1.6 --color prob --logprobs --seed 4 --max-tokens 30 --opt ttft=0 --opt tokens_per_second=100
+        Tell me about trains.
+    """),
+    md("""
+        Picking uses random numbers, so without a seed each run differs; with the same `seed` the
+        same answer comes back (where the provider supports seeds: OpenAI calls it best effort).
+    """),
+    code("""
+        instant = get_model("demo", ttft=0, tokens_per_second=0)
+        song = "Write me a 1 verse song about sparkling water."
+
+        for seed in (None, None, 7, 7):
+            print(f"seed={seed}: {instant.invoke(song, seed=seed, max_tokens=12).text!r}")
+    """),
+    md("""
+        ## 5. What happens when a stream breaks
+
+        Real streams break: a connection drops, a server fails halfway through an answer. What did
+        arrive stays on screen, and the status becomes **one line** saying what failed, where and
+        why. The local server can break on purpose: `drop_after=12` drops the connection after 12
+        tokens.
+    """),
+    code("""
+        from llmstream_nb import show
+
+        broken = get_model("openai:ngram+drop_after=12", base_url=server.base_url)
+        view = show(broken.stream("Tell me about trains.", seed=4))
+    """),
+    code("""
+        print("status:", view.status)
+        print("kept:  ", repr(view.text))
+        print("error: ", view.error_line)
+    """),
+    md("""
+        In a loop of your own, the error is raised after the chunks that did arrive and keeps them
+        as `exc.partial_text`; notebook 03 shows that, and how errors *before* the first token are
+        retried. That was the last use of the local server:
+    """),
+    code("""
+        server.stop()
+    """),
+    md("""
+        ## 6. A recorded stream, in slow motion
+
+        A recording keeps every token with its arrival time, so an answer can be shown again
+        without a network, at its own pace. `recordings/night_train.jsonl` is a recording of the
+        **built-in demo model** answering the prompt below, with the arrival times its simulated
+        latency gives it, set like a busy hosted model's: a pause of about a second before the first
+        token, then about 25 tokens a second, unevenly. It was made by `tests/make_notebooks.py`, not
+        by a commercial provider. To replay a real model in class, record it beforehand:
+        `%%llmstream -m openai:gpt-4o-mini --record my_answer.jsonl`.
+
+        `-m replay:PATH` plays a recording back, and `--speed 0.25` plays it four times slower,
+        so a class can watch each token land.
+    """),
+    code("""
+        %%llmstream -m replay:recordings/night_train.jsonl --speed 0.25 --sep "|"
+        Tell me about night trains.
+    """),
+    md("""
+        The file is JSON Lines: a header (model, prompt, options), then one line per chunk with its
+        arrival time `t` (and here its probability and three alternatives), then an end line.
+    """),
+    code("""
+        from pathlib import Path
+
+        lines = Path("recordings/night_train.jsonl").read_text().splitlines()
+        for line in [*lines[:3], "...", lines[-1]]:
+            print(line)
+    """),
+    md("""
+        ## 7. `astream_events`: the run as events
+
+        Frameworks such as LangChain report a run as a stream of **events**, and
+        `astream_events()` yields them. `--events` shows them as a live table under the answer:
+        a start event (with the input), one stream event per chunk, an end event (with the
+        output). The demo model is a plain LLM, so its events are `on_llm_start`,
+        `on_llm_stream` and `on_llm_end`; a chat model (LangChain's `ChatOpenAI`, ...) sends
+        the same three as `on_chat_model_start`, `on_chat_model_stream` and `on_chat_model_end`.
+    """),
+    code("""
+        %%llmstream --events --seed 7 --max-tokens 16 --opt ttft=0 --opt tokens_per_second=30
+        Tell me about tea.
+    """),
+    md("""
+        In a chain each step is a run of its own, nested in the chain's run: the table indents it
+        and shows its parent's run id in brackets (hover a run id for the whole id). The **by run**
+        button redraws the same events as a tree of runs, each run's chunks folded into one line,
+        and the **show** boxes hide the start, stream or end rows. This cell needs LangChain
+        (`pip install langchain-core`) and uses LangChain's own stand-in chat model, which answers
+        a fixed sentence word by word, so it stays offline too.
+    """),
+    code("""
+        import itertools
+
+        from llmstream_nb import EventsView
+
+        try:
+            from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+            from langchain_core.output_parsers import StrOutputParser
+            from langchain_core.prompts import ChatPromptTemplate
+        except ImportError:
+            print("LangChain is not installed (pip install langchain-core): nothing to show here")
+        else:
+            chat = GenericFakeChatModel(messages=itertools.cycle(["Night trains leave late and arrive early."]))
+            chain = ChatPromptTemplate.from_template("Tell me about {topic} in one sentence.") | chat | StrOutputParser()
+            events = EventsView(chain, "night trains").run()  # the events, as a list, for later
+    """),
+    md("""
+        ## Where next
+
+        - `%llmstream help` lists every option of the magic.
+        - `01_quickstart.ipynb` (`--async`, Stop, `show`, `StreamView`), `02_stream_and_astream.ipynb`
+          (`stream`, `astream`, `astream_events` in Python), `03_providers.ipynb` (real servers,
+          keys, faults).
+    """),
+]
+
+
 NOTEBOOK_CELLS = {
     "01_quickstart.ipynb": QUICKSTART,
     "02_stream_and_astream.ipynb": STREAMING,
     "03_providers.ipynb": PROVIDERS,
+    "04_teaching_tokens.ipynb": TEACHING,
 }
+
+
+# -- recordings the notebooks replay ---------------------------------------------------------
+
+RECORDINGS = NOTEBOOKS / "recordings"
+NIGHT_TRAIN_PROMPT = "Tell me about night trains."
+NIGHT_TRAIN_CALL = {"seed": 23, "max_tokens": 18, "logprobs": True, "top_logprobs": 3}
+#: A busy hosted model's pace: a pause before the first token, then ~25 tokens a second, unevenly.
+NIGHT_TRAIN_LATENCY = {"ttft": 0.8, "tokens_per_second": 25.0, "jitter": 0.5}
+#: Logprobs are rounded so the file does not depend on the last bit of a platform's `math.log`.
+LOGPROB_DIGITS = 4
+
+
+def night_train_recording(path: Path) -> None:
+    """Write the demo model's answer to NIGHT_TRAIN_PROMPT, timed as the demo times it live.
+
+    The text and logprobs come from the demo model run instantly; each token's arrival time
+    is the one the demo's latency profile draws for this seed (`LatencyProfile.delays`, what
+    `get_model("demo", **NIGHT_TRAIN_LATENCY)` would sleep). Nothing waits and nothing is
+    measured, so the file is the same on every run; `recorded_at` stays empty for that reason.
+    """
+    from llmstream_nb import Timings, get_model
+    from llmstream_nb.demo import LatencyProfile
+    from llmstream_nb.recording import Recording, options_in_force
+    from llmstream_nb.recording._jsonl import write
+
+    model = get_model("demo", ttft=0, tokens_per_second=0)
+    stream = model.stream(NIGHT_TRAIN_PROMPT, **NIGHT_TRAIN_CALL)
+    chunks = list(stream)
+    delays = LatencyProfile(**NIGHT_TRAIN_LATENCY).delays(NIGHT_TRAIN_CALL["seed"])
+    clock, timed = 0.0, []
+    for chunk in chunks:
+        if chunk.text:  # the empty opening and closing chunks take no time, as in the demo
+            clock += next(delays)
+        timed.append(replace(chunk, t=clock, **_rounded_logprobs(chunk)))
+    recording = Recording(
+        chunks=timed,
+        end=clock,
+        model=model.name,
+        prompt=NIGHT_TRAIN_PROMPT,
+        options=options_in_force(model, NIGHT_TRAIN_CALL),
+        usage=stream.usage,
+        timings=Timings.from_chunks(timed, clock),
+    )
+    write(recording, path)
+
+
+def _rounded_logprobs(chunk: Chunk) -> dict[str, Any]:
+    logprob, top = chunk.logprob, chunk.top_logprobs
+    return {
+        "logprob": None if logprob is None else _round(logprob),
+        "top_logprobs": None if top is None else tuple((text, _round(lp)) for text, lp in top),
+    }
+
+
+def _round(logprob: float) -> float:
+    return round(logprob, LOGPROB_DIGITS) + 0.0  # + 0.0: a certain token is 0.0, not -0.0
+
+
+RECORDING_MAKERS: dict[str, Callable[[Path], None]] = {
+    "recordings/night_train.jsonl": night_train_recording,
+}
+
+
+def recording_text(make: Callable[[Path], None]) -> str:
+    """What a recording maker writes, made in a scratch folder (so --check writes nothing)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "recording.jsonl"
+        make(path)
+        return path.read_text(encoding="utf-8")
+
+
+# -- writing -------------------------------------------------------------------------------
 
 
 def build(name: str, cells: list[tuple[str, str]]) -> NotebookNode:
@@ -504,15 +869,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="report notebooks that differ; write nothing")
     args = parser.parse_args(argv)
+    files = {name: render(build(name, cells)) for name, cells in NOTEBOOK_CELLS.items()}
+    files.update({name: recording_text(make) for name, make in RECORDING_MAKERS.items()})
     stale = []
-    for name, cells in NOTEBOOK_CELLS.items():
-        path, text = NOTEBOOKS / name, render(build(name, cells))
-        if path.exists() and path.read_text() == text:
+    for name, text in files.items():
+        path = NOTEBOOKS / name
+        if path.exists() and path.read_text(encoding="utf-8") == text:
             continue
         stale.append(name)
         if not args.check:
-            NOTEBOOKS.mkdir(exist_ok=True)
-            path.write_text(text)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
     if args.check and stale:
         print(f"out of date (run tests/make_notebooks.py): {', '.join(stale)}", file=sys.stderr)
         return 1

@@ -14,7 +14,7 @@ import pytest
 
 pytest.register_assert_rewrite("browser_harness")
 
-from browser_harness import SCRATCH, LabServer, open_notebook, run_code
+from browser_harness import SCRATCH, LabServer, PageWatch, open_notebook, run_code
 
 pytest_plugins = ["browser_harness"]
 pytestmark = pytest.mark.browser
@@ -63,7 +63,7 @@ def show_only(table: Any, kind: str, shown: bool) -> None:
     box.check() if shown else box.uncheck()
 
 
-def test_the_demo_models_events_in_order_and_by_run(page: Any, lab: LabServer) -> None:
+def test_the_demo_models_events_in_order_and_by_run(page: Any, lab: LabServer, page_watch: PageWatch) -> None:
     """`%%llmstream --events`: every row in order with its time, markup as text; hidden chunks; one run."""
     from playwright.sync_api import expect
 
@@ -108,9 +108,10 @@ def test_the_demo_models_events_in_order_and_by_run(page: Any, lab: LabServer) -
     expect(lines.first).to_be_visible()
     show_only(table, "stream", False)
     expect(chunks).to_be_hidden()
+    assert not page_watch.page_errors and not page_watch.console_errors, page_watch
 
 
-def test_a_langchain_chains_nested_runs(page: Any, lab: LabServer) -> None:
+def test_a_langchain_chains_nested_runs(page: Any, lab: LabServer, page_watch: PageWatch) -> None:
     """prompt | chat model | parser: the runs indented under the chain, then nested as a tree; both themes."""
     from playwright.sync_api import expect
 
@@ -165,6 +166,7 @@ def test_a_langchain_chains_nested_runs(page: Any, lab: LabServer) -> None:
         assert table.locator("th").first.evaluate(LUMINANCE, "backgroundColor") < 0.4
     finally:
         switch_theme(page, "JupyterLab Light", light=True)
+    assert not page_watch.page_errors and not page_watch.console_errors, page_watch
 
 
 def switch_theme(page: Any, theme: str, light: bool) -> None:

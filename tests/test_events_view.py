@@ -296,7 +296,7 @@ def test_a_chains_rows_on_the_wire_carry_each_whole_run_id_once(sent: list[dict[
     view = EventsView(langchain_chain(), {"topic": "tea"}, display=False, layout="tree")
     view.run()
     rows = rows_sent(sent)
-    assert rows == view.rows and view.widget.layout == "tree"
+    assert rows == view.rows and view.widget.start_layout == "tree"
     assert len([row for row in rows if row[RUN_ID]]) == 4  # chain, prompt, model, parser
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,8 +51,13 @@ def offline_env(ipython_dir: Path) -> dict[str, str]:
 
 
 def execute(path: Path, kernel_dir: Path, workdir: Path) -> NotebookNode:
-    """Run a notebook top to bottom; nbclient raises CellExecutionError on the first failing cell."""
+    """Run a notebook top to bottom; nbclient raises CellExecutionError on the first failing cell.
+
+    The kernel runs in `workdir`, with a copy of the recordings the notebooks replay beside it,
+    as they are beside the notebooks in notebooks/.
+    """
     notebook = nbformat.read(path, as_version=4)
+    shutil.copytree(make_notebooks.RECORDINGS, workdir / make_notebooks.RECORDINGS.name)
     manager = KernelManager(
         kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_dir)])
     )

@@ -72,7 +72,7 @@ def _widget_class() -> type:
         _css = here / "events_widget.css"
         columns = traitlets.List(list(COLUMNS)).tag(sync=True)
         #: The first layout; the page's buttons switch it there (for that page only).
-        layout = traitlets.Unicode("time").tag(sync=True)
+        start_layout = traitlets.Unicode("time").tag(sync=True)
         status = traitlets.Unicode("waiting").tag(sync=True)
         error = traitlets.Unicode("").tag(sync=True)
         #: Synced once, when the run ends; live rows travel as custom messages.
@@ -127,7 +127,7 @@ class EventsView:
         self._flusher: Flusher | None = None
         self.widget: Any = None
         if file is None and _in_kernel():
-            self.widget = _widget_class()(layout=layout)
+            self.widget = _widget_class()(start_layout=layout)
             self.widget.on_msg(self._on_browser_message)
         #: In a terminal, print the table when the run ends (unless the caller prints it).
         self._print_at_end = display and self.widget is None

@@ -250,7 +250,7 @@ function render({ model, el }) {
   const root = element("div", "llmstream-events");
   const scroller = element("div", "llmstream-events-scroll");
   const layouts = { time: tableLayout(model.get("columns") || [], ids), tree: treeLayout(ids) };
-  let layout = layouts[model.get("layout")] ? model.get("layout") : "time";
+  let layout = layouts[model.get("start_layout")] ? model.get("start_layout") : "time";
   const bar = toolbar(
     (kind, hide) => {
       if (hide) hidden.add(kind);
