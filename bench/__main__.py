@@ -128,7 +128,7 @@ def run(sizes: Sizes, only: set[int], out: Path) -> int:
             def four(s: Section) -> None:
                 from .concurrency import in_kernel, judge, one_loop
 
-                loop_out = one_loop(s, demo, replay, sizes)
+                loop_out = one_loop(s, demo, replay, sizes, profile=sizes is FULL)
                 kernel_out = in_kernel(s, demo, replay, sizes)
                 judge(s, loop_out, kernel_out)
 

@@ -21,12 +21,14 @@ import statistics
 import textwrap
 import time
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import httpx
 
 from ._common import PROMPT, Section, ServerProcess, Sizes, fmt, fmt_x, median, ratio
 from ._kernel import KernelHarness, kernel_value, run_cell
+from .profiling import profile_call
 
 PACED_TPS = 100
 FLOOR_LOAD = "zero delay, replay server, httpx floor (not ours)"
@@ -127,7 +129,7 @@ def _loads(demo: ServerProcess, replay: ServerProcess, sizes: Sizes, end_to_end:
     return loads
 
 
-def one_loop(section: Section, demo: ServerProcess, replay: ServerProcess, sizes: Sizes) -> dict[str, Any]:
+def one_loop(section: Section, demo: ServerProcess, replay: ServerProcess, sizes: Sizes, profile: bool = False) -> dict[str, Any]:
     from llmstream_nb import get_model
 
     paced_tokens = int(PACED_TPS * sizes.paced_seconds)
@@ -151,12 +153,41 @@ def one_loop(section: Section, demo: ServerProcess, replay: ServerProcess, sizes
                 runs = [loop.run_until_complete(_together(models[label], streams, tokens, extra, server))
                         for _ in range(sizes.concurrency_repeats)]
                 out[label][streams] = _median_of(runs)
+        if profile:
+            _profile_ramp_up(section, loop, models, loads, max(sizes.streams))
     finally:
         for model in models.values():
             loop.run_until_complete(model.aclose())  # a Model and an httpx.AsyncClient alike
         loop.close()
     _table(section, out, "One event loop (this process), `model.astream()` consumers sharing one model", paced_tokens, sizes)
     return out
+
+
+def _profile_ramp_up(section: Section, loop: asyncio.AbstractEventLoop, models: dict[str, Any],
+                     loads: dict[str, tuple[str, ServerProcess, int, dict[str, Any]]], streams: int) -> None:
+    """Profile the start of the most paced streams, up to every stream's first token: where the ramp-up goes."""
+    label = f"paced {PACED_TPS}/s, replay server"
+    _, _, tokens, extra = loads[label]
+
+    async def first_token(seed: int) -> None:
+        async with aclosing(_texts_of(models[label], tokens, seed, extra)) as texts:
+            async for text in texts:
+                if text:
+                    return
+
+    async def all_first_tokens() -> None:
+        await asyncio.gather(*(first_token(seed) for seed in range(streams)))
+
+    name = f"concurrency_ramp_up_{streams}_streams"
+    shares = profile_call(name, lambda: loop.run_until_complete(all_first_tokens()), interval=0.0002, flat_top=25)
+    if shares:
+        section.note(
+            f"Where the ramp-up of {streams} paced streams goes, up to every stream's first token (pyinstrument, "
+            f"self time by package, bench/profiles/{name}.txt): "
+            + ", ".join(f"{k} {v * 100:.0f}%" for k, v in list(shares.items())[:6] if v >= 0.01)
+            + ". Opening the connections is httpx's and httpcore's work (the pool checks every connection "
+            "for each request it places), the same for the raw floor row on one shared client."
+        )
 
 
 def _median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:

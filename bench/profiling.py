@@ -8,16 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._common import BENCH
+from ._common import BENCH, ROOT
 
 PROFILES = BENCH / "profiles"
-#: One line of pyinstrument's flat output: seconds, function, then `file:line` (or `<built-in>`).
-_FLAT_LINE = re.compile(r"^\s*([0-9.]+)\s+(\S.*?)\s{2,}(\S+)\s*$")
 
 
 def profile_call(name: str, call: Callable[[], Any], interval: float = 0.0005, flat_top: int = 0) -> dict[str, float]:
-    """Run `call` once under pyinstrument and save its call tree; returns self time by top-level package
-    (empty when pyinstrument is missing).
+    """Run `call` once under pyinstrument and save its call tree; returns the share of self time by
+    package, largest first (empty when pyinstrument is missing).
 
     `flat_top` also saves the functions with the most self time, library frames included: the tree
     folds a library's frames away, and for a third-party client (the SDK) those are the whole story."""
@@ -32,22 +30,51 @@ def profile_call(name: str, call: Callable[[], Any], interval: float = 0.0005, f
     finally:
         profiler.stop()
     text = profiler.output_text(unicode=True, show_all=False)
-    flat = [m for m in map(_FLAT_LINE.match, profiler.output_text(flat=True, show_all=True).splitlines()) if m]
+    by_function: dict[str, float] = defaultdict(float)
+    by_package: dict[str, float] = defaultdict(float)
+    _self_times(profiler.last_session.root_frame(), by_function, by_package)
     if flat_top:
-        text += f"\nMost self time, all frames (top {flat_top}):\n" + "\n".join(m.group(0) for m in flat[:flat_top]) + "\n"
+        top = sorted(by_function.items(), key=lambda kv: -kv[1])[:flat_top]
+        text += f"\nMost self time, all frames (top {flat_top}):\n" + "\n".join(f"{t:8.3f}  {f}" for f, t in top) + "\n"
     save(name, text)
-    return by_package(flat)
+    total = sum(by_package.values()) or 1.0
+    return {k: v / total for k, v in sorted(by_package.items(), key=lambda kv: -kv[1])}
 
 
-def by_package(flat: list[re.Match[str]]) -> dict[str, float]:
-    """Share of self time per top-level package (`pydantic`, `httpx`, `json`, ...), largest first."""
-    seconds: dict[str, float] = defaultdict(float)
-    for m in flat:
-        where = m.group(3)
-        package = "built-in functions" if where.startswith("<") else re.split(r"[/.:]", where, maxsplit=1)[0]
-        seconds[package] += float(m.group(1))
-    total = sum(seconds.values()) or 1.0
-    return {k: v / total for k, v in sorted(seconds.items(), key=lambda kv: -kv[1])}
+def _self_times(frame: Any, by_function: dict[str, float], by_package: dict[str, float]) -> None:
+    """Add each frame's own time (its `[self]` children, or all of it for a leaf) to its function and
+    package. Summed from the tree because pyinstrument's flat view files every `[self]` under one name."""
+    for child in frame.children:
+        if child.is_synthetic:
+            if child.identifier.startswith("[self]"):
+                _add(frame, child.time, by_function, by_package)
+        elif child.children:
+            _self_times(child, by_function, by_package)
+        else:
+            _add(child, child.time, by_function, by_package)
+
+
+def _add(frame: Any, seconds: float, by_function: dict[str, float], by_package: dict[str, float]) -> None:
+    package = package_of(frame.file_path or "")
+    by_function[f"{frame.function}  ({package})"] += seconds
+    by_package[package] += seconds
+
+
+def package_of(path: str) -> str:
+    """`openai`, `httpx`, `json`, `llmstream_nb`, `bench`, or `built-in` from a frame's file path."""
+    if not path or path.startswith("<"):
+        return "built-in"
+    parts = Path(path).parts
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts:
+            return parts[parts.index(marker) + 1].removesuffix(".py")
+    for i, part in enumerate(parts):
+        if re.fullmatch(r"python3\.\d+", part) and i + 1 < len(parts):
+            return parts[i + 1].removesuffix(".py")
+    try:
+        return Path(path).resolve().relative_to(ROOT).parts[0].removesuffix(".py")
+    except ValueError:
+        return Path(path).stem
 
 
 def save(name: str, text: str) -> Path:
