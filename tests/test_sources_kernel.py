@@ -133,10 +133,11 @@ def test_llm_events_of_a_chain_show_nested_runs(kernel: KernelHarness) -> None:
     table = opened_widget(kernel, EVENTS_WIDGET, since)
     assert final_state(kernel, answer, "done")["text"] == ANSWER
     rows = final_state(kernel, table, "done")["rows"]
-    names = {row[2] for row in rows}
-    assert "RunnableSequence" in names and "  GenericFakeChatModel" in names  # nested runs indented
+    depth = {row[2]: row[6] for row in rows}  # [#, event, name, run, text, ms, depth, parent, run id]
+    assert depth["RunnableSequence"] == 0 and depth["GenericFakeChatModel"] == 1  # the model nested in the chain
+    chain_run = next(row[3] for row in rows if row[2] == "RunnableSequence")
     nested = [row for row in rows if row[1] == "on_chat_model_stream"]
-    assert all(" (" in row[3] for row in nested)  # a nested run's id, then its parent's
+    assert nested and all(row[7] == chain_run for row in nested)  # each chunk's run names the chain as parent
     root = "".join(ast.literal_eval(row[4]) for row in rows if row[1] == "on_chain_stream")
     assert root == ANSWER == "".join(deltas(kernel, answer))
 
