@@ -28,7 +28,7 @@ import httpx
 
 from ._common import PROMPT, Section, ServerProcess, Sizes, fmt, fmt_x, median, ratio
 from ._kernel import KernelHarness, kernel_value, run_cell
-from .profiling import profile_call
+from .profiling import describe_shares, profile_call
 
 PACED_TPS = 100
 FLOOR_LOAD = "zero delay, replay server, httpx floor (not ours)"
@@ -184,7 +184,7 @@ def _profile_ramp_up(section: Section, loop: asyncio.AbstractEventLoop, models: 
         section.note(
             f"Where the ramp-up of {streams} paced streams goes, up to every stream's first token (pyinstrument, "
             f"self time by package, bench/profiles/{name}.txt): "
-            + ", ".join(f"{k} {v * 100:.0f}%" for k, v in list(shares.items())[:6] if v >= 0.01)
+            + describe_shares(shares)
             + ". Opening the connections is httpx's and httpcore's work (the pool checks every connection "
             "for each request it places), the same for the raw floor row on one shared client."
         )

@@ -87,8 +87,6 @@ def child(base_url: str, tokens: int, variant: str, trace: bool) -> dict[str, An
 def _breakdown(view: Any) -> dict[str, float]:
     """Bytes per chunk by what holds them (sys.getsizeof, GC headers included; objects shared between
     chunks, such as cached small ints and one-character strings, counted once)."""
-    import sys
-
     chunks = view.chunks
     n = len(chunks)
     seen: set[int] = set()

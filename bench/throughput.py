@@ -38,7 +38,7 @@ from ._common import (
     percentile,
     ratio,
 )
-from .profiling import profile_call
+from .profiling import describe_shares, profile_call
 
 MESSAGES = [{"role": "user", "content": PROMPT}]
 TTFT_TOKENS = 16
@@ -403,7 +403,7 @@ def throughput(
             section.note(
                 "Where the official SDK's time goes (pyinstrument, self time by package, "
                 "bench/profiles/client_official_sdk.txt): "
-                + ", ".join(f"{k} {v * 100:.0f}%" for k, v in list(shares.items())[:6] if v >= 0.01)
+                + describe_shares(shares)
                 + ". Per chunk it builds pydantic models (the chunk, each choice, its delta) with its own "
                 "`construct_type`, a Python walk over every field's type annotation, where ours fills one slotted "
                 "`Chunk` from the fields it reads; the profiles of ours and of the floor are beside it."
