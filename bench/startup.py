@@ -14,7 +14,7 @@ import subprocess
 import sys
 from typing import Any
 
-from ._common import ROOT, Section, Sizes, _child_env, fmt, interleave, median, ratio
+from ._common import FULL, ROOT, Section, Sizes, _child_env, fmt, interleave, median, ratio
 from .profiling import save
 
 SNIPPETS = {
@@ -72,8 +72,10 @@ def _in_kernel(rounds: int) -> list[float]:
     return times
 
 
-def importtime_profile() -> list[tuple[int, int, str]]:
-    """(cumulative µs, self µs, module) for `import llmstream_nb`, slowest first; saved as a profile."""
+def importtime_profile(keep: bool) -> list[tuple[int, int, str]]:
+    """(cumulative µs, self µs, module) for `import llmstream_nb`, slowest first; with `keep`, saved as
+    bench/profiles/import_llmstream_nb.txt (the full run only, so a smoke or quick run leaves the
+    committed profile alone)."""
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import llmstream_nb"],
         cwd=ROOT,
@@ -89,8 +91,9 @@ def importtime_profile() -> list[tuple[int, int, str]]:
             continue
         rows.append((int(parts[1]), int(parts[0].split(":")[1]), parts[2].rstrip()))
     rows.sort(reverse=True)
-    save("import_llmstream_nb", "cumulative µs | self µs | module (python -X importtime -c 'import llmstream_nb')\n"
-         + "\n".join(f"{c:>10} | {s:>8} | {n}" for c, s, n in rows))
+    if keep:
+        save("import_llmstream_nb", "cumulative µs | self µs | module (python -X importtime -c 'import llmstream_nb')\n"
+             + "\n".join(f"{c:>10} | {s:>8} | {n}" for c, s, n in rows))
     return rows
 
 
@@ -112,15 +115,16 @@ def startup(section: Section, sizes: Sizes) -> dict[str, Any]:
         for n, v in runs.items()
     ]
     section.table(["what", "median ms", "min-max ms", "÷ import llmstream_nb", "fresh processes"], rows)
-    profile = importtime_profile()
+    profile = importtime_profile(keep=sizes is FULL)
     top = [r for r in profile if r[2].strip().startswith(("llmstream_nb", "asyncio", "httpx", "json", "dataclasses", "typing", "inspect", "ssl"))][:8]
     section.note(
         "Timed inside each fresh interpreter, so interpreter start-up itself (~20 ms) is not counted. "
         + (f"Not installed, so not timed: {', '.join(missing)}. " if missing else "")
         + f"The reference row imports what `import llmstream_nb` loads besides itself ({', '.join(deps)}): "
         "the part of our import that is the standard library's. "
-        + "Largest cumulative entries of `python -X importtime -c 'import llmstream_nb'` (one run; "
-        "bench/profiles/import_llmstream_nb.txt has them all): "
+        + "Largest cumulative entries of `python -X importtime -c 'import llmstream_nb'` (one run"
+        + ("; bench/profiles/import_llmstream_nb.txt has them all" if sizes is FULL else "")
+        + "): "
         + ", ".join(f"{name.strip()} {c / 1e3:.1f} ms" for c, _, name in top)
         + "."
     )
