@@ -8,6 +8,8 @@ conftest.py, for every test module.
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import time
 from collections.abc import AsyncIterable
@@ -129,3 +131,39 @@ async def assert_async_fault_keeps_the_partial_text(
             pass
     assert info.value.partial_text == partial(tokens)  # type: ignore[attr-defined]
     assert_clean_message(info.value, server, secret, provider)
+
+
+async def assert_leaving_an_async_stream_early_is_quiet(model: Any, server: Any, name: str, helper: bool) -> None:
+    """`break` out of `async for` over `model.astream(...)` (directly, or through a helper generator of
+    the user's) without closing anything: the connection closes, and nothing is printed as the event loop
+    cleans up ("Task exception was never retrieved", "an error occurred during closing of asynchronous
+    generator": what nested generators collected together used to print)."""
+    loop = asyncio.get_running_loop()
+    problems: list[str] = []
+    loop.set_exception_handler(lambda _loop, context: problems.append(str(context.get("exception") or context["message"])))
+
+    async def texts() -> Any:
+        async for chunk in model.astream(SONG, max_tokens=500):
+            yield chunk.text
+
+    try:
+        for _ in range(2):
+            if helper:
+                async for text in texts():
+                    if text:
+                        break
+            else:
+                async for chunk in model.astream(SONG, max_tokens=500):
+                    if chunk.text:
+                        break
+        gc.collect()
+        for _ in range(250):
+            if sum(r["outcome"] == "client_disconnected" for r in requests_for(server, name)) == 2:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)  # the event loop's clean-up tasks have run by now
+    finally:
+        loop.set_exception_handler(None)
+        await model.aclose()
+    assert [r["outcome"] for r in requests_for(server, name)] == ["client_disconnected"] * 2
+    assert problems == []

@@ -16,6 +16,7 @@ import anthropic
 import httpx
 import pytest
 from provider_contract import (
+    assert_leaving_an_async_stream_early_is_quiet,
     SONG,
     assert_async_fault_keeps_the_partial_text,
     assert_clean_message,
@@ -303,6 +304,13 @@ def test_key_and_url_from_the_environment(llm_server: BackgroundServer, monkeypa
 def test_defaults() -> None:
     llm = get_model("anthropic")
     assert llm.base_url == "https://api.anthropic.com" and llm.model == "claude-sonnet-4-5"  # type: ignore[attr-defined]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("helper", [False, True], ids=["break", "break in a helper generator"])
+async def test_leaving_an_async_stream_early_closes_it_quietly(slow_llm_server: Any, helper: bool) -> None:
+    name = f"ngram-anthropic-leave-{helper}"
+    await assert_leaving_an_async_stream_early_is_quiet(model_for(slow_llm_server, name), slow_llm_server, name, helper)
 
 
 def test_stopping_early_closes_the_connection(slow_llm_server: BackgroundServer) -> None:

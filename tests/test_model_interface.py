@@ -20,6 +20,7 @@ from llmstream_nb import (
     Usage,
     get_model,
 )
+from llmstream_nb._asyncgen import aclose_unless_closing
 from llmstream_nb.options import Request
 
 WORDS = ["Spark", "ling", " water", ",", " oh", " so", " clear"]
@@ -303,3 +304,31 @@ def test_breaking_out_of_a_stream_is_not_an_error() -> None:
     stream.close()
     assert stream.error is None and stream.done
     assert stream.text == "Spark" + "ling"
+
+
+def test_an_outer_generator_leaves_an_inner_one_that_is_closing_to_finish() -> None:
+    """The order the event loop may close an abandoned chain in: the inner generator's own close task
+    first (waiting in its clean-up), then the outer one's clean-up, which must not close it a second time."""
+    closed: list[str] = []
+
+    async def inner() -> AsyncIterator[str]:
+        try:
+            yield "token"
+        finally:
+            await asyncio.sleep(0.01)  # a socket's close
+            closed.append("inner")
+
+    async def scenario() -> None:
+        source = inner()
+        await source.__anext__()
+        closing = asyncio.ensure_future(source.aclose())
+        await asyncio.sleep(0)  # the inner close is under way
+        with pytest.raises(RuntimeError, match="already running"):
+            await source.aclose()  # what a plain second close does
+        await aclose_unless_closing(source)  # returns at once
+        await closing
+        await aclose_unless_closing(source)  # a closed generator: nothing to do
+        closed.append("outer")
+
+    asyncio.run(scenario())
+    assert closed == ["inner", "outer"]

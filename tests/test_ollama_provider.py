@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from provider_contract import (
+    assert_leaving_an_async_stream_early_is_quiet,
     SONG,
     assert_async_fault_keeps_the_partial_text,
     assert_clean_message,
@@ -371,6 +372,13 @@ def test_think_on_the_wire_streamed_and_whole(llm_server: Any, path: str) -> Non
     with httpx.Client(base_url=llm_server.url, timeout=10) as http:
         whole = http.post(path, json={**body, "stream": False}).json()
     assert fields(whole) == (thought.text, answer) and whole["eval_count"] == last["eval_count"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("helper", [False, True], ids=["break", "break in a helper generator"])
+async def test_leaving_an_async_stream_early_closes_it_quietly(slow_llm_server: Any, helper: bool) -> None:
+    name = f"ngram-ollama-leave-{helper}"
+    await assert_leaving_an_async_stream_early_is_quiet(model_for(slow_llm_server, name), slow_llm_server, name, helper)
 
 
 def test_stopping_early_closes_the_connection(slow_llm_server: Any) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import openai
 import pytest
 from provider_contract import (
+    assert_leaving_an_async_stream_early_is_quiet,
     SONG,
     assert_async_fault_keeps_the_partial_text,
     assert_clean_message,
@@ -463,6 +464,13 @@ async def test_stream_options_refused_async(strict_server: Any) -> None:
 
 def disconnected(server: Any, model: str) -> bool:
     return any(r.get("outcome") == "client_disconnected" for r in requests_for(server, model))
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("helper", [False, True], ids=["break", "break in a helper generator"])
+async def test_leaving_an_async_stream_early_closes_it_quietly(slow_llm_server: Any, helper: bool) -> None:
+    name = f"ngram-openai-leave-{helper}"
+    await assert_leaving_an_async_stream_early_is_quiet(model_for(slow_llm_server, name), slow_llm_server, name, helper)
 
 
 @pytest.mark.parametrize("how", ["break", "close"])

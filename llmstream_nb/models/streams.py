@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any, AsyncIterator, Iterator, Union
 
+from .._asyncgen import aclose_unless_closing
 from ..chunks import REASONING, TEXT, Chunk, Completion, ProviderTimings, Timings, Usage
 from ..errors import LLMStreamError
 
@@ -162,12 +163,18 @@ class AsyncTokenStream(_StreamState):
         self._iterator: AsyncIterator[Chunk] | None = None
 
     def __aiter__(self) -> AsyncIterator[Chunk]:
-        if self._iterator is None:
-            self._iterator = self._iterate()
-        return self._iterator
+        # A new generator, held only by the loop that reads it. Kept on `self`, it would make a
+        # cycle (its frame holds `self`): a loop left with `break` would then leave this generator,
+        # the provider's and the HTTP body's to the cyclic collector, which hands them to the event
+        # loop to close all at once, in separate tasks that trip over each other ("aclose():
+        # asynchronous generator is already running"). Without the cycle the outer one is closed
+        # first and closes the others in order.
+        return self._iterate()
 
     async def __anext__(self) -> Chunk:
-        return await self.__aiter__().__anext__()
+        if self._iterator is None:
+            self._iterator = self._iterate()
+        return await self._iterator.__anext__()
 
     async def _iterate(self) -> AsyncIterator[Chunk]:
         self._begin()
@@ -187,9 +194,7 @@ class AsyncTokenStream(_StreamState):
 
     async def aclose(self) -> None:
         """Stop early and release the connection."""
-        aclose = getattr(self._source, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await aclose_unless_closing(self._source)
         self._finish()
 
     async def __aenter__(self) -> AsyncTokenStream:
