@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -61,6 +62,9 @@ def _cpu() -> str:
 
 
 def run(sizes: Sizes, only: set[int], out: Path) -> int:
+    # Measure what an installed package costs: pip writes .pyc files, so compiling our modules afresh in
+    # every process (as PYTHONDONTWRITEBYTECODE, set on some machines, makes it) is not a user's start-up.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.monotonic()
     started_at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     loads = [load_average()]
@@ -174,10 +178,13 @@ def _render(
         f"`{command}` (from the repository root; `bash bench/run.sh` sets up and runs it), {started_at}, "
         f"{elapsed / 60:.1f} min. {_cpu()}; {_versions()}.",
         "",
-        "The machine is shared: its load average (1, 5, 15 min) was "
+        "The machine is shared: its load average (1, 5, 15 min), and in brackets the best of 5 timings of a "
+        "fixed pure-Python task, were "
         + " → ".join(loads)
-        + " over the run, so wall-clock figures are noisy; every figure is a median over interleaved runs, "
-        "and CPU-time figures (which other processes barely move) stand beside them.",
+        + " over the run (a longer task time is a slow spell of the host), so wall-clock figures are noisy; "
+        "every figure is a median over interleaved runs, and CPU-time figures (which other processes barely "
+        "move) stand beside them. Python writes and reads bytecode caches (`.pyc`) in every process the bench "
+        "starts, as it does for an installed package, even where the environment sets PYTHONDONTWRITEBYTECODE.",
         "",
         "## Targets",
         "",
