@@ -332,3 +332,28 @@ def test_an_outer_generator_leaves_an_inner_one_that_is_closing_to_finish() -> N
 
     asyncio.run(scenario())
     assert closed == ["inner", "outer"]
+
+
+class Thinks(Model):
+    provider = "thinks"
+    default_model = "m"
+
+    def _stream_chunks(self, request: Request) -> Iterator[Chunk]:
+        yield Chunk("Hm, ", kind="reasoning")
+        yield Chunk("Sparkling")
+        yield Chunk("water? ", kind="reasoning")
+        yield Chunk(" water")
+        yield Chunk("", finish_reason="stop")
+
+
+def test_text_and_reasoning_read_while_streaming_are_the_answer_so_far() -> None:
+    stream = Thinks().stream("hi")
+    seen = [(stream.text, stream.reasoning) for _ in stream]
+    assert seen == [
+        ("", "Hm, "),
+        ("Sparkling", "Hm, "),
+        ("Sparkling", "Hm, water? "),
+        ("Sparkling water", "Hm, water? "),
+        ("Sparkling water", "Hm, water? "),
+    ]
+    assert stream.completion.text == "Sparkling water" and stream.completion.reasoning == "Hm, water? "

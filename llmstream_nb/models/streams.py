@@ -15,6 +15,7 @@ from typing import Any, AsyncIterator, Iterator, Union
 from .._asyncgen import aclose_unless_closing
 from ..chunks import REASONING, TEXT, Chunk, Completion, ProviderTimings, Timings, Usage
 from ..errors import LLMStreamError
+from ..joined_text import JoinedText
 
 Piece = Union[Chunk, Usage, ProviderTimings]
 
@@ -34,8 +35,8 @@ class _StreamState:
         self.started: float | None = None
         self.ended: float | None = None
         self.error: BaseException | None = None
-        self._text: list[str] = []
-        self._reasoning: list[str] = []
+        self._text = JoinedText(self.chunks, TEXT)
+        self._reasoning = JoinedText(self.chunks, REASONING)
 
     def _begin(self) -> None:
         if self.started is None:
@@ -55,7 +56,6 @@ class _StreamState:
         piece.index = len(self.chunks)
         piece.t = time.perf_counter() - (self.started or 0.0)
         self.chunks.append(piece)
-        (self._reasoning if piece.kind == REASONING else self._text).append(piece.text)
         return piece
 
     def _fail(self, exc: BaseException) -> None:
@@ -71,13 +71,11 @@ class _StreamState:
     @property
     def text(self) -> str:
         """The answer so far (reasoning excluded)."""
-        if len(self._text) > 1:
-            self._text[:] = ["".join(self._text)]
-        return self._text[0] if self._text else ""
+        return str(self._text)
 
     @property
     def reasoning(self) -> str:
-        return "".join(self._reasoning)
+        return str(self._reasoning)
 
     @property
     def done(self) -> bool:

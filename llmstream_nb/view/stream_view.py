@@ -26,6 +26,7 @@ from typing import Any, AsyncIterator, Generator, Protocol, TextIO
 
 from ..chunks import REASONING, TEXT, Chunk, Completion, Timings, Usage
 from ..errors import LLMStreamError, one_line, redact
+from ..joined_text import JoinedText
 from ..models._bridge import aiterate_sync_in_thread
 from ..models.base import Model
 from ..models.streams import _StreamState
@@ -110,7 +111,8 @@ class StreamView:
         self.status = WAITING
         self.error: BaseException | None = None
         self._chunks: list[Chunk] = []
-        self._parts: list[str] = []
+        self._text = JoinedText(self._chunks, TEXT)
+        self._reasoning = JoinedText(self._chunks, REASONING)
         self._tracker = StatsTracker()
         self._started: float | None = None
         self._ended: float | None = None
@@ -135,14 +137,12 @@ class StreamView:
     @property
     def text(self) -> str:
         """The answer so far (reasoning excluded, separators never included)."""
-        if len(self._parts) > 1:
-            self._parts[:] = ["".join(self._parts)]
-        return self._parts[0] if self._parts else ""
+        return str(self._text)
 
     @property
     def reasoning(self) -> str:
         """A reasoning model's thinking so far, apart from the answer ("" when the model showed none)."""
-        return "".join(c.text for c in self._chunks if c.kind == REASONING)
+        return str(self._reasoning)
 
     @property
     def chunks(self) -> list[Chunk]:
@@ -402,7 +402,6 @@ class StreamView:
     def _accept(self, chunk: Chunk) -> None:
         self._chunks.append(chunk)
         if chunk.kind == TEXT and chunk.text:
-            self._parts.append(chunk.text)
             self._tracker.add(chunk)
         if chunk.text and self.status == WAITING:  # reasoning counts: the model is answering
             self._set_model_from_items()
