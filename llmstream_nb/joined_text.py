@@ -17,7 +17,7 @@ from .chunks import Chunk
 class JoinedText:
     """The text of the chunks of one kind in a list that only grows."""
 
-    __slots__ = ("_chunks", "_kind", "_joined", "_upto")
+    __slots__ = ("_chunks", "_joined", "_kind", "_upto")
 
     def __init__(self, chunks: list[Chunk], kind: str) -> None:
         self._chunks = chunks

@@ -20,7 +20,7 @@ from llmstream_nb.models.streams import TokenStream
 from llmstream_nb.sources import AsyncChunkIterator, ChunkIterator, to_chunk
 from llmstream_nb.terminal import TerminalPrinter
 from llmstream_nb.view import StreamView, show
-from llmstream_nb.view.coalesce import Coalescer, Flusher
+from llmstream_nb.view.coalesce import SHARED_RATE, Coalescer, Flusher
 from llmstream_nb.view.display import inert_markdown
 from llmstream_nb.view.interrupt import StreamInterrupted
 from llmstream_nb.view.stats import StatsTracker
@@ -224,6 +224,32 @@ def test_close_sends_the_rest_and_disarms() -> None:
     flusher.add("late")
     time_.advance(1.0)
     assert len(sent) == 2
+
+
+def test_many_views_streaming_at_once_share_a_message_budget() -> None:
+    """8 flushers stream at 30 messages a second each; 32 at once share SHARED_RATE (240) a second,
+    and once most have closed the rest are back to 30."""
+    time_ = FakeTime()
+    sent: list[list[tuple[float, list[str]]]] = [[] for _ in range(32)]
+    flushers = [Flusher(lambda p, i=i: sent[i].append((time_.now, p)), time_.schedule, 1 / 30, time_.clock)
+                for i in range(32)]
+
+    def one_second(start: float, active: list[int]) -> None:
+        for step in range(1, 1001):  # 1,000 tokens a second into each active flusher
+            time_.advance(start + step / 1000)
+            for i in active:
+                flushers[i].add("x")
+
+    one_second(0.0, list(range(32)))
+    total = sum(len(s) for s in sent)
+    assert SHARED_RATE * 0.9 <= total <= SHARED_RATE + 32  # not 32 x 30 = 960
+    for flusher in flushers[4:]:
+        flusher.close()
+    before = len(sent[0])
+    one_second(1.0, [0, 1, 2, 3])
+    assert 28 <= len(sent[0]) - before <= 31  # 4 live flushers: each back to ~30 a second
+    for flusher in flushers[:4]:
+        flusher.close()
 
 
 def test_coalescer_due_times() -> None:
