@@ -97,7 +97,8 @@ def run(sizes: Sizes, only: set[int], out: Path) -> int:
 
         widget_tokens = max(sizes.widget_tokens)
         paced_tokens = int(PACED_TPS * sizes.paced_seconds)
-        for tokens in sorted({sizes.chunks, 200, TTFT_TOKENS, sizes.stream_tokens, WARM_TOKENS, paced_tokens, widget_tokens}):
+        zero_delay = {sizes.zero_delay_total // n for n in sizes.streams}
+        for tokens in sorted({sizes.chunks, 200, TTFT_TOKENS, WARM_TOKENS, paced_tokens, widget_tokens, *zero_delay}):
             record(demo.base_url, tokens, recordings)
         pieces = decode_stream([(recordings / f"{widget_tokens}.sse").read_bytes()])
         tokens_list = [p.text for p in pieces if isinstance(p, Chunk) and p.text]

@@ -43,7 +43,7 @@ class Sizes:
     widget_repeat_seconds: float
     naive_tokens: tuple[int, ...]  # 3. the quadratic baselines, measured small and fitted
     streams: tuple[int, ...]  # 4. concurrent consumers
-    stream_tokens: int  # 4. tokens per zero-delay stream
+    zero_delay_total: int  # 4. tokens a zero-delay run shares among its streams (same work at every count)
     paced_seconds: float  # 4. length of each paced stream
     concurrency_repeats: int
     memory_tokens: tuple[int, ...]  # 5.
@@ -63,7 +63,7 @@ FULL = Sizes(
     widget_repeat_seconds=10.0,
     naive_tokens=(250, 500, 1_000),
     streams=(1, 8, 32, 64),
-    stream_tokens=2_000,
+    zero_delay_total=64_000,
     paced_seconds=3.0,
     concurrency_repeats=3,
     memory_tokens=(10_000, 30_000, 100_000),
@@ -82,7 +82,7 @@ QUICK = Sizes(
     widget_repeat_seconds=0.0,
     naive_tokens=(200, 400),
     streams=(1, 8, 32, 64),
-    stream_tokens=1_000,
+    zero_delay_total=16_000,
     paced_seconds=2.0,
     concurrency_repeats=1,
     memory_tokens=(10_000, 100_000),
@@ -101,7 +101,7 @@ SMOKE = Sizes(
     widget_repeat_seconds=0.0,
     naive_tokens=(50, 100),
     streams=(1, 4),
-    stream_tokens=200,
+    zero_delay_total=400,
     paced_seconds=0.5,
     concurrency_repeats=1,
     memory_tokens=(1_000, 3_000),
