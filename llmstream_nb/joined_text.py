@@ -31,6 +31,6 @@ class JoinedText:
             kind = self._kind
             new = [c.text for c in islice(chunks, self._upto, end) if c.kind == kind and c.text]
             if new:
-                self._joined = "".join([self._joined, *new]) if self._joined else "".join(new)
+                self._joined = "".join([self._joined, *new])
             self._upto = end
         return self._joined

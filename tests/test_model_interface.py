@@ -20,7 +20,7 @@ from llmstream_nb import (
     Usage,
     get_model,
 )
-from llmstream_nb._asyncgen import aclose_unless_closing
+from llmstream_nb._asyncgen import aclose_source
 from llmstream_nb.options import Request
 
 WORDS = ["Spark", "ling", " water", ",", " oh", " so", " clear"]
@@ -325,9 +325,9 @@ def test_an_outer_generator_leaves_an_inner_one_that_is_closing_to_finish() -> N
         await asyncio.sleep(0)  # the inner close is under way
         with pytest.raises(RuntimeError, match="already running"):
             await source.aclose()  # what a plain second close does
-        await aclose_unless_closing(source)  # returns at once
+        await aclose_source(source)  # returns at once
         await closing
-        await aclose_unless_closing(source)  # a closed generator: nothing to do
+        await aclose_source(source)  # a closed generator: nothing to do
         closed.append("outer")
 
     asyncio.run(scenario())

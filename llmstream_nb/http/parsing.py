@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, 
 from operator import attrgetter
 from typing import Any, Protocol
 
-from .._asyncgen import aclose_unless_closing
+from .._asyncgen import aclose_source
 from ..errors import APITimeoutError, InterruptedStreamError
 from ..models.streams import Piece
 
@@ -65,5 +65,5 @@ async def aparse_body(
         if not parser.finished:
             raise
     finally:
-        await aclose_unless_closing(source)
+        await aclose_source(source)
     parser.close()

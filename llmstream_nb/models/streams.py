@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any, AsyncIterator, Iterator, Union
 
-from .._asyncgen import aclose_unless_closing
+from .._asyncgen import aclose_source
 from ..chunks import REASONING, TEXT, Chunk, Completion, ProviderTimings, Timings, Usage
 from ..errors import LLMStreamError
 from ..joined_text import JoinedText
@@ -192,7 +192,7 @@ class AsyncTokenStream(_StreamState):
 
     async def aclose(self) -> None:
         """Stop early and release the connection."""
-        await aclose_unless_closing(self._source)
+        await aclose_source(self._source)
         self._finish()
 
     async def __aenter__(self) -> AsyncTokenStream:

@@ -17,7 +17,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, 
 from itertools import chain
 from typing import Any
 
-from .._asyncgen import aclose_unless_closing
+from .._asyncgen import aclose_source
 from ..chunks import Chunk, Completion, Timings
 from ..errors import APITimeoutError, BadRequestError, ConfigurationError, InterruptedStreamError
 from ..http.config import (
@@ -163,7 +163,7 @@ class OpenAIModel(Model):
             if parser.finish_reason is None:
                 raise
         finally:
-            await aclose_unless_closing(events)
+            await aclose_source(events)
         parser.close()
 
     # -- whole answers (stream: false) ------------------------------------------------

@@ -9,11 +9,11 @@ without a `with` block.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import time
 from collections import deque
 from typing import Any, AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 
+from .._asyncgen import aclose_source
 from ..chunks import Chunk, Usage
 from ..models.streams import _StreamState
 from .reading import ItemReader
@@ -81,15 +81,6 @@ def close_source(obj: Any) -> None:
     close = getattr(obj, "close", None)
     if callable(close):
         close()
-
-
-async def aclose_source(obj: Any) -> None:
-    """`aclose()`, or an async `close()` (the OpenAI and Anthropic SDKs' async streams have only that)."""
-    close = getattr(obj, "aclose", None) or getattr(obj, "close", None)
-    if callable(close):
-        result = close()
-        if inspect.isawaitable(result):
-            await result
 
 
 class ChunkIterator:
