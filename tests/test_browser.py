@@ -334,39 +334,45 @@ def test_reasoning_shows_dimmed_above_the_answer_and_folds_away(
 ENDED_VIEWS = [("blocking", "done"), ("blocking", "stopped"), ("async", "done"), ("async", "stopped")]
 
 
-def write_saved_views_notebook(root: Path) -> str:
-    """A notebook whose outputs are ended views, restored by JupyterLab from the saved widget state
-    (no kernel holds these models): what a notebook saved after its streams ended reopens as."""
+def write_saved_widgets_notebook(root: Path, name: str, outputs: list[tuple[Any, str, str]]) -> str:
+    """A notebook of one cell per (widget, cell source, text/plain) whose output is the widget, saved with
+    the widget state only (no kernel holds these models), signed as JupyterLab signs what a person saves:
+    an untrusted notebook shows text/plain instead of widgets. The key and signatures live in the
+    harness's JUPYTER_DATA_DIR. The widgets are closed once embedded."""
     import nbformat
     from ipywidgets.embed import dependency_state, embed_data
     from nbformat.sign import NotebookNotary
 
-    from llmstream_nb.view.widget import StreamWidget
-
-    widgets = [
-        StreamWidget(model_name="saved", mode=mode, status=status, text=f"{mode} {status} answer",
-                     stats={"chunks": 3, "ttft": 0.1, "tokens_per_second": 10.0, "elapsed": 0.3, "status": status})
-        for mode, status in ENDED_VIEWS
-    ]
+    widgets = [widget for widget, _, _ in outputs]
     embedded = embed_data(views=widgets, state=dependency_state(widgets, drop_defaults=False), drop_defaults=False)
     cells = []
-    for (mode, status), spec in zip(ENDED_VIEWS, embedded["view_specs"]):
+    for (_, source, plain), spec in zip(outputs, embedded["view_specs"]):
         output = nbformat.v4.new_output(
-            "display_data",
-            data={"application/vnd.jupyter.widget-view+json": spec, "text/plain": f"{mode} {status} answer"},
+            "display_data", data={"application/vnd.jupyter.widget-view+json": spec, "text/plain": plain}
         )
-        cells.append(nbformat.v4.new_code_cell(f"# {mode} {status}", outputs=[output], execution_count=1))
+        cells.append(nbformat.v4.new_code_cell(source, outputs=[output], execution_count=1))
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     notebook.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": embedded["manager_state"]}
     for widget in widgets:
         widget.close()
-    # Signed, as JupyterLab signs what a person saves: an untrusted notebook shows text/plain
-    # instead of widgets. The key and signatures live in the harness's JUPYTER_DATA_DIR.
     NotebookNotary(data_dir=str(root.parent / "data")).sign(notebook)
-    name = "_saved_views.ipynb"
     nbformat.write(notebook, root / name)
     return name
+
+
+def write_saved_views_notebook(root: Path) -> str:
+    """A notebook whose outputs are ended views, restored by JupyterLab from the saved widget state:
+    what a notebook saved after its streams ended reopens as."""
+    from llmstream_nb.view.widget import StreamWidget
+
+    outputs = [
+        (StreamWidget(model_name="saved", mode=mode, status=status, text=f"{mode} {status} answer",
+                      stats={"chunks": 3, "ttft": 0.1, "tokens_per_second": 10.0, "elapsed": 0.3, "status": status}),
+         f"# {mode} {status}", f"{mode} {status} answer")
+        for mode, status in ENDED_VIEWS
+    ]
+    return write_saved_widgets_notebook(root, "_saved_views.ipynb", outputs)
 
 
 def test_a_view_restored_from_saved_state_offers_neither_stop_nor_hint(page: Any, lab: LabServer) -> None:
@@ -517,10 +523,6 @@ def test_the_timing_plot_grows_while_streaming(page: Any, lab: LabServer) -> Non
 
 def write_saved_teaching_notebook(root: Path) -> str:
     """One ended view with colour, timeline and inspector, saved with its widget state only."""
-    import nbformat
-    from ipywidgets.embed import dependency_state, embed_data
-    from nbformat.sign import NotebookNotary
-
     from llmstream_nb.view.widget import StreamWidget
 
     pieces = ["Saved", " answer", "\n"]
@@ -528,19 +530,7 @@ def write_saved_teaching_notebook(root: Path) -> str:
     widget = StreamWidget(model_name="saved", mode="blocking", status="done", text="".join(pieces), offsets=[5, 12, 13],
                           color="prob", timeline=True, inspect=True, meta=meta,
                           stats={"chunks": 3, "ttft": 0.5, "tokens_per_second": 12.0, "elapsed": 0.8, "status": "done"})
-    embedded = embed_data(views=[widget], state=dependency_state([widget], drop_defaults=False), drop_defaults=False)
-    output = nbformat.v4.new_output(
-        "display_data",
-        data={"application/vnd.jupyter.widget-view+json": embedded["view_specs"][0], "text/plain": "Saved answer"},
-    )
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("# saved teaching", outputs=[output])])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    notebook.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": embedded["manager_state"]}
-    widget.close()
-    NotebookNotary(data_dir=str(root.parent / "data")).sign(notebook)
-    name = "_saved_teaching.ipynb"
-    nbformat.write(notebook, root / name)
-    return name
+    return write_saved_widgets_notebook(root, "_saved_teaching.ipynb", [(widget, "# saved teaching", "Saved answer")])
 
 
 def test_a_saved_view_redraws_colours_plot_and_inspector_from_state(page: Any, lab: LabServer) -> None:
