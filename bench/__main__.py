@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ._common import BENCH, FULL, SIZES, Section, Sizes, demo_server, load_average, mark, replay_server
+from ._common import BENCH, FULL, SIZES, Section, Sizes, demo_server, host_state, mark, replay_server
 
 TITLES = {
     1: "1. Client throughput",
@@ -67,7 +67,7 @@ def run(sizes: Sizes, only: set[int], out: Path) -> int:
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.monotonic()
     started_at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    loads = [load_average()]
+    loads = [host_state()]
     sections: dict[int, Section] = {}
     headline: dict[str, str] = {}
     failed = []
@@ -150,7 +150,7 @@ def run(sizes: Sizes, only: set[int], out: Path) -> int:
             try:
                 for number, body in ((1, one), (2, two), (3, three), (4, four), (5, five), (6, six)):
                     section(number, body)
-                    loads.append(load_average())
+                    loads.append(host_state())
             finally:
                 for _, c in clients.values():
                     c.close()

@@ -154,7 +154,7 @@ def interleave(contenders: dict[str, Callable[[], Any]], rounds: dict[str, int])
     return results
 
 
-def load_average() -> str:
+def host_state() -> str:
     """The load average, and how long a fixed CPU task takes right now: on a shared host the second
     shows a slow spell (the host's other tenants) that the load average of this machine does not."""
     try:
