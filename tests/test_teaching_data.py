@@ -244,10 +244,10 @@ def test_a_slowed_view_keeps_the_answer_and_the_usage() -> None:
 
 
 def test_a_whole_answer_says_it_does_not_stream() -> None:
-    from llmstream_nb.models.base import _as_one_chunk
+    from llmstream_nb.models import one_chunk_pieces
 
     whole = Completion("The whole answer at once.")
-    view = StreamView(iter(list(_as_one_chunk(whole))[:1]), file=io.StringIO())
+    view = StreamView(iter(list(one_chunk_pieces(whole))[:1]), file=io.StringIO())
     view.run()
     assert view.streamed is False
     assert view.stats["note"] == FALLBACK_NOTE == "1 chunk: this model does not stream"
