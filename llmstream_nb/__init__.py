@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._version import __version__
 from .chunks import Chunk, Completion, ProviderTimings, Timings, Usage
 from .errors import (
     APIConnectionError,
@@ -28,8 +29,6 @@ from .errors import (
 from .models import AsyncTokenStream, Model, TokenStream
 from .registry import get_model, provider_names, register_provider
 from .timeline import Timeline, TimelineRow, timeline
-
-__version__ = "0.1.0"
 
 __all__ = [
     "APIConnectionError",

@@ -12,18 +12,17 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import sys
 from typing import Any
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Bool, Dict, Float, Int, Unicode
 
-from ..errors import ConfigurationError, one_line
+from ..errors import ConfigurationError
 from ..models import Model
 from ..registry import DEFAULT_MODEL, MODEL_ENV, get_model, provider_statuses
 from ..sources import ForeignModel, as_model
-from .complain import PREFIX, complain
 from .arguments import CellArgs, MagicUsageError, parse_cell_line
+from .complain import complain
 from .help import help_text
 from .runner import CellRun, run_cell, run_compare
 from .settings import apply_settings, format_settings

@@ -1,4 +1,4 @@
-"""What every HTTP provider sets up and checks the same way: base URLs, the key (argument or environment),
+"""What every HTTP provider sets up and checks the same way (`http_provider.HttpProvider` uses it): base URLs, the key (argument or environment),
 the headers that carry it, timeouts, retry counts, secret headers, and the short model listing
 `llmstream-nb models` shows.
 
@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
-from .. import __version__
+from .._version import __version__
 from ..errors import ConfigurationError, LLMStreamError
-from .client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, HttpSession
+from ..http.client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, HttpSession
 
 #: Header names whose values are credentials, whoever sets them (Azure `api-key`, Anthropic `x-api-key`).
 SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
