@@ -12,6 +12,7 @@ from .chunks import Chunk, Completion, ProviderTimings, Timings, Usage
 from .errors import (
     APIConnectionError,
     APIError,
+    APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
@@ -33,6 +34,7 @@ from .timeline import Timeline, TimelineRow, timeline
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIStatusError",
     "APITimeoutError",
     "AsyncTokenStream",
     "AuthenticationError",
