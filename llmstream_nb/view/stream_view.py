@@ -103,6 +103,7 @@ class StreamView:
         self.status = Status.WAITING
         self.stop_requested = False
         self._tracker = StatsTracker()
+        self._shown = 0  # how many of the record's chunks the sink has been fed
         self._stamper: Stamper | None = None
         self._begun = False
         self._task: Any = None
@@ -295,16 +296,27 @@ class StreamView:
     def accept(self, chunk: Chunk) -> None:
         if self.record is not self._source:  # our own stream has recorded it already
             self.record.add(chunk)
-        if chunk.kind == TEXT and chunk.text:
-            self._tracker.add(chunk)
-        if chunk.text and self.status == Status.WAITING:  # reasoning counts: the model is answering
-            self._set_model_from_items()
-            self.status = Status.STREAMING
-            self._sink.status_changed(self.status)
-        self._sink.feed(chunk)
+        self._show_new()
+
+    def _show_new(self) -> None:
+        """Show what the record holds and the sink has not seen. With our own stream's record that
+        includes a chunk the stream recorded just before a Stop reached the view: what the record
+        holds is what the page shows."""
+        chunks = self.record.chunks
+        while self._shown < len(chunks):
+            chunk = chunks[self._shown]
+            self._shown += 1
+            if chunk.kind == TEXT and chunk.text:
+                self._tracker.add(chunk)
+            if chunk.text and self.status == Status.WAITING:  # reasoning counts: the model is answering
+                self._set_model_from_items()
+                self.status = Status.STREAMING
+                self._sink.status_changed(self.status)
+            self._sink.feed(chunk)
 
     def end(self, status: Status, error: BaseException | None = None) -> None:
         record = self.record
+        self._show_new()
         record.finish()
         record.error = error  # a stop is no error, whatever the stream noted when it was closed
         if isinstance(error, LLMStreamError) and not error.partial_text and record.text:
