@@ -196,6 +196,8 @@ def test_pull_async_with_await() -> None:
     assert_start_stream_end(view)
     text = "".join(e["data"]["chunk"].text for e in view.events if e["event"] == "on_llm_stream")
     assert text == view.events[-1]["data"]["output"].text
+    assert view.completion.text == text  # the answer the events carried, kept as a stream's record
+    assert view.completion.usage == view.events[-1]["data"]["output"].usage
 
 
 def test_pull_from_any_async_iterator_and_its_error() -> None:

@@ -21,6 +21,9 @@ Feed it either way:
 - push: `EventsView()`, then `add(event)` per event and `finish(error)` at the end (the
   `%%llmstream --events` magic does this while the answer streams in a StreamView).
 
+The answer inside the events (the root run's chunks, `sources.EventAnswer`) is kept in `record`,
+the same `StreamRecord` a stream keeps, so `view.completion` is the run's answer.
+
 Outside a notebook the table is printed when the run ends (or by `print_table()`), so it
 never interleaves with an answer printed live above it.
 """
@@ -28,12 +31,16 @@ never interleaves with an answer printed live above it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 from functools import cache
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Generator, TextIO
 
 from .. import _runtime
+from ..chunks import Chunk, Completion
+from ..models.streams import StreamRecord
+from ..sources import EventAnswer
 from ..status import Status
 from .coalesce import Flusher, Schedule, loop_schedule, thread_schedule
 from .consume import consume_on_thread, start_task
@@ -118,6 +125,9 @@ class EventsView:
             self._make_source = None
         self.events: list[dict[str, Any]] = []
         self.rows: list[Row] = []
+        #: The answer the events carry, as a stream would record it (chunks stamped on arrival here).
+        self.record = StreamRecord()
+        self._answer = EventAnswer()
         self._make_row = RowMaker()
         self.status = Status.WAITING
         self.error: BaseException | None = None
@@ -159,6 +169,11 @@ class EventsView:
         return self.status.active
 
     @property
+    def completion(self) -> Completion:
+        """The answer the run's events carried (the root run's chunks, usage and end)."""
+        return self.record.completion
+
+    @property
     def summary(self) -> dict[str, int]:
         """How many events of each kind so far: {"start": 4, "stream": 15, "end": 4}."""
         return count_kinds(self.rows)
@@ -169,6 +184,11 @@ class EventsView:
         """Record one event and show its row (batched to the browser; a terminal prints at the end)."""
         if self.status == Status.WAITING:
             self._set_status(Status.STREAMING)
+        if not self.events:
+            self.record.begin()
+            self.record.model = str(event.get("name") or "")
+        for piece in self._answer(event):  # a copy: the event's own chunk keeps its stamps
+            self.record.accept(dataclasses.replace(piece) if isinstance(piece, Chunk) else piece)
         row = self._make_row(len(self.rows), event)
         self.events.append(event)
         self.rows.append(row)
@@ -190,7 +210,8 @@ class EventsView:
 
     def end(self, status: Status, error: BaseException | None = None) -> None:
         """What consume.py calls once: the table ends with this status."""
-        self.error = error
+        self.error = self.record.error = error
+        self.record.finish()
         if self.widget is not None:
             if self._flusher is not None:
                 self._flusher.close()
