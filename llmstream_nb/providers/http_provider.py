@@ -11,9 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
+from ..errors import LLMStreamError
 from ..http.client import DEFAULT_READ_TIMEOUT, HttpSession
 from ..models.base import Model
-from .http_setup import SESSION_SETTINGS, data_ids, key_state, list_model_ids, provider_session
+from .http_setup import SESSION_SETTINGS, data_ids, key_state, provider_session, secret_values
+
+#: How long `llmstream-nb models` waits for a server's model list.
+STATUS_TIMEOUT = 3.0
 
 
 class HttpProvider(Model):
@@ -65,8 +69,26 @@ class HttpProvider(Model):
         key: str | None = None,
         ids: Callable[[Any], Iterable[str]] = data_ids,
     ) -> tuple[list[str], str | None]:
-        """The server's model ids, or the one-line reason there are none (short timeout, no retries)."""
-        return list_model_ids(cls.provider, base_url, path, headers, key, ids)
+        """The sorted `ids(payload)` of the server's model list (by default `data[].id`), or the one-line
+        reason there are none; a short timeout and no retries, so `llmstream-nb models` never hangs."""
+        session = HttpSession(
+            cls.provider,
+            base_url,
+            headers=headers,
+            secrets=secret_values(headers, key),
+            connect_timeout=STATUS_TIMEOUT,
+            read_timeout=STATUS_TIMEOUT,
+            max_retries=0,
+        )
+        try:
+            payload = session.request_json("GET", path)
+            return sorted(ids(payload)), None
+        except LLMStreamError as exc:
+            return [], str(exc)
+        except (AttributeError, KeyError, TypeError):
+            return [], "the server's model list is unreadable"
+        finally:
+            session.close()
 
     def close(self) -> None:
         self.http.close()
