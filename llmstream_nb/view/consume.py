@@ -3,7 +3,7 @@
 - `consume_here`: blocking, on the cell's thread (a sync source). ipykernel handles no comm
   message while a cell runs, so Jupyter's interrupt (a KeyboardInterrupt here) is the way to stop.
 - `start_task`: a task on the running loop (a notebook's): the cell returns at once, a Stop click
-  cancels the task, which closes the source. DESIGN: such a task outlives the cell and its widget
+  cancels the task, which closes the source. docs/architecture.md: such a task outlives the cell and its widget
   updates and clicks work meanwhile.
 - `consume_on_thread`: blocking for an async source: its own loop on a worker thread, cancelled
   on interrupt. The wait is an Event, not `Thread.join`: a join interrupted by Ctrl-C can mark a

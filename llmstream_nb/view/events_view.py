@@ -9,7 +9,7 @@ the status line adds them up ("4 start · 15 stream · 4 end"). events_rows.py m
 
 Rows travel like the StreamView's tokens, through the same `Flusher`: as small custom
 messages holding only the new rows, at most ~30 per second, never as a synced list that would be resent whole on every
-change (see DESIGN.md). The browser writes every cell with `textContent`, so model text is
+change (see docs/architecture.md). The browser writes every cell with `textContent`, so model text is
 never parsed as HTML. The full list is synced once, at the end, for saved notebooks.
 
 Feed it either way:

@@ -7,7 +7,7 @@ The view consumes the source itself, in one of two ways:
   Jupyter's interrupt stops it. The view closes the source, shows "stopped" with the
   partial text, and raises a `StreamInterrupted` (a KeyboardInterrupt that IPython shows
   as one line), so "Run all" halts as it would for any interrupted cell.
-- `start()` runs the stream as a task on the kernel's running loop (DESIGN.md: such a
+- `start()` runs the stream as a task on the kernel's running loop (docs/architecture.md: such a
   task outlives the cell, and widget updates and clicks work meanwhile). The cell
   returns at once, Stop cancels the task, which closes the source (our AsyncTokenStream
   acloses its HTTP response), and several views can stream at once. `await view` waits
