@@ -9,12 +9,12 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Mapping, Sequence, Union
+from typing import Any, Mapping, Sequence
 
 from .errors import ConfigurationError
 
 Message = dict[str, str]
-PromptInput = Union[str, Sequence[Union[Message, tuple[str, str]]]]
+PromptInput = str | Sequence[Message | tuple[str, str]]
 
 _ROLE_ALIASES = {"human": "user", "ai": "assistant", "user": "user", "assistant": "assistant", "system": "system"}
 

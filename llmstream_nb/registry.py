@@ -66,7 +66,9 @@ def get_model(spec: str | Model | None = None, **options: Any) -> Model:
     spec = spec or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
     provider, model = split_spec(spec)
     if not provider:
-        raise ConfigurationError(f"no provider in model name {spec!r}; use 'provider:model', e.g. 'demo' or 'openai:gpt-4o-mini'")
+        raise ConfigurationError(
+            f"no provider in model name {spec!r}; use 'provider:model', e.g. 'demo' or 'openai:gpt-4o-mini'"
+        )
     return provider_class(provider)(model, **options)
 
 

@@ -101,7 +101,9 @@ class Generation(Iterator[Token]):
 
     def close(self) -> None:
         """Stop early (``finish_reason`` stays ``None``)."""
-        self._it.close()
+        close = getattr(self._it, "close", None)  # the sampler is a generator; a plain iterator has nothing to close
+        if close is not None:
+            close()
 
 
 class DemoLM:

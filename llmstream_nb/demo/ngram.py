@@ -102,15 +102,15 @@ def count_ngrams(sequences: Iterable[tuple[Sequence[int], float]], vocab_size: i
         if ks:
             plain_counts: dict[int, float] = Counter(ks)  # type: ignore[assignment]
             plain_totals: dict[int, float] = Counter(map(context_of, ks))  # type: ignore[assignment]
-            for key, n in counts.items():
-                plain_counts[key] = plain_counts.get(key, 0) + n
-            for h, n in totals.items():
-                plain_totals[h] = plain_totals.get(h, 0) + n
+            for key, mass in counts.items():
+                plain_counts[key] = plain_counts.get(key, 0) + mass
+            for h, mass in totals.items():
+                plain_totals[h] = plain_totals.get(h, 0) + mass
             counts, totals = plain_counts, plain_totals
         levels.append((counts, totals))
     unigram: dict[int, float] = Counter(plain_next)  # type: ignore[assignment]
-    for w, n in weighted_next.items():
-        unigram[w] = unigram.get(w, 0) + n
+    for w, mass in weighted_next.items():
+        unigram[w] = unigram.get(w, 0) + mass
     return levels, unigram
 
 

@@ -44,5 +44,5 @@ def _train() -> None:
         from .lm import DemoLM
 
         DemoLM.shared()
-    except Exception:  # noqa: BLE001  the first stream trains again and reports the error where it is seen
+    except Exception:
         pass

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any, AsyncIterator, Callable, ClassVar, Iterator, Sequence, TypeVar
 
 from ..chunks import Completion
@@ -186,7 +187,7 @@ class Model:
         """Answer each input, at most `max_concurrency` at a time, in input order."""
         if not inputs:
             return []
-        call = _maybe_capture(lambda item: self.invoke(item, **options), return_exceptions)
+        call = _maybe_capture(partial(self.invoke, **options), return_exceptions)
         workers = max(1, min(max_concurrency or len(inputs), len(inputs)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llmstream-batch") as pool:
             futures = [pool.submit(call, item) for item in inputs]

@@ -15,14 +15,14 @@ from one holder to another, so nothing can drift.
 from __future__ import annotations
 
 import time
-from typing import Any, AsyncIterator, Iterator, Union
+from typing import Any, AsyncIterator, Iterator
 
 from .._asyncgen import aclose_source
 from ..chunks import REASONING, TEXT, Chunk, Completion, ProviderTimings, Timings, Usage
 from ..errors import LLMStreamError
 from ..joined_text import JoinedText
 
-Piece = Union[Chunk, Usage, ProviderTimings]
+Piece = Chunk | Usage | ProviderTimings
 
 
 class StreamRecord:

@@ -32,14 +32,18 @@ class DemoModel(Model):
     settings = ("ttft", "tokens_per_second", "jitter")
     extra_call_options = ("top_k", "min_tokens")
 
-    def _configure(self, ttft: float | None = None, tokens_per_second: float | None = None, jitter: float | None = None) -> None:
+    def _configure(  # type: ignore[override]  # Model.__init__ passes only the names in `settings`
+        self, ttft: float | None = None, tokens_per_second: float | None = None, jitter: float | None = None
+    ) -> None:
         from ..demo import LatencyProfile
         from ..demo.warmup import warm_demo_model
 
         warm_demo_model()  # trains on a daemon thread now, not in the first stream's time to first token
 
         if self.model != self.default_model:
-            raise ConfigurationError(f"unknown demo model {self.model!r}; the demo provider has one model: {self.default_model!r}")
+            raise ConfigurationError(
+                f"unknown demo model {self.model!r}; the demo provider has one model: {self.default_model!r}"
+            )
         base = LatencyProfile()
         self.latency = LatencyProfile(
             ttft=base.ttft if ttft is None else float(ttft),

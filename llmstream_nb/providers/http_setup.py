@@ -1,6 +1,6 @@
-"""What every HTTP provider sets up and checks the same way (`http_provider.HttpProvider` uses it): base URLs, the key (argument or environment),
-the headers that carry it, timeouts, retry counts, secret headers, and the short model listing
-`llmstream-nb models` shows.
+"""What every HTTP provider sets up and checks the same way (`http_provider.HttpProvider` uses it): base
+URLs, the key (argument or environment), the headers that carry it, timeouts, retry counts and secret
+headers. (The short model listing `llmstream-nb models` shows is `HttpProvider._list_models`.)
 
 Providers differ in their wire format, not in these, so each one's `_configure` and `status()` stay a
 few lines and every provider rejects a bad setting with the same one-line `ConfigurationError`.

@@ -2,8 +2,8 @@
 
 `get_model("replay:run.jsonl", speed=2.0)`: the recorded chunks, with their kinds, logprobs,
 finish reasons and fallback marks, arrive at their recorded times (divided by `speed`; 0 is
-instant: see pacing.py, which slow motion shares), then the recorded usage; a recording of a failed stream fails the same way, with the
-same error type and message, after the same partial text.
+instant: see pacing.py, which slow motion shares), then the recorded usage; a recording of a
+failed stream fails the same way, with the same error type and message, after the same partial text.
 
 Each chunk is due at `start + t / speed`, not after a `sleep(gap)`: a sleep that overshoots
 never delays the chunks after it, so a long replay keeps the recorded pace to its end. The

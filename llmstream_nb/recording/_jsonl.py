@@ -109,7 +109,7 @@ def read(path: str | os.PathLike[str]) -> Recording:
     number = lines[0][0]
     try:
         recording = _header_fields(_object(lines[0][1]))
-        for number, line in lines[1:-1]:
+        for number, line in lines[1:-1]:  # noqa: B007  `number` names the line in the error below
             recording.chunks.append(_chunk(_object(line), index=len(recording.chunks)))
         number, line = lines[-1]
         last = _object(line)

@@ -1,7 +1,8 @@
 """The ASGI app: one routes table for every protocol the server speaks, plus its own `/llmstream/*` endpoints.
 
 A protocol is a module with `routes(state) -> list[Route]`: OpenAI (`/v1/models`, `/v1/chat/completions`,
-`/v1/completions`), Anthropic (`/v1/messages`) and Ollama (`/api/*`) today; a new one is added to `PROTOCOLS`. Run the app with any ASGI server, e.g.
+`/v1/completions`), Anthropic (`/v1/messages`) and Ollama (`/api/*`) today; a new one is added to
+`PROTOCOLS`. Run the app with any ASGI server, e.g.
 `uvicorn --factory llmstream_nb.server.app:create_app`, or with `serve` / `BackgroundServer` (run.py).
 """
 

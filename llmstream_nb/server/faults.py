@@ -52,7 +52,7 @@ import asyncio
 import math
 import threading
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from enum import Enum
 
@@ -263,7 +263,7 @@ async def _fire(
             raise ConnectionDropped(f"{key}={after}")
 
 
-async def _prepend(first: Chunk | None, rest: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
+async def _prepend(first: Chunk | None, rest: AsyncIterator[Chunk]) -> AsyncGenerator[Chunk, None]:
     if first is not None:
         yield first
     async for chunk in rest:

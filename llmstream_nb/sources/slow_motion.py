@@ -6,8 +6,9 @@ The source is read ahead (a thread, or a task on the loop) so arrivals are measu
 really come. Each item is due at a time scheduled from the start, never after a `sleep(gap)`, so a sleep
 that overshoots never delays the items after it (no drift over a long answer). A live source
 cannot be made faster than it arrives: with `speed > 1` an item is passed on as soon as it
-arrives and is due; at speed 0 (pacing.py: no waiting) every item as soon as it arrives. The async wrapper waits with `asyncio.sleep`, so the event loop keeps
-running; the sync one with `time.sleep`. Clock and sleeps are injectable for tests.
+arrives and is due; at speed 0 (pacing.py: no waiting) every item as soon as it arrives. The
+async wrapper waits with `asyncio.sleep`, so the event loop keeps running; the sync one with
+`time.sleep`. Clock and sleeps are injectable for tests.
 
 The view stamps what the wrapper yields by its own clock, so a view's `chunks` (and its
 timings, and a recording saved from it) show the slowed arrival times; the wrapped stream

@@ -308,7 +308,8 @@ class EventsView:
             print(line, file=out)
         counts = summary_text(self.summary)
         note = f": {type(self.error).__name__}: {self.error}" if self.error is not None else ""
-        print(f"[{_events(len(self.rows))}{f' ({counts})' if counts else ''}, {self.status}{note}]", file=out, flush=True)
+        counted = f" ({counts})" if counts else ""
+        print(f"[{_events(len(self.rows))}{counted}, {self.status}{note}]", file=out, flush=True)
 
 
 def _events(count: int) -> str:
