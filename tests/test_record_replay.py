@@ -1,8 +1,8 @@
-"""Record and replay: a recorded stream replays with the same chunks and, within measurement noise,
+"""Record and replay: a recorded stream replays with the same chunks and, on the replay's clock,
 the same timing, through every interface (stream, astream, invoke, events, views, the CLI, the magic).
 
-Timing bounds are loose on purpose (a loaded 2-core CI machine oversleeps): totals within 30% + 50 ms,
-medians of gaps rather than single gaps. The recording is the demo at a steady, known pace.
+A replay's pace is checked on a fake clock (`FakeTime`: the replay's clock and sleeps, injected as
+in `SlowMotion`), never by timing a real one. The recording is the demo at a steady, known pace.
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ import asyncio
 import io
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 from typing import Any, Iterator
@@ -36,7 +34,6 @@ from llmstream_nb import (
 )
 from llmstream_nb.cli import main as cli_main
 from llmstream_nb.options import Request
-from llmstream_nb.providers import replay as replay_module
 from llmstream_nb.recording import load, options_in_force, save
 from llmstream_nb.view import StreamView
 
@@ -50,8 +47,37 @@ def looks(chunks: list[Chunk]) -> list[tuple[Any, ...]]:
     return [(c.text, c.kind, c.logprob, c.top_logprobs, c.finish_reason, c.fallback) for c in chunks]
 
 
-def within(measured: float, expected: float) -> bool:
-    return abs(measured - expected) <= 0.3 * expected + 0.05
+class FakeTime:
+    """The replay's clock and sleeps: time moves only when the replay sleeps (`late` seconds too long each time)."""
+
+    def __init__(self, late: float = 0.0) -> None:
+        self.now = 1000.0
+        self.late = late
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds + self.late
+
+    async def asleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+        await asyncio.sleep(0)  # a real await: the loop runs its other tasks meanwhile
+
+
+def paced(path: Path, fake: FakeTime, **options: Any) -> Any:
+    """A replay model of `path` on `fake`'s clock."""
+    model = get_model(f"replay:{path}", **options)
+    model.clock, model.sleep, model.asleep = fake.clock, fake.sleep, fake.asleep
+    return model
+
+
+def release_times(stream: TokenStream, fake: FakeTime) -> list[float]:
+    """When (on the fake clock, from the start) each chunk was handed over."""
+    start = fake.now
+    return [fake.now - start for _ in stream]
 
 
 def drain(stream: TokenStream) -> TokenStream:
@@ -112,52 +138,51 @@ def test_stream_replays_the_same_chunks_and_usage(recorded: tuple[Path, TokenStr
 @pytest.mark.parametrize("speed", [1.0, 2.0])
 def test_replay_keeps_the_recorded_pace_divided_by_speed(recorded: tuple[Path, TokenStream], speed: float) -> None:
     path, stream = recorded
-    replayed = drain(get_model(f"replay:{path}", speed=speed).stream(PROMPT))
-    assert within(replayed.timings.elapsed, stream.timings.elapsed / speed)
-    assert within(replayed.chunks[-1].t, stream.chunks[-1].t / speed)
-    gaps = [statistics.median(b.t - a.t for a, b in zip(s.chunks[1:-2], s.chunks[2:-1])) for s in (stream, replayed)]
-    assert abs(gaps[1] - gaps[0] / speed) <= 0.5 * gaps[0] / speed + 0.005
+    fake = FakeTime()
+    replayed = paced(path, fake, speed=speed).stream(PROMPT)
+    times = release_times(replayed, fake)
+    assert looks(replayed.chunks) == looks(stream.chunks)
+    assert times == pytest.approx([c.t / speed for c in load(path).chunks], abs=1e-9)
+    assert sum(fake.sleeps) == pytest.approx(load(path).end / speed)  # then it waits for the recorded end
 
 
 def test_speed_zero_is_instant(recorded: tuple[Path, TokenStream]) -> None:
     path, stream = recorded
-    started = time.perf_counter()
-    drain(get_model(f"replay:{path}").stream(PROMPT, speed=0))  # per call, over the model's 1.0
-    assert time.perf_counter() - started < stream.timings.elapsed / 4
+    fake = FakeTime()
+    replayed = drain(paced(path, fake).stream(PROMPT, speed=0))  # per call, over the model's 1.0
+    assert fake.sleeps == [] and looks(replayed.chunks) == looks(stream.chunks)
 
 
-def test_late_wakeups_do_not_add_up(recorded: tuple[Path, TokenStream], monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every sleep oversleeps by 5 ms: chunks are due at start + t, so the lateness stays ~5 ms, not 5 ms x 60."""
-    path, stream = recorded
-    real_sleep = time.sleep
-    monkeypatch.setattr(replay_module.time, "sleep", lambda seconds: real_sleep(seconds + 0.005))
-    replayed = drain(get_model(f"replay:{path}").stream(PROMPT))
-    lateness = [b.t - a.t for a, b in zip(stream.chunks, replayed.chunks)]
-    assert statistics.median(lateness[-20:]) < 0.1
+def test_late_wakeups_do_not_add_up(recorded: tuple[Path, TokenStream]) -> None:
+    """Every sleep oversleeps by 5 ms: chunks are due at start + t, so each is at most 5 ms late, not 5 ms x 60."""
+    path, _ = recorded
+    fake = FakeTime(late=0.005)
+    times = release_times(paced(path, fake).stream(PROMPT), fake)
+    lateness = [at - chunk.t for at, chunk in zip(times, load(path).chunks)]
+    assert max(lateness) <= 0.005 + 1e-9 and len(fake.sleeps) > 20
 
 
 def test_astream_replays_on_the_loop_without_blocking_it(recorded: tuple[Path, TokenStream]) -> None:
     path, stream = recorded
+    fake = FakeTime()
 
-    async def main() -> tuple[list[Chunk], float, int]:
+    async def main() -> tuple[list[Chunk], int]:
         ticks = 0
 
         async def tick() -> None:
             nonlocal ticks
             while True:
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0)
                 ticks += 1
 
         ticker = asyncio.ensure_future(tick())
-        replayed = get_model(f"replay:{path}").astream(PROMPT)
-        chunks = [chunk async for chunk in replayed]
+        chunks = [chunk async for chunk in paced(path, fake).astream(PROMPT)]
         ticker.cancel()
-        return chunks, replayed.timings.elapsed, ticks
+        return chunks, ticks
 
-    chunks, elapsed, ticks = asyncio.run(main())
+    chunks, ticks = asyncio.run(main())
     assert looks(chunks) == looks(stream.chunks)
-    assert within(elapsed, stream.timings.elapsed)
-    assert ticks >= stream.timings.elapsed / 0.01 / 4  # the loop ran other work all along
+    assert fake.sleeps and ticks >= len(fake.sleeps) - 1  # the loop ran other work at every wait (the last one: maybe after)
 
 
 def test_invoke_and_ainvoke(recorded: tuple[Path, TokenStream]) -> None:
@@ -240,7 +265,6 @@ class Breaks(Model):
 
     def _stream_chunks(self, request: Request) -> Iterator[Chunk]:
         yield Chunk("Hello")
-        time.sleep(0.1)
         yield Chunk(" wor")
         raise InterruptedStreamError("connection closed before the end of the stream", provider="breaks")
 
@@ -255,13 +279,14 @@ def test_a_failed_stream_replays_the_same_failure_after_the_same_text(tmp_path: 
     original = Breaks().stream(PROMPT)
     error = failure_of(original)
     path = save(original, tmp_path / "broken.jsonl", prompt=PROMPT)
-    model = get_model(f"replay:{path}")
+    fake = FakeTime()
+    model = paced(path, fake)
     replayed = model.stream(PROMPT)
     again = failure_of(replayed)
     assert type(again) is InterruptedStreamError and str(again) == str(error)
     assert again.partial_text == "Hello wor" == replayed.text  # type: ignore[attr-defined]
     assert looks(replayed.chunks) == looks(original.chunks)
-    assert within(replayed.timings.elapsed, original.timings.elapsed)
+    assert sum(fake.sleeps) == pytest.approx(load(path).end)  # it fails when the original failed
 
     async def main() -> BaseException:
         with pytest.raises(InterruptedStreamError) as info:
