@@ -220,20 +220,23 @@ def test_slow_motion_keeps_order_content_and_closes() -> None:
 
 @pytest.mark.asyncio
 async def test_async_slow_motion_uses_the_async_sleep_and_keeps_order() -> None:
-    waits: list[float] = []
+    clock, waits = FakeClock(), []
 
     async def fake_sleep(seconds: float) -> None:
         waits.append(seconds)
+        clock.now += seconds
         await asyncio.sleep(0)
 
     async def source() -> Any:
         for word in ("a", "b", "c"):
-            await asyncio.sleep(0.01)
+            clock.now += 0.01  # arrives 10 ms after the one before
             yield word
 
-    wrapped = slow_motion(source(), 0.5, sleep=fake_sleep)
-    assert [item async for item in wrapped] == ["a", "b", "c"]
-    assert waits and all(w > 0 for w in waits)  # it waited, through the async sleep
+    wrapped = slow_motion(source(), 0.5, clock=clock, sleep=fake_sleep)
+    start = clock.now
+    shown = [(item, round(clock.now - start, 6)) async for item in wrapped]
+    assert shown == [("a", 0.03), ("b", 0.04), ("c", 0.06)]  # due at 0.02 (read ahead: past), 0.04, 0.06
+    assert waits  # it waited, through the async sleep
 
 
 def test_a_slowed_view_keeps_the_answer_and_the_usage() -> None:

@@ -532,16 +532,17 @@ def test_show_names_the_model_from_openai_chunks() -> None:
 
 @pytest.mark.asyncio
 async def test_async_show_returns_at_once_and_await_gives_the_completion() -> None:
-    gate = asyncio.Event()
+    gate, asked_again = asyncio.Event(), asyncio.Event()
 
     async def source() -> AsyncIterator[str]:
         yield "before "
+        asked_again.set()  # the view took "before " and asks for more
         await gate.wait()
         yield "after"
 
     view = show(source(), file=io.StringIO())
     assert view.status == "waiting"  # the task has not run yet: show() returned at once
-    await asyncio.sleep(0.01)
+    await asked_again.wait()
     assert view.text == "before " and view.active
     gate.set()
     completion = await view
@@ -550,18 +551,19 @@ async def test_async_show_returns_at_once_and_await_gives_the_completion() -> No
 
 @pytest.mark.asyncio
 async def test_async_stop_cancels_and_closes_the_source() -> None:
-    closed = asyncio.Event()
+    closed, asked_again = asyncio.Event(), asyncio.Event()
 
     async def source() -> AsyncIterator[str]:
         try:
             yield "partial"
-            await asyncio.sleep(3600)
+            asked_again.set()
+            await asyncio.Event().wait()  # never set: only a Stop ends this
             yield "never"
         finally:
             closed.set()
 
     view = StreamView(source(), file=io.StringIO()).start()
-    await asyncio.sleep(0.01)
+    await asked_again.wait()
     view.stop()
     completion = await view
     assert view.status == "stopped" and completion.text == "partial" and closed.is_set()
@@ -579,12 +581,15 @@ async def test_async_stop_before_the_first_step() -> None:
 
 @pytest.mark.asyncio
 async def test_outside_cancellation_propagates() -> None:
+    asked_again = asyncio.Event()
+
     async def source() -> AsyncIterator[str]:
         yield "x"
-        await asyncio.sleep(3600)
+        asked_again.set()
+        await asyncio.Event().wait()
 
     view = StreamView(source(), file=io.StringIO()).start()
-    await asyncio.sleep(0.01)
+    await asked_again.wait()
     assert view._task is not None
     view._task.cancel()  # someone else's cancellation (a timeout, a task group), not Stop
     with pytest.raises(asyncio.CancelledError):
