@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 
+from .. import _runtime
 from .errors import ErrorContext, host_of, malformed_error, status_error, transport_error
 from .retry import RetryAfterTooLong, RetryPolicy, should_retry_status
 from .sse import SSEDecoder, SSEEvent
@@ -51,7 +52,6 @@ _RETRYABLE_TRANSPORT = (
 )
 
 EndMarker = Callable[[SSEEvent], bool]
-_pending_closes: set[asyncio.Future[Any]] = set()
 _ssl_context: ssl.SSLContext | None = None
 _ssl_lock = threading.Lock()
 
@@ -497,8 +497,6 @@ def _close_on_loop(aclient: httpx.AsyncClient, loop: asyncio.AbstractEventLoop |
     except RuntimeError:
         running = None
     if running is loop:
-        task = loop.create_task(aclient.aclose())
-        _pending_closes.add(task)
-        task.add_done_callback(_pending_closes.discard)
+        _runtime.keep_alive(loop.create_task(aclient.aclose()))
     else:
         asyncio.run_coroutine_threadsafe(aclient.aclose(), loop)
