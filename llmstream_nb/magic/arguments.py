@@ -77,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help='provider:model, e.g. "demo" or "openai:gpt-4o-mini"; repeat it (-m A -m B) to stream '
                         "the prompt from each at once, side by side, with a summary table at the end")
     p.add_argument("--speed", type=float, metavar="X",
-                   help="slow motion: show the stream X times as fast as it arrives (0.25 = four times slower)")
+                   help="slow motion: show the stream X times as fast as it arrives "
+                        "(0.25 = four times slower, 0 = no waiting)")
     p.add_argument("--llm", metavar="NAME",
                    help="a model object in the variable NAME instead: our Model, a LangChain LLM, chat model or "
                         "Runnable, or anything with stream()/astream()")
