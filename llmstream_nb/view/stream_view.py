@@ -231,10 +231,10 @@ class StreamView:
         """Shown once: a view returned as a cell's last value is not drawn a second time."""
         self._sink.display()
 
-    def display(self, mode: str) -> None:
-        """Display now, before `run()` (mode "blocking") or `start()` ("async") is called,
-        so the page knows from the start which control to offer (the magic's events path)."""
-        if not self._begun:
+    def display(self, mode: str = "") -> None:
+        """Display now. Given before `run()` (mode "blocking") or `start()` ("async") is called,
+        `mode` lets the page know from the start which control to offer (the magic's events path)."""
+        if mode and not self._begun:
             self._mode = mode
         self._sink.display()
 
