@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any, Sequence
 
-from .errors import ConfigurationError, LLMStreamError
+from .errors import ConfigurationError, LLMStreamError, redact
 from .models.base import ProviderStatus
 from .options import parse_assignment
 from .recording import check_writable, options_in_force, save
@@ -66,7 +66,7 @@ def format_provider_statuses(statuses: Sequence[ProviderStatus]) -> list[str]:
         if status.error:
             lines.append(f"{'':<10} {'':<15} ({status.error})")
         lines.extend(f"{'':<10} - {status.provider}:{name}" for name in status.models)
-    return lines
+    return [redact(line) for line in lines]  # a base URL from the environment may carry user:password@
 
 
 def _models(args: argparse.Namespace) -> int:

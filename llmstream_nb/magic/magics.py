@@ -18,7 +18,7 @@ from typing import Any
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Bool, Dict, Float, Int, Unicode
 
-from ..errors import ConfigurationError, one_line
+from ..errors import ConfigurationError, one_line, redact
 from ..models import Model
 from ..registry import DEFAULT_MODEL, MODEL_ENV, get_model, provider_statuses
 from ..sources import ForeignModel, as_model
@@ -36,7 +36,7 @@ _HELP = help_text()
 
 def complain(message: str) -> None:
     """The one line a fixable mistake gets, on stderr."""
-    print(PREFIX + one_line(message, limit=600), file=sys.stderr)
+    print(PREFIX + one_line(redact(message), limit=600), file=sys.stderr)
 
 
 @magics_class

@@ -34,6 +34,7 @@ from ..http.config import (
     resolve_key,
 )
 from ..http.parsing import aparse_body, parse_body, sse_data
+from ..redact import redact_url
 from ..models.base import Model, ProviderStatus
 from ..models.streams import Piece
 from ..options import PromptInput, Request
@@ -77,7 +78,7 @@ class AnthropicModel(Model):
         request_body(self.model, Request(messages=(), options=self.options, extra=self.extra), stream=True)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name} at {self.base_url} ({key_state(self._has_key)})>"
+        return f"<{type(self).__name__} {self.name} at {redact_url(self.base_url)} ({key_state(self._has_key)})>"
 
     # -- requests -------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ import httpx
 from ..errors import ConfigurationError
 from ..http.config import SESSION_SETTINGS, key_headers, list_model_ids, provider_session, resolve_key
 from ..http.parsing import aparse_body, parse_body
+from ..redact import redact_url
 from ..models.base import Model, ProviderStatus
 from ..models.streams import Piece
 from ..options import GenerationOptions, PromptInput, Request
@@ -66,7 +67,7 @@ class OllamaModel(Model):
         )
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name} at {self.base_url} (api={self.api})>"
+        return f"<{type(self).__name__} {self.name} at {redact_url(self.base_url)} (api={self.api})>"
 
     def _request(self, input: PromptInput, options: dict[str, Any]) -> Request:
         """Refuse what Ollama cannot do when the call is made, not when its stream is first read."""

@@ -32,6 +32,7 @@ from ..http.config import (
     resolve_key,
 )
 from ..http.sse import SSEEvent
+from ..redact import redact_url
 from ..models.base import Model, ProviderStatus
 from ..models.streams import Piece
 from ..options import Request
@@ -79,7 +80,7 @@ class OpenAIModel(Model):
         self._quirks: set[str] = set()
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name} at {self.base_url} ({key_state(self._has_key)})>"
+        return f"<{type(self).__name__} {self.name} at {redact_url(self.base_url)} ({key_state(self._has_key)})>"
 
     # -- requests -------------------------------------------------------------------------
 
