@@ -94,8 +94,10 @@ def format_settings(obj: HasTraits) -> str:
 
 
 def _without_values(message: str, values: Mapping[str, Any]) -> str:
-    """A TraitError echoes the value it refused; a value that holds a secret-named entry is not shown."""
+    """A TraitError echoes the value it refused; a container or long text may hold a key, so it is not shown."""
     for value in values.values():
         if isinstance(value, Mapping) and redact_mapping(value) != value:
             message = message.replace(repr(value), repr(redact_mapping(value)))
+        elif isinstance(value, (list, tuple, set, Mapping)) or (isinstance(value, str) and len(value) > 12):
+            message = message.replace(repr(value), "(value not shown)")
     return redact(message)
