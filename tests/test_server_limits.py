@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import select
+import socket
+
 import httpx
 import pytest
 from test_server import chat, client
 
 from llmstream_nb.server import BackgroundServer, FaultSpec, FaultSpecError
 from llmstream_nb.server.body import MAX_BODY_BYTES
+from llmstream_nb.server.header_deadline import HeaderDeadlineProtocol
 
 HEADERS = {"content-type": "application/json", "anthropic-version": "2023-06-01"}
 
@@ -47,3 +51,28 @@ def test_a_giant_word_is_answered(llm_server: BackgroundServer) -> None:
     with httpx.Client(base_url=llm_server.url, timeout=60) as http:
         response = http.post("/v1/chat/completions", json=body)
     assert response.status_code == 200
+
+
+def test_headers_dripped_forever_are_cut(llm_server: BackgroundServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client dripping header bytes used to hold a connection for as long as it liked."""
+    monkeypatch.setattr(HeaderDeadlineProtocol, "header_seconds", 0.5)
+    host, port = llm_server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n")
+        closed = False
+        for _ in range(200):  # bounded: 200 drips of 0.1 s at most, whatever happens
+            try:
+                sock.sendall(b"X")
+            except OSError:
+                closed = True
+                break
+            readable, _, _ = select.select([sock], [], [], 0.1)
+            if readable:
+                try:
+                    closed = sock.recv(1024) == b""
+                except ConnectionResetError:
+                    closed = True
+                break
+    assert closed
+    with client(llm_server) as http:  # the server itself is fine
+        assert http.post("/v1/chat/completions", json=chat(max_tokens=2)).status_code == 200
