@@ -32,7 +32,10 @@ USER_KEY = "s3cr3tpassw0rdXYZ"  # not shaped like a key: only known by value, or
 def cli(*argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:  # argparse's own mistakes exit from inside the parser
+            code = exc.code  # type: ignore[assignment]
     return code, out.getvalue(), err.getvalue()
 
 
@@ -95,6 +98,22 @@ def test_cli_opt_without_equals_never_echoes_the_value() -> None:
     assert USER_KEY not in out + err
     code, out, err = cli("run", "-m", "demo", "--opt", USER_KEY + "-more", "hi")
     assert code == 2 and USER_KEY not in out + err
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["run", "--bogus", USER_KEY, "hi"], "unrecognized arguments: --bogus"),
+        (["run", "--temperature", "hot", "hi"], "argument --temperature: invalid float value"),
+        (["run", "--temperature", "nan", "hi"], "temperature must be a number"),
+        (["run", "--max-tokens", "-5", "hi"], "max_tokens must be a whole number"),
+        (["run", "--opt"], "argument --opt: expected one argument"),
+        ([], "arguments are required: command"),
+    ],
+)
+def test_cli_usage_mistakes_are_one_line_without_the_values(argv: list[str], words: str) -> None:
+    code, out, err = cli(*argv)
+    assert code == 2 and words in one_line(err) and USER_KEY not in out + err
 
 
 @pytest.mark.parametrize("retries", [10**9, -1, 2.5, True])
