@@ -101,6 +101,8 @@ class RedactingFilter(logging.Filter):
 
 
 _FILTERED: set[str] = set()
+#: The loggers of our HTTP stack: httpx logs each request's URL (INFO), httpcore the response headers (DEBUG).
+HTTP_LOGGERS = ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy")
 
 
 def guard_logger(name: str) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 
 from ..errors import InterruptedStreamError, LLMStreamError
-from ..redact import guard_logger, remember_secret
+from ..redact import HTTP_LOGGERS, guard_logger, remember_secret
 from .bodies import BodyHead, html_error, is_html, redirect_reason
 from .errors import ErrorContext, host_of, malformed_error, status_error, transport_error
 from .limits import Limits, ReadGuard
@@ -39,7 +39,8 @@ from .retry import RetryAfterTooLong, RetryPolicy, should_retry_status
 from .sse import SSEDecoder, SSEEvent
 
 log = logging.getLogger("llmstream_nb.http")
-guard_logger("httpx")  # its INFO line shows each request's URL, credentials included
+for _name in HTTP_LOGGERS:  # httpx's INFO line shows each URL, credentials included; httpcore's DEBUG, headers
+    guard_logger(_name)
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 60.0

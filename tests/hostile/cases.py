@@ -274,7 +274,7 @@ CASES: tuple[Case, ...] = (
          errors.LLMStreamError, words="quota exceeded for this model"),
     Case("400 provider's error body", status(400, lambda p: p.status_error("max_tokens is too large")),
          errors.BadRequestError, words="max_tokens is too large", status=400),
-    Case("401 echoing the key", status(401, lambda p: p.status_error(f"Incorrect API key provided: {KEY}")),
+    Case("401 echoing the key", status(401, lambda p: p.status_error(f"Incorrect API key provided: {KEY}"), X_Echo=KEY),
          errors.AuthenticationError, words="Incorrect API key", status=401),
     Case("401 key split across lines", status(401, lambda p: f"bad key {KEY[:12]}\n{KEY[12:]}".encode(), "text/plain"),
          errors.AuthenticationError, status=401),
