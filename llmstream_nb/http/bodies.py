@@ -88,12 +88,6 @@ class BodyHead:
             self.parts.append(read[: HEAD_LIMIT - self.size])
             self.size += len(read)
 
-    @staticmethod
-    def check_event(context: ErrorContext, event: Any) -> None:
-        """An `event: error` ends the stream with the provider's words, whatever its shape."""
-        if event.event == "error":
-            raise event_error(context, event.data)
-
     def check_end(self, context: ErrorContext, status: int) -> None:
         """The body ended without one event: raise the JSON error it holds, if it is one."""
         error = json_error(context, b"".join(self.parts), status)

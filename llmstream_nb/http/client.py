@@ -31,7 +31,7 @@ import httpx
 
 from ..errors import InterruptedStreamError, LLMStreamError
 from ..redact import HTTP_LOGGERS, guard_logger, remember_secret
-from .bodies import BodyHead, html_error, is_html, redirect_reason
+from .bodies import BodyHead, event_error, html_error, is_html, redirect_reason
 from .errors import ErrorContext, host_of, malformed_error, status_error, transport_error
 from .limits import Limits, ReadGuard
 from .payload import loads
@@ -201,7 +201,8 @@ class HttpSession:
                     if not handed_on:
                         head.keep(read)
                     for event in decoder.feed(read):
-                        head.check_event(self.context, event)
+                        if event.event == "error":  # whatever its shape, the provider's words end it
+                            raise event_error(self.context, event.data)
                         handed_on = True
                         yield event
                         if end is not None and end(event):
@@ -312,7 +313,8 @@ class HttpSession:
                     if not handed_on:
                         head.keep(read)
                     for event in decoder.feed(read):
-                        head.check_event(self.context, event)
+                        if event.event == "error":  # whatever its shape, the provider's words end it
+                            raise event_error(self.context, event.data)
                         handed_on = True
                         yield event
                         if end is not None and end(event):
