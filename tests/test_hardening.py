@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import math
 import os
 import sys
@@ -19,7 +18,7 @@ import pytest
 from llmstream_nb import get_model
 from llmstream_nb.cli import main
 from llmstream_nb.demo.tokenizer import tokenize
-from llmstream_nb.errors import ConfigurationError, NotFoundError
+from llmstream_nb.errors import ConfigurationError, LLMStreamError, NotFoundError
 from llmstream_nb.http.retry import parse_retry_after
 from llmstream_nb.magic.template import TemplateError, render_prompt
 from llmstream_nb.recording import read
@@ -201,27 +200,15 @@ def test_models_listing_hides_url_credentials(monkeypatch: pytest.MonkeyPatch) -
 
 def test_httpx_info_line_hides_url_credentials() -> None:
     """httpx logs every request's URL at INFO, with user:password@ in it."""
+    from hostile.capture import captured_logs
     from hostile.server import HostileServer
 
-    records: list[str] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record.getMessage())
-
-    handler, logger = Keep(logging.DEBUG), logging.getLogger()
-    logger.addHandler(handler)
-    level, logger.level = logger.level, logging.DEBUG
-    try:
-        with HostileServer() as server:
-            url = server.url.replace("http://", f"http://user:{USER_KEY}@") + "/v1"
-            model = get_model("openai:x", base_url=url, max_retries=0, read_timeout=5)
-            with pytest.raises(Exception):
-                model.invoke("hi")
-            model.close()
-    finally:
-        logger.removeHandler(handler)
-        logger.level = level
+    with captured_logs() as records, HostileServer() as server:
+        url = server.url.replace("http://", f"http://user:{USER_KEY}@") + "/v1"
+        model = get_model("openai:x", base_url=url, max_retries=0, read_timeout=5)
+        with pytest.raises(LLMStreamError):
+            model.invoke("hi")
+        model.close()
     assert any("HTTP Request" in line for line in records)
     assert not any(USER_KEY in line for line in records)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,7 @@ import pytest
 from llmstream_nb import errors, get_model
 from llmstream_nb.cli import main
 
+from .capture import captured_logs
 from .cases import CASES, LIMITS, Case
 from .protocols import KEY, PROTOCOLS, Protocol
 from .server import HostileServer
@@ -41,30 +41,6 @@ class Outcome:
     stderr: str = ""
     exit_code: int | None = None
     logs: list[str] = field(default_factory=list)
-
-
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
-@contextlib.contextmanager
-def _all_logs(outcome: Outcome) -> Any:
-    """Every log record of every logger, DEBUG included, for the length of one run."""
-    root = logging.getLogger()
-    handler, level = _Records(), root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
-        outcome.logs = handler.lines
 
 
 def _options(case: Case, protocol: Protocol, url: str) -> dict[str, Any]:
@@ -125,8 +101,9 @@ def hostile() -> Any:
 def test_hostile(hostile: HostileServer, case: Case, protocol: Protocol, mode: str) -> None:
     hostile.behaviour = _Dispatch(case, protocol)
     outcome = Outcome()
-    with _all_logs(outcome):
+    with captured_logs() as logs:
         RUNNERS[mode](case, protocol, hostile.url, outcome)
+    outcome.logs = logs
     host = hostile.url.removeprefix("http://")
 
     for text in (outcome.output, *outcome.logs, str(outcome.error), repr(outcome.error)):
