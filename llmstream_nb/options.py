@@ -165,7 +165,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     """Read "key=value" from a command line: numbers, true/false/none and JSON become values."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        shown = repr(text) if text.isidentifier() and len(text) <= 40 else "text with no '=' (not shown: it may be a key)"
+        shown = repr(text) if text.isidentifier() and len(text) <= 40 else "text with no '=' (not shown: maybe a key)"
         raise ConfigurationError(f"expected key=value, got {shown}")
     return key.strip().replace("-", "_"), parse_value(raw.strip())
 

@@ -21,7 +21,9 @@ MASK = "[redacted]"
 #: Names of settings, headers and parameters whose values are secrets.
 SECRET_NAME = re.compile(r"(?i)(key|token|secret|password|passwd|authorization|credentials?|cookie)$")
 
-_KEY_SHAPES = re.compile(r"\b(?:sk|pk|rk|key|sess)-[A-Za-z0-9_\-*]{6,}|\bsk-ant-[A-Za-z0-9_\-*]{6,}|\bAIza[0-9A-Za-z_\-]{20,}")
+_KEY_SHAPES = re.compile(
+    r"\b(?:sk|pk|rk|key|sess)-[A-Za-z0-9_\-*]{6,}|\bsk-ant-[A-Za-z0-9_\-*]{6,}|\bAIza[0-9A-Za-z_\-]{20,}"
+)
 _BEARER = re.compile(r"(?i)\b(bearer|basic)(\s+)[^\s\"',;]+")
 _HEADER = re.compile(
     r"(?i)\b(authorization|proxy-authorization|x-api-key|x-goog-api-key|api-key|openai-api-key)(\"?\s*[:=]\s*\"?)(?:(?:bearer|basic)\s+)?[^\s\"',;]+"

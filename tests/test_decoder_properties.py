@@ -30,23 +30,45 @@ JSON_VALUES = st.recursive(
 #: A well-formed event or line of each protocol: the shapes whose fields get replaced.
 TEMPLATES: dict[str, list[dict[str, Any]]] = {
     "openai-chat": [
-        {"choices": [{"index": 0, "delta": {"content": "hi", "reasoning_content": "hm"}, "finish_reason": None,
-                      "logprobs": {"content": [{"token": "hi", "logprob": -0.1,
-                                                "top_logprobs": [{"token": "hi", "logprob": -0.1}]}]}}],
-         "usage": {"prompt_tokens": 1, "completion_tokens": 2}},
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"content": "hi", "reasoning_content": "hm"},
+                    "finish_reason": None,
+                    "logprobs": {
+                        "content": [
+                            {"token": "hi", "logprob": -0.1, "top_logprobs": [{"token": "hi", "logprob": -0.1}]}
+                        ]
+                    },
+                }
+            ],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 2},
+        },
         {"error": {"message": "boom", "code": 500}},
     ],
     "openai-completions": [
-        {"choices": [{"index": 0, "text": "hi", "finish_reason": "stop",
-                      "logprobs": {"token_logprobs": [-0.1], "top_logprobs": [{"hi": -0.1}]}}]},
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "text": "hi",
+                    "finish_reason": "stop",
+                    "logprobs": {"token_logprobs": [-0.1], "top_logprobs": [{"hi": -0.1}]},
+                }
+            ]
+        },
     ],
     "anthropic": [
         {"type": "message_start", "message": {"usage": {"input_tokens": 3}}},
         {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": "hi"}},
         {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hi"}},
         {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "hm"}},
-        {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-         "usage": {"output_tokens": 3}},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": 3},
+        },
         {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
     ],
     "ollama-chat": [

@@ -92,7 +92,9 @@ def test_cli_bad_opt_value_is_one_line(value: str) -> None:
 
 
 def test_cli_opt_without_equals_never_echoes_the_value() -> None:
-    code, out, err = cli("run", "-m", "openai:x", "--opt", "api_key", USER_KEY, "--opt", "base_url=http://127.0.0.1:9/v1")
+    code, out, err = cli(
+        "run", "-m", "openai:x", "--opt", "api_key", USER_KEY, "--opt", "base_url=http://127.0.0.1:9/v1"
+    )
     assert code == 2 and "expected key=value" in one_line(err)
     assert USER_KEY not in out + err
     code, out, err = cli("run", "-m", "demo", "--opt", USER_KEY + "-more", "hi")

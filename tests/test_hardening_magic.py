@@ -49,7 +49,9 @@ def test_error_line_hides_a_key_the_server_echoed(ip: InteractiveShell, capsys: 
         server.behaviour = echo_key
         options: dict[str, Any] = {"base_url": f"{server.url}/v1", "api_key": SECRET, "max_retries": 0}
         ip.user_ns["opts"] = options
-        run(ip, f"%%llmstream -m openai:x --opt base_url={server.url}/v1 --opt api_key={SECRET} --opt max_retries=0\nhi")
+        run(
+            ip, f"%%llmstream -m openai:x --opt base_url={server.url}/v1 --opt api_key={SECRET} --opt max_retries=0\nhi"
+        )
     captured = capsys.readouterr()
     assert SECRET not in captured.out + captured.err
     assert "AuthenticationError" in captured.out + captured.err

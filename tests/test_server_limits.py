@@ -23,7 +23,9 @@ def test_a_body_over_the_limit_is_a_413(llm_server: BackgroundServer, path: str)
         response = http.post(path, content=big, headers=HEADERS)
         assert response.status_code == 413
         # chunked, with no Content-Length to refuse it by: still cut at the limit
-        response = http.post(path, content=iter([big[i : i + 65536] for i in range(0, len(big), 65536)]), headers=HEADERS)
+        response = http.post(
+            path, content=iter([big[i : i + 65536] for i in range(0, len(big), 65536)]), headers=HEADERS
+        )
         assert response.status_code == 413
 
 

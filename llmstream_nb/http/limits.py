@@ -24,9 +24,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-T = TypeVar("T")
-
 from ..errors import APITimeoutError, ConfigurationError, MalformedStreamError
+
+T = TypeVar("T")
 
 DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
 DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024
@@ -131,7 +131,7 @@ class ReadGuard:
             return await awaitable
         try:
             return await asyncio.wait_for(awaitable, max(self.deadline - time.monotonic(), _FLOOR))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise self.timeout_error() from None
 
     def read(self, data: bytes) -> None:

@@ -16,8 +16,8 @@ from typing import Any
 from traitlets import HasTraits, TraitError, TraitType, Unicode
 
 from ..errors import one_line
-from ..redact import redact, redact_mapping
 from ..options import parse_value
+from ..redact import redact, redact_mapping
 from ..registry import DEFAULT_MODEL, MODEL_ENV
 from .arguments import MagicUsageError
 

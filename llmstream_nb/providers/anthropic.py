@@ -34,10 +34,10 @@ from ..http.config import (
     resolve_key,
 )
 from ..http.parsing import aparse_body, parse_body, sse_data
-from ..redact import redact_url
 from ..models.base import Model, ProviderStatus
 from ..models.streams import Piece
 from ..options import PromptInput, Request
+from ..redact import redact_url
 from ._anthropic_wire import PATH, VERSION, EventParser, is_done, request_body
 
 KEY_ENV = "ANTHROPIC_API_KEY"

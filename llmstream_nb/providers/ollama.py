@@ -21,10 +21,10 @@ import httpx
 from ..errors import ConfigurationError
 from ..http.config import SESSION_SETTINGS, key_headers, list_model_ids, provider_session, resolve_key
 from ..http.parsing import aparse_body, parse_body
-from ..redact import redact_url
 from ..models.base import Model, ProviderStatus
 from ..models.streams import Piece
 from ..options import GenerationOptions, PromptInput, Request
+from ..redact import redact_url
 from ._ollama_wire import APIS, PATHS, LineParser, request_body
 
 HOST_ENV = "OLLAMA_HOST"

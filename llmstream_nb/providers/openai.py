@@ -32,10 +32,10 @@ from ..http.config import (
     resolve_key,
 )
 from ..http.sse import SSEEvent
-from ..redact import redact_url
 from ..models.base import Model, ProviderStatus
 from ..models.streams import Piece
 from ..options import Request
+from ..redact import redact_url
 from ._openai_wire import APIS, PATHS, ChunkParser, is_done, parse_response, request_body
 
 log = logging.getLogger("llmstream_nb.providers.openai")

@@ -27,4 +27,6 @@ async def read_body(request: Any, limit: int = MAX_BODY_BYTES) -> bytes:
 
 
 def _too_large(limit: int) -> Problem:
-    return Problem(413, f"The request body is larger than this server accepts ({limit:,} bytes).", code="body_too_large")
+    return Problem(
+        413, f"The request body is larger than this server accepts ({limit:,} bytes).", code="body_too_large"
+    )

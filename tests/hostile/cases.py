@@ -52,8 +52,9 @@ def _head(protocol: Protocol, **extra: str) -> dict[str, str]:
     return {"Content-Type": protocol.content_type, "Connection": "close", **extra}
 
 
-def stream(tokens: list[str] | None = None, after: bytes = b"", *, headers: dict[str, str] | None = None,
-           ending: bool = True) -> Callable[[Protocol], Behaviour]:
+def stream(
+    tokens: list[str] | None = None, after: bytes = b"", *, headers: dict[str, str] | None = None, ending: bool = True
+) -> Callable[[Protocol], Behaviour]:
     """A well-formed stream of `tokens`, then `after` (bytes written before closing)."""
 
     def make(protocol: Protocol) -> Behaviour:
@@ -88,13 +89,21 @@ def then(first: list[str], action: Callable[[Protocol, Conn], Any]) -> Callable[
     return make
 
 
-def status(code: int, body: Callable[[Protocol], bytes], content_type: str = "application/json",
-           **headers: str) -> Callable[[Protocol], Behaviour]:
+def status(
+    code: int, body: Callable[[Protocol], bytes], content_type: str = "application/json", **headers: str
+) -> Callable[[Protocol], Behaviour]:
     def make(protocol: Protocol) -> Behaviour:
         async def behave(request: Request, conn: Conn) -> None:
             data = body(protocol)
-            await conn.head(code, {"Content-Type": content_type, "Content-Length": str(len(data)), "Connection": "close",
-                                   **{k.replace("_", "-"): v for k, v in headers.items()}})
+            await conn.head(
+                code,
+                {
+                    "Content-Type": content_type,
+                    "Content-Length": str(len(data)),
+                    "Connection": "close",
+                    **{k.replace("_", "-"): v for k, v in headers.items()},
+                },
+            )
             await conn.write(data)
 
         return behave
@@ -228,8 +237,15 @@ def _redirect(location: str) -> Callable[[Protocol], Behaviour]:
 def _retry_after_negative(protocol: Protocol) -> Behaviour:
     async def behave(request: Request, conn: Conn) -> None:
         data = protocol.status_error("slow down")
-        await conn.head(429, {"Retry-After": "-5", "Content-Type": "application/json", "Content-Length": str(len(data)),
-                              "Connection": "close"})
+        await conn.head(
+            429,
+            {
+                "Retry-After": "-5",
+                "Content-Type": "application/json",
+                "Content-Length": str(len(data)),
+                "Connection": "close",
+            },
+        )
         await conn.write(data)
 
     return behave
@@ -241,18 +257,35 @@ NESTED = "[" * 100_000 + "]" * 100_000
 CASES: tuple[Case, ...] = (
     Case("whole", stream(), None),
     Case("dripped", _drip, None),
-    Case("text/plain content type", stream(headers={"Content-Type": "text/plain; charset=latin-1", "Connection": "close"}), None),
+    Case(
+        "text/plain content type",
+        stream(headers={"Content-Type": "text/plain; charset=latin-1", "Connection": "close"}),
+        None,
+    ),
     Case("lines after the end", lambda p: stream(after=p.token("EXTRA") + p.token("MORE"))(p), None),
     Case("drop inside a line", then(TOKENS[:2], _half_frame), errors.InterruptedStreamError, FIRST_TWO),
     Case("drop inside a UTF-8 character", then(TOKENS[:2], _half_char), errors.InterruptedStreamError, FIRST_TWO),
     Case("connection reset", then(TOKENS[:2], _reset), errors.StreamError, FIRST_TWO),
     Case("stall", then(TOKENS[:2], _stall), errors.APITimeoutError, FIRST_TWO),
-    Case("stall past the overall timeout", then(TOKENS[:2], _stall), errors.APITimeoutError, FIRST_TWO,
-         words="timeout=", limits={"read_timeout": 30, "timeout": 1.0}),
-    Case("keep-alive forever", then(TOKENS[:2], _keepalive_forever), errors.APITimeoutError, FIRST_TWO, words="timeout="),
+    Case(
+        "stall past the overall timeout",
+        then(TOKENS[:2], _stall),
+        errors.APITimeoutError,
+        FIRST_TWO,
+        words="timeout=",
+        limits={"read_timeout": 30, "timeout": 1.0},
+    ),
+    Case(
+        "keep-alive forever", then(TOKENS[:2], _keepalive_forever), errors.APITimeoutError, FIRST_TWO, words="timeout="
+    ),
     Case("headers dripped forever", lambda p: _drip_forever_headers, errors.APITimeoutError, words="timeout="),
-    Case("data forever without a line end", then(TOKENS[:2], _firehose_forever), errors.MalformedStreamError, FIRST_TWO,
-         words="max_line_bytes"),
+    Case(
+        "data forever without a line end",
+        then(TOKENS[:2], _firehose_forever),
+        errors.MalformedStreamError,
+        FIRST_TWO,
+        words="max_line_bytes",
+    ),
     Case("huge line", then(TOKENS[:2], _huge_line), errors.MalformedStreamError, FIRST_TWO, words="max_line_bytes"),
     Case("garbage JSON", then(TOKENS[:2], _raw_event("{not json")), errors.MalformedStreamError, FIRST_TWO),
     Case("deeply nested JSON", then(TOKENS[:2], _raw_event(NESTED)), errors.MalformedStreamError, FIRST_TWO),
@@ -260,32 +293,85 @@ CASES: tuple[Case, ...] = (
     Case("number as a token", then(TOKENS[:2], _token_value(42)), errors.MalformedStreamError, FIRST_TWO),
     Case("object as a token", then(TOKENS[:2], _token_value({"text": "hi"})), errors.MalformedStreamError, FIRST_TWO),
     Case("bool as a token", then(TOKENS[:2], _token_value(True)), errors.MalformedStreamError, FIRST_TWO),
-    Case("error event in the provider's shape", then(TOKENS[:2], _mid_error_native), errors.ProviderStreamError, FIRST_TWO,
-         words="model melted"),
-    Case("error event with only a message", then(TOKENS[:2], _mid_error_plain), errors.ProviderStreamError, FIRST_TWO,
-         words="upstream exploded", only=("openai", "anthropic")),
-    Case("bogus gzip", stream(headers={"Content-Type": "text/event-stream", "Content-Encoding": "gzip", "Connection": "close"}),
-         errors.MalformedStreamError, words="decode"),
+    Case(
+        "error event in the provider's shape",
+        then(TOKENS[:2], _mid_error_native),
+        errors.ProviderStreamError,
+        FIRST_TWO,
+        words="model melted",
+    ),
+    Case(
+        "error event with only a message",
+        then(TOKENS[:2], _mid_error_plain),
+        errors.ProviderStreamError,
+        FIRST_TWO,
+        words="upstream exploded",
+        only=("openai", "anthropic"),
+    ),
+    Case(
+        "bogus gzip",
+        stream(headers={"Content-Type": "text/event-stream", "Content-Encoding": "gzip", "Connection": "close"}),
+        errors.MalformedStreamError,
+        words="decode",
+    ),
     Case("gzip bomb", _gzip_bomb, errors.MalformedStreamError, words="max_"),
     Case("redirect to another path", _redirect("/elsewhere"), errors.APIError, status=302, words="redirect"),
-    Case("redirect to another host", _redirect("http://user:pw@evil.invalid/v1"), errors.APIError, status=302,
-         words="redirect"),
-    Case("200 HTML page", status(200, lambda p: HTML, "text/html; charset=utf-8"), errors.MalformedStreamError,
-         words="HTML"),
-    Case("200 JSON error body", status(200, lambda p: p.status_error("quota exceeded for this model")),
-         errors.LLMStreamError, words="quota exceeded for this model"),
-    Case("400 provider's error body", status(400, lambda p: p.status_error("max_tokens is too large")),
-         errors.BadRequestError, words="max_tokens is too large", status=400),
-    Case("401 echoing the key", status(401, lambda p: p.status_error(f"Incorrect API key provided: {KEY}"), X_Echo=KEY),
-         errors.AuthenticationError, words="Incorrect API key", status=401),
-    Case("401 key split across lines", status(401, lambda p: f"bad key {KEY[:12]}\n{KEY[12:]}".encode(), "text/plain"),
-         errors.AuthenticationError, status=401),
-    Case("404 plain text", status(404, lambda p: b"no such route", "text/plain"), errors.NotFoundError,
-         words="no such route", status=404),
+    Case(
+        "redirect to another host",
+        _redirect("http://user:pw@evil.invalid/v1"),
+        errors.APIError,
+        status=302,
+        words="redirect",
+    ),
+    Case(
+        "200 HTML page",
+        status(200, lambda p: HTML, "text/html; charset=utf-8"),
+        errors.MalformedStreamError,
+        words="HTML",
+    ),
+    Case(
+        "200 JSON error body",
+        status(200, lambda p: p.status_error("quota exceeded for this model")),
+        errors.LLMStreamError,
+        words="quota exceeded for this model",
+    ),
+    Case(
+        "400 provider's error body",
+        status(400, lambda p: p.status_error("max_tokens is too large")),
+        errors.BadRequestError,
+        words="max_tokens is too large",
+        status=400,
+    ),
+    Case(
+        "401 echoing the key",
+        status(401, lambda p: p.status_error(f"Incorrect API key provided: {KEY}"), X_Echo=KEY),
+        errors.AuthenticationError,
+        words="Incorrect API key",
+        status=401,
+    ),
+    Case(
+        "401 key split across lines",
+        status(401, lambda p: f"bad key {KEY[:12]}\n{KEY[12:]}".encode(), "text/plain"),
+        errors.AuthenticationError,
+        status=401,
+    ),
+    Case(
+        "404 plain text",
+        status(404, lambda p: b"no such route", "text/plain"),
+        errors.NotFoundError,
+        words="no such route",
+        status=404,
+    ),
     Case("500 HTML error page", status(500, lambda p: HTML, "text/html"), errors.ServerError, status=500),
     Case("503 empty body", status(503, lambda p: b""), errors.ServerError, status=503),
-    Case("429 Retry-After -5", _retry_after_negative, errors.RateLimitError, words="slow down", status=429,
-         limits={"max_retries": 1, "timeout": 10}),
+    Case(
+        "429 Retry-After -5",
+        _retry_after_negative,
+        errors.RateLimitError,
+        words="slow down",
+        status=429,
+        limits={"max_retries": 1, "timeout": 10},
+    ),
     Case("garbage status line", raw(lambda p: b"HELLO THERE\r\n\r\n"), errors.APIConnectionError),
     Case("closed before answering", raw(lambda p: b""), errors.APIConnectionError),
     Case("empty 200 body", status(200, lambda p: b"", "text/event-stream"), errors.StreamError),

@@ -62,7 +62,13 @@ def _openai(api: str) -> Protocol:
 
     def opening() -> bytes:
         if api == "chat":
-            return _sse({"id": "h", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"role": "assistant"}}]})
+            return _sse(
+                {
+                    "id": "h",
+                    "object": "chat.completion.chunk",
+                    "choices": [{"index": 0, "delta": {"role": "assistant"}}],
+                }
+            )
         return b""
 
     def ending() -> bytes:
@@ -79,7 +85,9 @@ def _openai(api: str) -> Protocol:
         token=lambda value: _sse({"id": "h", "choices": [choice(value)]}),
         ending=ending,
         mid_error=lambda message: _sse({"error": {"message": message, "type": "server_error"}}),
-        status_error=lambda message: json.dumps({"error": {"message": message, "type": "invalid_request_error"}}).encode(),
+        status_error=lambda message: json.dumps(
+            {"error": {"message": message, "type": "invalid_request_error"}}
+        ).encode(),
         options=lambda url: {"base_url": f"{url}/v1", "api_key": KEY, "api": api},
         spec="openai:hostile",
     )
@@ -88,14 +96,23 @@ def _openai(api: str) -> Protocol:
 def _anthropic() -> Protocol:
     def opening() -> bytes:
         return _sse(
-            {"type": "message_start", "message": {"id": "m", "role": "assistant", "content": [], "usage": {"input_tokens": 3}}},
+            {
+                "type": "message_start",
+                "message": {"id": "m", "role": "assistant", "content": [], "usage": {"input_tokens": 3}},
+            },
             "message_start",
-        ) + _sse({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}, "content_block_start")
+        ) + _sse(
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            "content_block_start",
+        )
 
     def ending() -> bytes:
         return (
             _sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
-            + _sse({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 3}}, "message_delta")
+            + _sse(
+                {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 3}},
+                "message_delta",
+            )
             + _sse({"type": "message_stop"}, "message_stop")
         )
 
@@ -106,10 +123,13 @@ def _anthropic() -> Protocol:
         content_type="text/event-stream",
         opening=opening,
         token=lambda value: _sse(
-            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": value}}, "content_block_delta"
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": value}},
+            "content_block_delta",
         ),
         ending=ending,
-        mid_error=lambda message: _sse({"type": "error", "error": {"type": "overloaded_error", "message": message}}, "error"),
+        mid_error=lambda message: _sse(
+            {"type": "error", "error": {"type": "overloaded_error", "message": message}}, "error"
+        ),
         status_error=lambda message: json.dumps(
             {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
         ).encode(),
@@ -148,4 +168,10 @@ def _ollama(api: str) -> Protocol:
     )
 
 
-PROTOCOLS: tuple[Protocol, ...] = (_openai("chat"), _openai("completions"), _anthropic(), _ollama("chat"), _ollama("generate"))
+PROTOCOLS: tuple[Protocol, ...] = (
+    _openai("chat"),
+    _openai("completions"),
+    _anthropic(),
+    _ollama("chat"),
+    _ollama("generate"),
+)

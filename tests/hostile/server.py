@@ -73,8 +73,16 @@ class Conn:
 
 Behaviour = Callable[[Request, Conn], Awaitable[None]]
 
-_REASONS = {200: "OK", 302: "Found", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
-            500: "Internal Server Error", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    302: "Found",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 async def _ok(request: Request, conn: Conn) -> None:
@@ -121,7 +129,7 @@ class HostileServer:
         self._ready.set()
         try:
             await asyncio.wait_for(self._stopped.wait(), SERVER_LIFETIME)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         server.close()
         handlers = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
@@ -133,7 +141,7 @@ class HostileServer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             await asyncio.wait_for(self._one(reader, writer), CONNECTION_LIFETIME)
-        except (asyncio.TimeoutError, ConnectionError, OSError, asyncio.IncompleteReadError, ValueError):
+        except (TimeoutError, ConnectionError, OSError, asyncio.IncompleteReadError, ValueError):
             pass
         finally:
             if not writer.transport.is_closing():

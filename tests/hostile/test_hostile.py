@@ -29,8 +29,13 @@ from .server import HostileServer
 
 MODES = ("sync", "async", "cli")
 RUNS = [(case, protocol, mode) for case in CASES for protocol in PROTOCOLS if case.applies(protocol) for mode in MODES]
-TALLY: dict[str, Any] = {"cases": len(CASES), "protocols": len(PROTOCOLS), "modes": len(MODES), "runs": len(RUNS),
-                         "passed": 0}
+TALLY: dict[str, Any] = {
+    "cases": len(CASES),
+    "protocols": len(PROTOCOLS),
+    "modes": len(MODES),
+    "runs": len(RUNS),
+    "passed": 0,
+}
 
 
 @dataclass
