@@ -213,7 +213,7 @@ class HttpSession:
                     head.check_end(self.context, response.status_code)
                 return
             except _HTTP_FAILURES as exc:
-                if not handed_on and isinstance(exc, _RETRYABLE_TRANSPORT) and attempt < self.retry.max_retries:
+                if self._retryable(exc, attempt, handed_on):
                     attempt = self._wait(attempt, exc)
                     continue
                 raise self._failure(exc, True, guard) from exc
@@ -239,7 +239,7 @@ class HttpSession:
                 yield from self._last_line(splitter)
                 return
             except _HTTP_FAILURES as exc:
-                if not handed_on and isinstance(exc, _RETRYABLE_TRANSPORT) and attempt < self.retry.max_retries:
+                if self._retryable(exc, attempt, handed_on):
                     attempt = self._wait(attempt, exc)
                     continue
                 raise self._failure(exc, True, guard) from exc
@@ -255,7 +255,7 @@ class HttpSession:
             try:
                 body = b"".join(_guarded(response.iter_bytes(), guard))
             except _HTTP_FAILURES as exc:
-                if isinstance(exc, _RETRYABLE_TRANSPORT) and attempt < self.retry.max_retries:
+                if self._retryable(exc, attempt):
                     attempt = self._wait(attempt, exc)
                     continue
                 raise self._failure(exc, True, guard) from exc
@@ -273,7 +273,7 @@ class HttpSession:
                 with guard.watch():
                     response = client.send(request, stream=True)
             except _HTTP_FAILURES as exc:
-                if isinstance(exc, _RETRYABLE_TRANSPORT) and attempt < self.retry.max_retries:
+                if self._retryable(exc, attempt):
                     attempt = self._wait(attempt, exc)
                     continue
                 raise self._failure(exc, False, guard) from exc
@@ -325,7 +325,7 @@ class HttpSession:
                     head.check_end(self.context, response.status_code)
                 return
             except _HTTP_FAILURES as exc:
-                if not handed_on and isinstance(exc, _RETRYABLE_TRANSPORT) and attempt < self.retry.max_retries:
+                if self._retryable(exc, attempt, handed_on):
                     attempt = await self._await(attempt, exc)
                     continue
                 raise self._failure(exc, True, guard) from exc
@@ -350,7 +350,7 @@ class HttpSession:
                     yield line
                 return
             except _HTTP_FAILURES as exc:
-                if not handed_on and isinstance(exc, _RETRYABLE_TRANSPORT) and attempt < self.retry.max_retries:
+                if self._retryable(exc, attempt, handed_on):
                     attempt = await self._await(attempt, exc)
                     continue
                 raise self._failure(exc, True, guard) from exc
@@ -370,7 +370,7 @@ class HttpSession:
                     parts.append(part)
                 body = b"".join(parts)
             except _HTTP_FAILURES as exc:
-                if isinstance(exc, _RETRYABLE_TRANSPORT) and attempt < self.retry.max_retries:
+                if self._retryable(exc, attempt):
                     attempt = await self._await(attempt, exc)
                     continue
                 raise self._failure(exc, True, guard) from exc
@@ -387,7 +387,7 @@ class HttpSession:
                 request = guard.attach(client.build_request(method, self.url(path), json=json), sync=False)
                 response = await guard.within(client.send(request, stream=True))
             except _HTTP_FAILURES as exc:
-                if isinstance(exc, _RETRYABLE_TRANSPORT) and attempt < self.retry.max_retries:
+                if self._retryable(exc, attempt):
                     attempt = await self._await(attempt, exc)
                     continue
                 raise self._failure(exc, False, guard) from exc
@@ -408,6 +408,11 @@ class HttpSession:
         return attempt + 1
 
     # -- shared decisions -----------------------------------------------------------------
+
+    def _retryable(self, exc: Exception, attempt: int, handed_on: bool = False) -> bool:
+        """The one retry decision for a transport failure: nothing handed on yet (retry.py says why),
+        a failure the server did nothing for, and retries left."""
+        return not handed_on and isinstance(exc, _RETRYABLE_TRANSPORT) and attempt < self.retry.max_retries
 
     def _retry_delay(self, response: httpx.Response, body: bytes, attempt: int) -> float:
         """How long to wait before retrying this error status; raises it when there is no retry."""
