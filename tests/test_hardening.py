@@ -286,3 +286,22 @@ def test_no_key_in_any_configuration_error() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_retry_waits_stop_at_the_overall_timeout() -> None:
+    """A Retry-After of 20 s within the 30 s cap, but `timeout=1`: no wait goes past the request's deadline."""
+    from hostile.server import Conn, HostileServer, Request
+
+    async def busy(request: Request, conn: Conn) -> None:
+        await conn.head(429, {"Retry-After": "20", "Content-Length": "4", "Connection": "close"})
+        await conn.write(b"busy")
+
+    waits: list[float] = []
+    with HostileServer() as server:
+        server.behaviour = busy
+        model = get_model("openai:x", base_url=f"{server.url}/v1", max_retries=2, timeout=1)
+        model.http.sleep = waits.append  # type: ignore[attr-defined]
+        with pytest.raises(LLMStreamError, match="busy"):
+            model.invoke("hi")
+        model.close()
+    assert len(waits) == 2 and all(0 <= wait <= 1 for wait in waits)

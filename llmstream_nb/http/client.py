@@ -284,7 +284,7 @@ class HttpSession:
             finally:
                 response.close()
             delay = self._retry_delay(response, body, attempt)
-            self.sleep(delay)
+            self.sleep(guard.capped(delay))
             attempt += 1
 
     def _wait(self, attempt: int, exc: Exception) -> int:
@@ -398,7 +398,7 @@ class HttpSession:
             finally:
                 await response.aclose()
             delay = self._retry_delay(response, body, attempt)
-            await self.asleep(delay)
+            await self.asleep(guard.capped(delay))
             attempt += 1
 
     async def _await(self, attempt: int, exc: Exception) -> int:

@@ -148,6 +148,12 @@ class ReadGuard:
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise self.timeout_error()
 
+    def capped(self, delay: float) -> float:
+        """A wait before a retry, cut to what is left before the deadline (the next attempt then says so)."""
+        if self.deadline is None:
+            return delay
+        return max(min(delay, self.deadline - time.monotonic()), 0.0)
+
     def expired(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline - _FLOOR
 
