@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
-from .errors import ConfigurationError, LLMStreamError
+from .errors import ConfigurationError, LLMStreamError, one_line, redact
 from .models.base import ProviderStatus
 from .options import parse_assignment
 from .recording import check_writable, options_in_force, save
@@ -66,7 +66,7 @@ def format_provider_statuses(statuses: Sequence[ProviderStatus]) -> list[str]:
         if status.error:
             lines.append(f"{'':<10} {'':<15} ({status.error})")
         lines.extend(f"{'':<10} - {status.provider}:{name}" for name in status.models)
-    return lines
+    return [redact(line) for line in lines]  # a base URL from the environment may carry user:password@
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -81,8 +81,19 @@ def _serve(args: argparse.Namespace) -> int:
     return run_serve(args)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line on stderr (no usage block), and values it did not
+    recognise are not echoed (one may be a key typed after `--opt api_key`)."""
+
+    def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments:"):
+            flags = [item for item in message.split(":", 1)[1].split() if item.startswith("-")]
+            message = f"unrecognized arguments: {' '.join(flags)}" if flags else "unexpected values (not shown)"
+        self.exit(EXIT_USAGE, f"error: {one_line(redact(message))} (`{self.prog} --help` lists what is accepted)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="llmstream-nb", description="Stream language-model answers token by token.")
+    parser = OneLineParser(prog="llmstream-nb", description="Stream language-model answers token by token.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="stream an answer to the terminal")

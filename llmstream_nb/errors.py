@@ -28,20 +28,7 @@ secret passes through `redact` first. Errors raised mid-stream carry what had ar
 
 from __future__ import annotations
 
-import re
-from typing import Iterable
-
-_KEY_PATTERN = re.compile(r"\b(sk|pk|rk|key|sess)-[A-Za-z0-9_\-*]{6,}|\bsk-ant-[A-Za-z0-9_\-*]{6,}")
-_BEARER_PATTERN = re.compile(r"(?i)(bearer\s+)[^\s\"']+")
-
-
-def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """Remove secrets and anything shaped like an API key from `text`."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "[redacted]")
-    text = _KEY_PATTERN.sub("[redacted]", text)
-    return _BEARER_PATTERN.sub(r"\1[redacted]", text)
+from .redact import redact  # lives in llmstream_nb.redact; imported from here too
 
 
 def one_line(text: str, limit: int = 300) -> str:
@@ -68,7 +55,7 @@ class LLMStreamError(Exception):
         self.status = status
         self.partial_text = partial_text
         self.hint = hint
-        self.detail = one_line(redact(message))
+        self.detail = one_line(redact(str(message)))
         super().__init__(self._format())
 
     def _format(self) -> str:
@@ -80,7 +67,7 @@ class LLMStreamError(Exception):
             text = f"{text} ({self.hint})"
         if self.partial_text:
             text = f"{text} [after {len(self.partial_text)} characters of answer]"
-        return one_line(text, limit=600)
+        return one_line(redact(text), limit=600)
 
     def with_partial(self, partial_text: str) -> LLMStreamError:
         """Attach the text received so far and refresh the message."""

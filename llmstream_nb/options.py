@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping, Sequence
 
@@ -36,6 +37,8 @@ class GenerationOptions:
         if not overrides:
             return self
         changes = dict(overrides)
+        for name, value in changes.items():
+            check_option(name, value)
         if isinstance(changes.get("stop"), str):
             changes["stop"] = (changes["stop"],)
         elif changes.get("stop") is not None:
@@ -46,6 +49,48 @@ class GenerationOptions:
 
 
 GENERATION_OPTION_NAMES: frozenset[str] = frozenset(f.name for f in fields(GenerationOptions))
+#: The largest `max_tokens` / `top_logprobs` anyone means; beyond, it is a typo.
+MAX_TOKENS_LIMIT = 10_000_000
+MAX_TOP_LOGPROBS = 100
+
+
+def bounded_number(name: str, value: object, low: float, high: float, unit: str = "") -> float:
+    """`value` as a float in [low, high], or one `ConfigurationError` line naming the option and the range."""
+    number: float | None = None
+    if not isinstance(value, bool) and isinstance(value, (int, float)):
+        number = float(value) if not isinstance(value, int) or abs(value) < 10**300 else math.inf
+    if number is None or not math.isfinite(number) or not low <= number <= high:
+        what = f" {unit}" if unit else ""
+        raise ConfigurationError(f"{name} must be a number from {low:g} to {high:g}{what}, got {value!r:.40}")
+    return number
+
+
+def whole_number(name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigurationError(f"{name} must be a whole number from {low:,} to {high:,}, got {value!r:.40}")
+    return value
+
+
+def check_option(name: str, value: Any) -> None:
+    """One clear line for a generation option of the wrong type or out of range (None is always fine)."""
+    if value is None:
+        return
+    if name == "system" and not isinstance(value, str):
+        raise ConfigurationError(f"system must be text, got {type(value).__name__} {value!r:.40}")
+    if name == "temperature":
+        bounded_number(name, value, 0, 100)
+    elif name == "max_tokens":
+        whole_number(name, value, 0, MAX_TOKENS_LIMIT)
+    elif name == "seed":
+        whole_number(name, value, -(2**63), 2**64 - 1)
+    elif name == "top_logprobs":
+        whole_number(name, value, 0, MAX_TOP_LOGPROBS)
+    elif name == "logprobs" and not isinstance(value, bool):
+        raise ConfigurationError(f"logprobs must be True or False, got {value!r:.40}")
+    elif name == "stop" and not (
+        isinstance(value, str) or (isinstance(value, (list, tuple)) and all(isinstance(s, str) for s in value))
+    ):
+        raise ConfigurationError(f"stop must be text or a list of texts, got {value!r:.40}")
 
 
 @dataclass(frozen=True)
@@ -120,7 +165,8 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     """Read "key=value" from a command line: numbers, true/false/none and JSON become values."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise ConfigurationError(f"expected key=value, got {text!r}")
+        shown = repr(text) if text.isidentifier() and len(text) <= 40 else "text with no '=' (not shown: maybe a key)"
+        raise ConfigurationError(f"expected key=value, got {shown}")
     return key.strip().replace("-", "_"), parse_value(raw.strip())
 
 

@@ -64,6 +64,10 @@ def get_model(spec: str | Model | None = None, **options: Any) -> Model:
             raise ConfigurationError("options cannot be applied to a model object; pass them when you create it")
         return spec
     spec = spec or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+    if not isinstance(spec, str):
+        raise ConfigurationError(
+            f"cannot make a model from a {type(spec).__name__}; give 'provider:model' text or a model object"
+        )
     provider, model = split_spec(spec)
     if not provider:
         raise ConfigurationError(

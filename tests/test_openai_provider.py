@@ -234,9 +234,10 @@ def test_configuration_errors(options: dict[str, Any], match: str) -> None:
         get_model("openai:ngram", **options)
 
 
-def test_timeout_sets_both_and_specific_ones_win() -> None:
+def test_timeout_bounds_the_whole_request_beside_connect_and_read() -> None:
     llm = get_model("openai:x", base_url="http://127.0.0.1:1/v1", timeout=5, read_timeout=7)
-    assert (llm.http.timeout.connect, llm.http.timeout.read) == (5.0, 7.0)  # type: ignore[attr-defined]
+    assert (llm.http.timeout.connect, llm.http.timeout.read) == (10.0, 7.0)  # type: ignore[attr-defined]
+    assert llm.http.limits.timeout == 5.0  # type: ignore[attr-defined]
     llm = get_model("openai:x", base_url="http://127.0.0.1:1/v1")
     assert (llm.http.timeout.connect, llm.http.timeout.read) == (10.0, 60.0)  # type: ignore[attr-defined]
 

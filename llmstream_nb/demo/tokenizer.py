@@ -49,6 +49,8 @@ MAX_UNSPLIT_LETTERS = 4
 MIN_STEM_LETTERS = 4
 #: Words longer than this with no suffix to split at are cut after a prefix.
 LONG_WORD_LETTERS = 8
+#: Longer than any word in a dictionary: beyond this, a "word" is cut in runs without looking for stems.
+MAX_WORD_LETTERS = 64
 
 # Common English endings, longest first. A rare word splits at one of these, e.g. "Spark" + "ling".
 SUFFIXES = tuple(
@@ -114,16 +116,25 @@ class Tokenizer:
         return tuple(self._split_word(lead, word))
 
     def _split_word(self, lead: str, word: str) -> list[str]:
-        """Pieces for a rare word: known stem + suffix, or prefix + rest; the first piece keeps the space."""
-        if lead + word in self._whole or len(word) <= MAX_UNSPLIT_LETTERS:
-            return [lead + word]
-        cut = self._suffix_cut(word)
-        if cut is not None:
-            return [lead + word[:cut], word[cut:]]
-        if len(word) <= LONG_WORD_LETTERS or word.lower() in self._stems:
-            return [lead + word]
-        cut = self._prefix_cut(word)
-        return [lead + word[:cut]] + self._split_word("", word[cut:])
+        """Pieces for a rare word: known stem + suffix, or prefix + rest; the first piece keeps the space.
+
+        A loop, not recursion (a 10,000-letter word would pass Python's recursion limit), and a word longer
+        than any real one is cut in plain runs of letters, in time linear in its length."""
+        if len(word) > MAX_WORD_LETTERS:
+            runs = [word[i : i + MAX_UNSPLIT_LETTERS] for i in range(0, len(word), MAX_UNSPLIT_LETTERS)]
+            return [lead + runs[0], *runs[1:]]
+        pieces: list[str] = []
+        while True:
+            if lead + word in self._whole or len(word) <= MAX_UNSPLIT_LETTERS:
+                return [*pieces, lead + word]
+            cut = self._suffix_cut(word)
+            if cut is not None:
+                return [*pieces, lead + word[:cut], word[cut:]]
+            if len(word) <= LONG_WORD_LETTERS or word.lower() in self._stems:
+                return [*pieces, lead + word]
+            cut = self._prefix_cut(word)
+            pieces.append(lead + word[:cut])
+            lead, word = "", word[cut:]
 
     def _suffix_cut(self, word: str) -> int | None:
         """Where a common suffix starts, if what is left is a known word (``bubble|s``, ``stir|ring``)."""

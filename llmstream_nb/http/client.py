@@ -20,7 +20,6 @@ reads the CA bundle from disk) is built on a worker thread, so the event loop ne
 from __future__ import annotations
 
 import asyncio
-import json as jsonlib
 import logging
 import ssl
 import threading
@@ -31,11 +30,18 @@ from typing import Any
 import httpx
 
 from .. import _runtime
+from ..errors import InterruptedStreamError, LLMStreamError
+from ..redact import HTTP_LOGGERS, guard_logger, remember_secret
+from .bodies import BodyHead, event_error, html_error, is_html, redirect_reason
 from .errors import ErrorContext, host_of, malformed_error, status_error, transport_error
+from .limits import Limits, ReadGuard
+from .payload import loads
 from .retry import RetryAfterTooLong, RetryPolicy, should_retry_status
 from .sse import SSEDecoder, SSEEvent
 
 log = logging.getLogger("llmstream_nb.http")
+for _name in HTTP_LOGGERS:  # httpx's INFO line shows each URL, credentials included; httpcore's DEBUG, headers
+    guard_logger(_name)
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 60.0
@@ -50,6 +56,8 @@ _RETRYABLE_TRANSPORT = (
     httpx.ReadError,
     httpx.WriteError,
 )
+#: What httpx raises while sending or reading: transport failures, and a body its decoder refuses (bogus gzip).
+_HTTP_FAILURES = (httpx.TransportError, httpx.DecodingError)
 
 EndMarker = Callable[[SSEEvent], bool]
 _ssl_context: ssl.SSLContext | None = None
@@ -86,8 +94,12 @@ class HttpSession:
         connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
         read_timeout: float | None = DEFAULT_READ_TIMEOUT,
         max_retries: int = 2,
+        limits: Limits | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.limits = limits or Limits()
+        for secret in secrets:
+            remember_secret(secret)
         self.headers = dict(headers or {})
         self.timeout = httpx.Timeout(
             connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
@@ -109,7 +121,7 @@ class HttpSession:
         self._aclient_loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
-        return f"<HttpSession {self.context.provider} {self.base_url}>"
+        return f"<HttpSession {self.context.provider} {self.context.host}>"
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
@@ -176,26 +188,35 @@ class HttpSession:
         Failures before the first event is yielded are retried; after it, never.
         """
         attempt = 0
+        guard = ReadGuard(self.context, self.limits)
         while True:
-            response, attempt = self._open(method, path, json, attempt)
+            response, attempt = self._open(method, path, json, attempt, guard)
             decoder = SSEDecoder()
             handed_on = False
+            head = BodyHead()
             try:
                 reads = response.iter_bytes()
                 for read in reads:
+                    guard.read(read)
+                    if not handed_on:
+                        head.keep(read)
                     for event in decoder.feed(read):
+                        if event.event == "error":  # whatever its shape, the provider's words end it
+                            raise event_error(self.context, event.data)
                         handed_on = True
                         yield event
                         if end is not None and end(event):
                             _drain(reads)
                             return
                 decoder.close()
+                if not handed_on:
+                    head.check_end(self.context, response.status_code)
                 return
-            except httpx.TransportError as exc:
+            except _HTTP_FAILURES as exc:
                 if self._retryable(exc, attempt, handed_on):
                     attempt = self._wait(attempt, exc)
                     continue
-                raise transport_error(self.context, exc, in_body=True) from exc
+                raise self._failure(exc, True, guard) from exc
             finally:
                 response.close()
 
@@ -204,61 +225,66 @@ class HttpSession:
 
         Lines are split on b"\\n" only, never on the Unicode separators JSON strings may hold."""
         attempt = 0
+        guard = ReadGuard(self.context, self.limits)
         while True:
-            response, attempt = self._open(method, path, json, attempt)
+            response, attempt = self._open(method, path, json, attempt, guard)
             handed_on = False
             splitter = LineSplitter()
             try:
                 for read in response.iter_bytes():
+                    guard.read(read)
                     for line in splitter.feed(read):
                         handed_on = True
                         yield line
-                yield from splitter.close()
+                yield from self._last_line(splitter)
                 return
-            except httpx.TransportError as exc:
+            except _HTTP_FAILURES as exc:
                 if self._retryable(exc, attempt, handed_on):
                     attempt = self._wait(attempt, exc)
                     continue
-                raise transport_error(self.context, exc, in_body=True) from exc
+                raise self._failure(exc, True, guard) from exc
             finally:
                 response.close()
 
     def request_json(self, method: str, path: str, *, json: Any = None) -> Any:
         """Send a request and return its JSON body, with the same retries and error mapping."""
         attempt = 0
+        guard = ReadGuard(self.context, self.limits)
         while True:
-            response, attempt = self._open(method, path, json, attempt)
+            response, attempt = self._open(method, path, json, attempt, guard)
             try:
-                body = response.read()
-            except httpx.TransportError as exc:
+                body = b"".join(_guarded(response.iter_bytes(), guard))
+            except _HTTP_FAILURES as exc:
                 if self._retryable(exc, attempt):
                     attempt = self._wait(attempt, exc)
                     continue
-                raise transport_error(self.context, exc, in_body=True) from exc
+                raise self._failure(exc, True, guard) from exc
             finally:
                 response.close()
             return self._parse_json(body)
 
-    def _open(self, method: str, path: str, json: Any, attempt: int) -> tuple[httpx.Response, int]:
+    def _open(self, method: str, path: str, json: Any, attempt: int, guard: ReadGuard) -> tuple[httpx.Response, int]:
         """Send until a success status, retrying what is worth retrying; returns the streaming
         response and the number of the attempt that got it."""
         client = self.client
         while True:
             try:
-                response = client.send(client.build_request(method, self.url(path), json=json), stream=True)
-            except httpx.TransportError as exc:
+                request = guard.attach(client.build_request(method, self.url(path), json=json))
+                with guard.watch():
+                    response = client.send(request, stream=True)
+            except _HTTP_FAILURES as exc:
                 if self._retryable(exc, attempt):
                     attempt = self._wait(attempt, exc)
                     continue
-                raise transport_error(self.context, exc, in_body=False) from exc
-            if response.status_code < 400:
+                raise self._failure(exc, False, guard) from exc
+            if response.status_code < 300 and not is_html(response.headers.get("content-type")):
                 return response, attempt
             try:
                 body = _read_limited(response)
             finally:
                 response.close()
             delay = self._retry_delay(response, body, attempt)
-            self.sleep(delay)
+            self.sleep(guard.capped(delay))
             attempt += 1
 
     def _wait(self, attempt: int, exc: Exception) -> int:
@@ -274,86 +300,105 @@ class HttpSession:
     ) -> AsyncGenerator[SSEEvent, None]:
         """Async twin of `stream_sse`. Cancelling the task or `aclose()` closes the response."""
         attempt = 0
+        guard = ReadGuard(self.context, self.limits)
         while True:
-            response, attempt = await self._aopen(method, path, json, attempt)
+            response, attempt = await self._aopen(method, path, json, attempt, guard)
             decoder = SSEDecoder()
             handed_on = False
+            head = BodyHead()
             try:
                 reads = response.aiter_bytes()
                 async for read in reads:
+                    guard.read(read)
+                    if not handed_on:
+                        head.keep(read)
                     for event in decoder.feed(read):
+                        if event.event == "error":  # whatever its shape, the provider's words end it
+                            raise event_error(self.context, event.data)
                         handed_on = True
                         yield event
                         if end is not None and end(event):
                             await _adrain(reads)
                             return
                 decoder.close()
+                if not handed_on:
+                    head.check_end(self.context, response.status_code)
                 return
-            except httpx.TransportError as exc:
+            except _HTTP_FAILURES as exc:
                 if self._retryable(exc, attempt, handed_on):
                     attempt = await self._await(attempt, exc)
                     continue
-                raise transport_error(self.context, exc, in_body=True) from exc
+                raise self._failure(exc, True, guard) from exc
             finally:
                 await response.aclose()
 
     async def astream_lines(self, method: str, path: str, *, json: Any = None) -> AsyncGenerator[str, None]:
         """Async twin of `stream_lines`."""
         attempt = 0
+        guard = ReadGuard(self.context, self.limits)
         while True:
-            response, attempt = await self._aopen(method, path, json, attempt)
+            response, attempt = await self._aopen(method, path, json, attempt, guard)
             handed_on = False
             splitter = LineSplitter()
             try:
                 async for read in response.aiter_bytes():
+                    guard.read(read)
                     for line in splitter.feed(read):
                         handed_on = True
                         yield line
-                for line in splitter.close():
+                for line in self._last_line(splitter):
                     yield line
                 return
-            except httpx.TransportError as exc:
+            except _HTTP_FAILURES as exc:
                 if self._retryable(exc, attempt, handed_on):
                     attempt = await self._await(attempt, exc)
                     continue
-                raise transport_error(self.context, exc, in_body=True) from exc
+                raise self._failure(exc, True, guard) from exc
             finally:
                 await response.aclose()
 
     async def arequest_json(self, method: str, path: str, *, json: Any = None) -> Any:
         """Async twin of `request_json`."""
         attempt = 0
+        guard = ReadGuard(self.context, self.limits)
         while True:
-            response, attempt = await self._aopen(method, path, json, attempt)
+            response, attempt = await self._aopen(method, path, json, attempt, guard)
             try:
-                body = await response.aread()
-            except httpx.TransportError as exc:
+                parts = []
+                async for part in response.aiter_bytes():
+                    guard.read(part)
+                    parts.append(part)
+                body = b"".join(parts)
+            except _HTTP_FAILURES as exc:
                 if self._retryable(exc, attempt):
                     attempt = await self._await(attempt, exc)
                     continue
-                raise transport_error(self.context, exc, in_body=True) from exc
+                raise self._failure(exc, True, guard) from exc
             finally:
                 await response.aclose()
             return self._parse_json(body)
 
-    async def _aopen(self, method: str, path: str, json: Any, attempt: int) -> tuple[httpx.Response, int]:
+    async def _aopen(
+        self, method: str, path: str, json: Any, attempt: int, guard: ReadGuard
+    ) -> tuple[httpx.Response, int]:
         client = await self.aclient()
         while True:
             try:
-                response = await client.send(client.build_request(method, self.url(path), json=json), stream=True)
-            except httpx.TransportError as exc:
+                request = guard.attach(client.build_request(method, self.url(path), json=json), sync=False)
+                response = await guard.within(client.send(request, stream=True))
+            except _HTTP_FAILURES as exc:
                 if self._retryable(exc, attempt):
                     attempt = await self._await(attempt, exc)
                     continue
-                raise transport_error(self.context, exc, in_body=False) from exc
-            if response.status_code < 400:
+                raise self._failure(exc, False, guard) from exc
+            if response.status_code < 300 and not is_html(response.headers.get("content-type")):
                 return response, attempt
             try:
                 body = await _aread_limited(response)
             finally:
                 await response.aclose()
             delay = self._retry_delay(response, body, attempt)
-            await self.asleep(delay)
+            await self.asleep(guard.capped(delay))
             attempt += 1
 
     async def _await(self, attempt: int, exc: Exception) -> int:
@@ -364,7 +409,7 @@ class HttpSession:
 
     # -- shared decisions -----------------------------------------------------------------
 
-    def _retryable(self, exc: httpx.TransportError, attempt: int, handed_on: bool = False) -> bool:
+    def _retryable(self, exc: Exception, attempt: int, handed_on: bool = False) -> bool:
         """The one retry decision for a transport failure: nothing handed on yet (retry.py says why),
         a failure the server did nothing for, and retries left."""
         return not handed_on and isinstance(exc, _RETRYABLE_TRANSPORT) and attempt < self.retry.max_retries
@@ -373,6 +418,10 @@ class HttpSession:
         """How long to wait before retrying this error status; raises it when there is no retry."""
         status = response.status_code
         reason = response.reason_phrase
+        if status < 300:  # a success status with an HTML page: not the stream we asked for
+            raise html_error(self.context, status, body)
+        if status < 400:  # never followed: the key would go to wherever it points
+            body, reason = b"", redirect_reason(response.headers.get("location"))
         if not should_retry_status(status, body[:4000].decode("utf-8", "replace")) or attempt >= self.retry.max_retries:
             raise status_error(self.context, status, body, reason, attempts=attempt + 1)
         try:
@@ -381,6 +430,26 @@ class HttpSession:
             raise status_error(self.context, status, body, reason, retry_after=exc.seconds) from None
         self._log_retry(attempt, delay, f"HTTP {status}")
         return delay
+
+    def _last_line(self, splitter: LineSplitter) -> list[str]:
+        """A body's last line when it has no line end: kept if it is whole JSON, else the body was cut."""
+        lines = splitter.close()
+        for line in lines:
+            try:
+                loads(line)
+            except ValueError:
+                raise InterruptedStreamError(
+                    "the connection closed in the middle of a line",
+                    provider=self.context.provider,
+                    host=self.context.host,
+                ) from None
+        return lines
+
+    def _failure(self, exc: Exception, in_body: bool, guard: ReadGuard) -> LLMStreamError:
+        """The error for an httpx failure; a timeout at the overall deadline says so."""
+        if guard.expired():  # a read cut by the deadline, or the socket `watch` shut down
+            return guard.timeout_error()
+        return transport_error(self.context, exc, in_body=in_body)  # type: ignore[arg-type]
 
     def _log_retry(self, attempt: int, delay: float, why: str) -> None:
         context = self.context
@@ -396,7 +465,7 @@ class HttpSession:
 
     def _parse_json(self, body: bytes) -> Any:
         try:
-            return jsonlib.loads(body)
+            return loads(body)
         except ValueError:
             raise malformed_error(self.context, body[:200].decode("utf-8", "replace"), "not a JSON response") from None
 
@@ -462,6 +531,12 @@ async def _aread_limited(response: httpx.Response) -> bytes:
     except httpx.HTTPError:
         pass
     return b"".join(parts)
+
+
+def _guarded(reads: Iterator[bytes], guard: ReadGuard) -> Iterator[bytes]:
+    for read in reads:
+        guard.read(read)
+        yield read
 
 
 def _drain(reads: Iterator[bytes]) -> None:

@@ -61,7 +61,7 @@ def provider_message(body: bytes | str) -> str:
     text = text[:_BODY_LIMIT].strip()
     try:
         payload = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the interpreter goes
         return text
     return error_text(payload) or text
 
@@ -135,7 +135,9 @@ def malformed_error(context: ErrorContext, data: str, why: str = "not valid JSON
     )
 
 
-def transport_error(context: ErrorContext, exc: httpx.TransportError, in_body: bool) -> LLMStreamError:
+def transport_error(
+    context: ErrorContext, exc: httpx.TransportError | httpx.DecodingError, in_body: bool
+) -> LLMStreamError:
     """Timeouts, refused connections and dropped connections, before the response (`in_body` False)
     or while its body was being read."""
     cause = context.clean(str(exc) or type(exc).__name__)

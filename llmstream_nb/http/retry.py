@@ -13,6 +13,7 @@ error at once instead of a notebook cell that silently hangs for minutes.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Mapping
@@ -69,22 +70,26 @@ def should_retry_status(status: int, body_text: str = "") -> bool:
     return not (status == 429 and any(code in body_text for code in _HOPELESS_CODES))
 
 
+def _seconds(text: str | None, per_second: float) -> float | None:
+    """A finite, non-negative number of seconds from `text`, else None."""
+    try:
+        number = float(text) / per_second if text else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) and number >= 0 else None
+
+
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds from `retry-after-ms`, or `Retry-After` as seconds or an HTTP-date; None if absent or unreadable."""
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000.0)
-        except ValueError:
-            pass
+    millis = _seconds(headers.get("retry-after-ms"), 1000.0)
+    if millis is not None:
+        return millis
     value = headers.get("retry-after")
     if not value:
         return None
     value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    if value.lstrip("+-").replace(".", "", 1).isdigit():
+        return _seconds(value, 1.0)  # a negative or absurd number is no instruction: back off as usual
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

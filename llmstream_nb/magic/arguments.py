@@ -122,11 +122,12 @@ def parse_cell_line(line: str) -> CellArgs:
     except ValueError as exc:  # "No closing quotation"
         raise MagicUsageError(f"cannot read the options ({exc})") from None
     known, rest = PARSER.parse_known_args(argv)
+    model_options = parse_model_options(known.opt)  # first: `--opt api_key KEY` must not echo KEY as leftover
     if rest:
         raise MagicUsageError(_explain_leftover(rest))
     args = CellArgs(**{k: v for k, v in vars(known).items() if k != "opt"})
     args.model = args.models[0] if args.models else None
-    args.model_options = parse_model_options(known.opt)
+    args.model_options = model_options
     if args.output is not None and not is_variable_name(args.output):
         raise MagicUsageError(f"-o needs a Python variable name, got {args.output!r}")
     if args.llm is not None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from ..errors import one_line
+from ..errors import one_line, redact
 
 PREFIX = "llmstream: "
 
 
 def complain(message: str) -> None:
     """The one line a fixable mistake gets, on stderr."""
-    print(PREFIX + one_line(message, limit=600), file=sys.stderr)
+    print(PREFIX + one_line(redact(message), limit=600), file=sys.stderr)

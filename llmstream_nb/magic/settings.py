@@ -10,12 +10,14 @@ from __future__ import annotations
 import difflib
 import os
 import shlex
+from collections.abc import Mapping
 from typing import Any
 
 from traitlets import HasTraits, TraitError, TraitType, Unicode
 
 from ..errors import one_line
 from ..options import parse_value
+from ..redact import redact, redact_mapping
 from ..registry import DEFAULT_MODEL, MODEL_ENV
 from .arguments import MagicUsageError
 
@@ -52,7 +54,7 @@ def apply_settings(obj: HasTraits, line: str) -> list[str]:
     except TraitError as exc:
         for name, value in before.items():
             setattr(obj, name, value)
-        raise MagicUsageError(one_line(str(exc)).rstrip(".")) from None
+        raise MagicUsageError(one_line(_without_values(str(exc), values)).rstrip(".")) from None
     return list(values)
 
 
@@ -86,5 +88,16 @@ def format_settings(obj: HasTraits) -> str:
         if name == "model" and value is None:
             source = f"${MODEL_ENV}" if os.environ.get(MODEL_ENV) else "the offline demo"
             note = f"  -> {os.environ.get(MODEL_ENV) or DEFAULT_MODEL} ({source})"
-        lines.append(f"  {name:<14} {value!r}{note}")
+        shown = redact_mapping(value) if isinstance(value, Mapping) else value
+        lines.append(f"  {name:<14} {redact(repr(shown))}{note}")
     return "\n".join(lines)
+
+
+def _without_values(message: str, values: Mapping[str, Any]) -> str:
+    """A TraitError echoes the value it refused; a container or long text may hold a key, so it is not shown."""
+    for value in values.values():
+        if isinstance(value, Mapping) and redact_mapping(value) != value:
+            message = message.replace(repr(value), repr(redact_mapping(value)))
+        elif isinstance(value, (list, tuple, set, Mapping)) or (isinstance(value, str) and len(value) > 12):
+            message = message.replace(repr(value), "(value not shown)")
+    return redact(message)

@@ -33,6 +33,10 @@ class FieldPath:
     steps: tuple[tuple[bool, str | int], ...]  # (is_attribute, attribute name or item key)
 
 
+#: The widest field or longest precision a prompt template may ask for.
+MAX_FORMAT_WIDTH = 10_000
+_DIGITS = re.compile(r"\d+")
+
 def parse_field(text: str) -> FieldPath:
     """Accept only a name followed by `.attr` and `[key]` steps; refuse everything else."""
     match = _FIELD.match(text)
@@ -97,6 +101,16 @@ class _NamespaceFormatter(string.Formatter):
 
     def __init__(self, namespace: Mapping[str, Any]) -> None:
         self.namespace = namespace
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        """Refuse a width or precision beyond `MAX_FORMAT_WIDTH` (also one taken from a variable):
+        `{x:>999999999}` would build a gigabyte prompt and the cell would never return."""
+        for digits in _DIGITS.findall(format_spec):
+            if len(digits) > 6 or int(digits) > MAX_FORMAT_WIDTH:
+                raise TemplateError(
+                    f"the prompt's format spec {format_spec[:40]!r} asks for more than {MAX_FORMAT_WIDTH:,} characters"
+                )
+        return super().format_field(value, format_spec)
 
     def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[Any, str]:
         path = parse_field(field_name)

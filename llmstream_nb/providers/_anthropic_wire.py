@@ -11,13 +11,13 @@ Anthropic may add event types at any time: unknown ones are ignored, as the API 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..chunks import REASONING, Chunk, Usage
 from ..errors import ConfigurationError, InterruptedStreamError, ProviderStreamError
 from ..http.errors import ErrorContext, malformed_error
+from ..http.payload import loads, text_field, why_malformed
 from ..http.sse import SSEEvent, iter_sse
 from ..models.streams import Piece
 from ..options import Request
@@ -116,7 +116,7 @@ class EventParser:
     def feed(self, data: str) -> tuple[Piece, ...]:
         """The pieces one event's data carries (often one chunk, often none)."""
         try:
-            payload = json.loads(data)
+            payload = loads(data)
         except ValueError:
             raise malformed_error(self.context, data) from None
         try:
@@ -135,8 +135,9 @@ class EventParser:
             elif kind == "error":
                 raise stream_error(self.context, payload)
             return _EMPTY  # ping, content_block_stop, and event types added after this was written
-        except (AttributeError, KeyError, TypeError):  # JSON, but not shaped like a Messages event
-            raise malformed_error(self.context, data, "not an event of the Anthropic Messages format") from None
+        except (AttributeError, KeyError, TypeError) as exc:  # JSON, but not shaped like a Messages event
+            why = why_malformed(exc, "not an event of the Anthropic Messages format")
+            raise malformed_error(self.context, data, why) from None
 
     @property
     def finished(self) -> bool:
@@ -165,9 +166,9 @@ class EventParser:
 def _delta(delta: Mapping[str, Any]) -> tuple[Piece, ...]:
     kind = delta["type"]
     if kind == "text_delta":
-        return (Chunk(delta["text"]),)
+        return (Chunk(text_field(delta["text"], "delta.text")),)
     if kind == "thinking_delta":
-        return (Chunk(delta["thinking"], REASONING),)
+        return (Chunk(text_field(delta["thinking"], "delta.thinking"), REASONING),)
     return _EMPTY  # signature_delta (verifies the thinking), input_json_delta (tool calls), citations_delta
 
 
@@ -175,9 +176,9 @@ def _block_start(block: Mapping[str, Any]) -> tuple[Piece, ...]:
     """Blocks normally start empty; text already in one is kept rather than lost."""
     kind = block.get("type")
     if kind == "text" and block.get("text"):
-        return (Chunk(block["text"]),)
+        return (Chunk(text_field(block["text"], "content_block.text")),)
     if kind == "thinking" and block.get("thinking"):
-        return (Chunk(block["thinking"], REASONING),)
+        return (Chunk(text_field(block["thinking"], "content_block.thinking"), REASONING),)
     return _EMPTY
 
 

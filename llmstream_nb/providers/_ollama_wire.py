@@ -13,13 +13,13 @@ a line is nothing beside that.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..chunks import REASONING, TEXT, Chunk, ProviderTimings, Usage
 from ..errors import InterruptedStreamError
 from ..http.errors import ErrorContext, malformed_error, stream_error
+from ..http.payload import loads, text_field, why_malformed
 from ..models.streams import Piece
 from ..options import Request
 
@@ -102,9 +102,11 @@ class LineParser:
         self.finished = False
 
     def feed(self, line: str) -> tuple[Piece, ...]:
-        """The pieces one line carries."""
+        """The pieces one line carries; none after the `"done": true` line (what follows is not the answer)."""
+        if self.finished:
+            return _EMPTY
         try:
-            payload = json.loads(line)
+            payload = loads(line)
         except ValueError:
             raise malformed_error(self.context, line) from None
         if not isinstance(payload, dict):
@@ -113,10 +115,9 @@ class LineParser:
             raise stream_error(self.context, payload)
         try:
             part = payload[self.field] if self.field else payload
-            text = part.get("content" if self.field else "response") or ""
-            thinking = part.get("thinking")
-            if text.__class__ is not str or (thinking and thinking.__class__ is not str):
-                raise TypeError
+            name = "message.content" if self.field else "response"
+            text = text_field(part.get("content" if self.field else "response"), name)
+            thinking = text_field(part.get("thinking"), "message.thinking" if self.field else "thinking")
             if payload.get("done"):
                 self.finished = True
                 return _thought(thinking) + (
@@ -127,8 +128,8 @@ class LineParser:
             if text:
                 return _thought(thinking) + (Chunk(text),)
             return _thought(thinking)
-        except (AttributeError, KeyError, TypeError):  # JSON, but not shaped like an Ollama line
-            raise malformed_error(self.context, line, "not a line of Ollama's format") from None
+        except (AttributeError, KeyError, TypeError) as exc:  # JSON, but not shaped like an Ollama line
+            raise malformed_error(self.context, line, why_malformed(exc, "not a line of Ollama's format")) from None
 
     def close(self) -> None:
         """The body ended: fine only after the `"done": true` line."""

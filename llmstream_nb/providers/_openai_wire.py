@@ -20,6 +20,7 @@ from typing import Any, Literal
 from ..chunks import REASONING, TEXT, Chunk, Usage
 from ..errors import InterruptedStreamError
 from ..http.errors import ErrorContext, malformed_error, stream_error
+from ..http.payload import loads, text_field, why_malformed
 from ..http.sse import iter_sse
 from ..models.streams import Piece
 from ..options import Request
@@ -139,8 +140,8 @@ class ChunkParser:
             if "error" in payload or payload.get("object") == "error":
                 raise stream_error(self.context, payload)
             return _EMPTY
-        except (AttributeError, KeyError, IndexError, TypeError):  # JSON, but not shaped like a chunk
-            raise malformed_error(self.context, data, "not a chunk of the OpenAI format") from None
+        except (AttributeError, KeyError, IndexError, TypeError) as exc:  # JSON, but not shaped like a chunk
+            raise malformed_error(self.context, data, why_malformed(exc, "not a chunk of the OpenAI format")) from None
 
     @property
     def finished(self) -> bool:
@@ -158,7 +159,7 @@ class ChunkParser:
 
     def _slow_loads(self, data: str) -> Any:
         try:
-            return json.loads(data)
+            return loads(data)
         except ValueError:
             raise malformed_error(self.context, data) from None
 
@@ -168,8 +169,8 @@ class ChunkParser:
             self.finish_reason = finish
         delta = choice.get("delta")
         if delta:
-            text = delta.get("content") or ""
-            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            text = text_field(delta.get("content"), "delta.content")
+            reasoning = text_field(delta.get("reasoning_content") or delta.get("reasoning"), "delta.reasoning")
         else:
             text, reasoning = "", None
         logprobs = choice.get("logprobs")
@@ -194,7 +195,7 @@ class ChunkParser:
         finish = choice.get("finish_reason")
         if finish:
             self.finish_reason = finish
-        text = choice.get("text") or ""
+        text = text_field(choice.get("text"), "text")
         logprobs = choice.get("logprobs")
         if not logprobs:
             return (Chunk(text, TEXT, 0, 0.0, finish) if finish else Chunk(text),)

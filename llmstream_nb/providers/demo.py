@@ -15,7 +15,7 @@ from ..chunks import Chunk, Usage
 from ..errors import ConfigurationError
 from ..models.base import Model
 from ..models.streams import Piece
-from ..options import Request
+from ..options import Request, bounded_number
 
 if TYPE_CHECKING:
     from ..demo.lm import Generation
@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 DEFAULT_TEMPERATURE = 0.8
 DEFAULT_MAX_TOKENS = 256
 
+
+#: The demo's simulated latency stays within what a lesson can wait for.
+MAX_SECONDS = 600.0
+MAX_RATE = 1_000_000.0
 
 class DemoModel(Model):
     """The offline n-gram model with a configurable latency profile."""
@@ -46,9 +50,11 @@ class DemoModel(Model):
             )
         base = LatencyProfile()
         self.latency = LatencyProfile(
-            ttft=base.ttft if ttft is None else float(ttft),
-            tokens_per_second=base.tokens_per_second if tokens_per_second is None else float(tokens_per_second),
-            jitter=base.jitter if jitter is None else float(jitter),
+            ttft=base.ttft if ttft is None else bounded_number("ttft", ttft, 0, MAX_SECONDS, "seconds"),
+            tokens_per_second=base.tokens_per_second
+            if tokens_per_second is None
+            else bounded_number("tokens_per_second", tokens_per_second, 0, MAX_RATE, "tokens a second"),
+            jitter=base.jitter if jitter is None else bounded_number("jitter", jitter, 0, MAX_SECONDS, "seconds"),
         )
 
     def _start(self, request: Request) -> Generation:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from ..errors import LLMStreamError
 from ..http.client import DEFAULT_READ_TIMEOUT, HttpSession
 from ..models.base import Model
+from ..redact import redact_url
 from .http_setup import SESSION_SETTINGS, data_ids, key_state, provider_session, secret_values
 
 #: How long `llmstream-nb models` waits for a server's model list.
@@ -58,7 +59,7 @@ class HttpProvider(Model):
         return key_state(self._has_key)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name} at {self.base_url} ({self._where()})>"
+        return f"<{type(self).__name__} {self.name} at {redact_url(self.base_url)} ({self._where()})>"
 
     @classmethod
     def _list_models(

@@ -18,12 +18,22 @@ import httpx
 from .._version import __version__
 from ..errors import ConfigurationError
 from ..http.client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, HttpSession
+from ..http.limits import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_LINE_BYTES,
+    LIMIT_SETTINGS,
+    Limits,
+    byte_count,
+    overall_timeout,
+)
 
 #: Header names whose values are credentials, whoever sets them (Azure `api-key`, Anthropic `x-api-key`).
 SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
 #: The settings every HTTP provider takes for its session, handed on as they are to `provider_session`.
-SESSION_SETTINGS = ("headers", "timeout", "connect_timeout", "read_timeout", "max_retries")
+SESSION_SETTINGS = ("headers", "timeout", "connect_timeout", "read_timeout", "max_retries", *LIMIT_SETTINGS)
 USER_AGENT = f"llmstream-nb/{__version__}"
+#: The most retries a request may ask for: more only hides a server that is down.
+MAX_RETRIES = 10
 
 
 def check_base_url(url: str, example: str = "http://localhost:8000/v1") -> str:
@@ -54,17 +64,17 @@ def seconds(name: str, value: float | None, fallback: float | None, default: flo
     """`value`, else `fallback` (the general `timeout=`), else `default`, checked to be a positive number."""
     chosen = value if value is not None else fallback if fallback is not None else default
     try:
-        number = float(chosen)
-    except (TypeError, ValueError):
-        raise ConfigurationError(f"{name} must be a number of seconds, got {chosen!r}") from None
-    if number <= 0:
-        raise ConfigurationError(f"{name} must be more than 0 seconds, got {chosen!r}")
+        number = float(chosen)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigurationError(f"{name} must be a number of seconds, got {chosen!r:.40}") from None
+    if not 0 < number < 1e7:  # NaN and infinity fail too
+        raise ConfigurationError(f"{name} must be more than 0 and less than 10,000,000 seconds, got {chosen!r:.40}")
     return number
 
 
 def retry_count(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigurationError(f"{name} must be a whole number >= 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RETRIES:
+        raise ConfigurationError(f"{name} must be a whole number from 0 to {MAX_RETRIES}, got {value!r:.40}")
     return value
 
 
@@ -128,12 +138,15 @@ def provider_session(
     read_timeout: float | None = None,
     max_retries: object = 2,
     default_read_timeout: float = DEFAULT_READ_TIMEOUT,
+    max_line_bytes: object = None,
+    max_body_bytes: object = None,
 ) -> HttpSession:
     """A provider's `HttpSession` from its user-facing settings, each checked with a clear message.
 
     Headers, later ones winning: our User-Agent, the protocol's own (`anthropic-version`), the key in
     `key_header` (see `key_headers`), then the caller's `headers=`. Credential headers and `key` are
-    secrets no error message shows. `timeout=` sets both timeouts; `connect_timeout=`/`read_timeout=` win.
+    secrets no error message shows. `timeout=` bounds the whole request (see `limits.py`), beside
+    `connect_timeout=` and `read_timeout=` (between reads); `max_line_bytes=`/`max_body_bytes=` bound its size.
     """
     all_headers = {"User-Agent": USER_AGENT, **(protocol_headers or {}), **key_headers(key, key_header)}
     all_headers.update(headers or {})
@@ -143,9 +156,14 @@ def provider_session(
         headers=all_headers,
         secrets=secret_values(all_headers, key),
         hints=hints,
-        connect_timeout=seconds("connect_timeout", connect_timeout, timeout, DEFAULT_CONNECT_TIMEOUT),
-        read_timeout=seconds("read_timeout", read_timeout, timeout, default_read_timeout),
+        connect_timeout=seconds("connect_timeout", connect_timeout, None, DEFAULT_CONNECT_TIMEOUT),
+        read_timeout=seconds("read_timeout", read_timeout, None, default_read_timeout),
         max_retries=retry_count("max_retries", max_retries),
+        limits=Limits(
+            max_line_bytes=byte_count("max_line_bytes", max_line_bytes, DEFAULT_MAX_LINE_BYTES),
+            max_body_bytes=byte_count("max_body_bytes", max_body_bytes, DEFAULT_MAX_BODY_BYTES),
+            timeout=overall_timeout(timeout),
+        ),
     )
 
 

@@ -10,14 +10,19 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from ..chunks import TEXT, Chunk, ProviderTimings, Timings, Usage
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, one_line
 from ._types import FORMAT_VERSION, RecordedError, Recording
 
+#: A recording is a few KB to a few MB; beyond this it is not one (or `/dev/zero`).
+MAX_RECORDING_BYTES = 64 * 1024 * 1024
+#: The latest time a chunk may be recorded at: a day (a recorded `t` of 1e9 would wait 31 years).
+MAX_RECORDED_SECONDS = 24 * 3600.0
 HOW_TO_RECORD = 'make one with view.save("run.jsonl") or llmstream-nb run --record run.jsonl'
 
 Stats = TypeVar("Stats", Usage, Timings, ProviderTimings)
@@ -95,6 +100,7 @@ def read(path: str | os.PathLike[str]) -> Recording:
     """Read and check a recording; any problem is one ConfigurationError naming the file and line."""
     source = resolve(path)
     try:
+        _check_file(source)
         text = source.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigurationError(f"no recording at {source} ({HOW_TO_RECORD})") from None
@@ -121,11 +127,25 @@ def read(path: str | os.PathLike[str]) -> Recording:
     return recording
 
 
+def _check_file(source: Path) -> None:
+    """A regular file of sane size: a FIFO would block the read, `/dev/zero` would never end it."""
+    info = source.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigurationError(f"{source} is not a regular file, so not a recording ({HOW_TO_RECORD})")
+    if info.st_size > MAX_RECORDING_BYTES:
+        raise ConfigurationError(
+            f"{source} is {info.st_size:,} bytes, more than a recording can be ({MAX_RECORDING_BYTES:,})"
+        )
+
+
 def _object(line: str) -> dict[str, Any]:
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         raise _Mistake(f"not JSON ({exc.msg}, column {exc.colno})") from None
+    except (ValueError, RecursionError) as exc:  # a number longer than 4,300 digits; nesting too deep
+        why = "nested too deeply" if isinstance(exc, RecursionError) else one_line(str(exc), 80)
+        raise _Mistake(f"not readable JSON ({why})") from None
     if not isinstance(obj, dict):
         raise _Mistake(f"expected a JSON object, got {type(obj).__name__}")
     return obj
@@ -231,8 +251,8 @@ def _number(obj: dict[str, Any], key: str, where: str = "") -> Any:
 
 def _seconds(obj: dict[str, Any], key: str) -> float | None:
     value = _number(obj, key)
-    if value is not None and not (math.isfinite(value) and value >= 0):
-        raise _Mistake(f'"{key}" must be a time in seconds (0 or more), got {value!r}')
+    if value is not None and not (math.isfinite(value) and 0 <= value <= MAX_RECORDED_SECONDS):
+        raise _Mistake(f'"{key}" must be a time in seconds from 0 to {MAX_RECORDED_SECONDS:g}, got {value!r:.40}')
     return None if value is None else float(value)
 
 

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 from ..models.streams import AsyncTokenStream
 from . import anthropic_wire as wire
 from .anthropic_requests import parse_messages
+from .body import read_body
 from .faults import FAULT_HEADER
 from .log import RequestRecord
 from .openai_requests import parse_json
@@ -62,7 +63,7 @@ async def _generate(state: ServerState, request: Request) -> ASGIApp:
     headers = {"x-request-id": record.id, "request-id": record.id}
     try:
         _check_headers(state, request)
-        parsed = parse_messages(parse_json(await request.body()))
+        parsed = parse_messages(parse_json(await read_body(request)))
         record.model, record.stream = parsed.model, parsed.stream
         call = state.admit(parsed.model, request.headers.get(FAULT_HEADER), record, headers, wire.status_problem)
         thinking = min(parsed.thinking_budget, THINKING_TOKENS) if parsed.thinking_budget else 0

@@ -149,6 +149,11 @@ class FaultSpec:
         return str(int(seconds)) if seconds == int(seconds) else repr(seconds)
 
 
+#: Fault values beyond these are typos, and would hold a request (and a test) for days.
+MAX_FAULT_SECONDS = 600.0
+MAX_FAULT_COUNT = 1_000_000
+
+
 def _number(key: str, raw: str) -> float | int:
     try:
         value: float | int = int(raw) if key in _INT_KEYS else float(raw)
@@ -157,6 +162,9 @@ def _number(key: str, raw: str) -> float | int:
         raise FaultSpecError(f"fault key {key!r} needs {kind}, got {raw!r}") from None
     if (isinstance(value, float) and not math.isfinite(value)) or value < 0:
         raise FaultSpecError(f"fault key {key!r} needs a value >= 0, got {raw!r}")
+    high = MAX_FAULT_COUNT if key in _INT_KEYS else MAX_FAULT_SECONDS
+    if value > high and key != "status":
+        raise FaultSpecError(f"fault key {key!r} needs a value from 0 to {high:g}, got {raw!r}")
     if key == "status" and not 400 <= value <= 599:
         raise FaultSpecError(f"status= must be an HTTP error status (400-599), got {raw!r}")
     return value

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp
 
 from ..chunks import Chunk, Usage
 from . import ollama_wire as wire
+from .body import read_body
 from .faults import FAULT_HEADER
 from .log import COMPLETED, RequestRecord
 from .openai_requests import parse_json
@@ -118,7 +119,7 @@ async def _generate(state: ServerState, request: Request, chat: bool) -> ASGIApp
     headers = {"x-request-id": record.id}
     try:
         _check_key(state, request)
-        body = parse_json(await request.body())
+        body = parse_json(await read_body(request))
         parsed = wire.parse_chat(body) if chat else wire.parse_generate(body)
         record.model, record.stream = parsed.model, parsed.stream
         call = state.admit(parsed.model, request.headers.get(FAULT_HEADER), record, headers, wire.status_problem)

@@ -41,9 +41,10 @@ def parse_json(raw: bytes) -> dict[str, Any]:
     """The request body as a JSON object, or a 400 in OpenAI's words."""
     try:
         body = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the interpreter goes
+        why = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
         raise Problem(
-            400, f"We could not parse the JSON body of your request: {exc}. The API expects a JSON payload."
+            400, f"We could not parse the JSON body of your request: {why}. The API expects a JSON payload."
         ) from None
     if not isinstance(body, dict):
         raise Problem(400, f"The request body must be a JSON object, not {type(body).__name__}.")

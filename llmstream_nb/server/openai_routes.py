@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 
 from . import openai_requests as parse
 from . import openai_wire as wire
+from .body import read_body
 from .faults import FAULT_HEADER, FaultSpec, FaultSpecError
 from .log import COMPLETED, RequestRecord
 from .problem import Problem, UnknownModel, error_answer
@@ -129,7 +130,7 @@ async def _generate(state: ServerState, endpoint: _Endpoint, request: Request) -
     headers = {"x-request-id": record.id}
     try:
         _check_key(state, request)
-        parsed = endpoint.parse(parse.parse_json(await request.body()))
+        parsed = endpoint.parse(parse.parse_json(await read_body(request)))
         record.model, record.stream = parsed.model, parsed.stream
         call = state.admit(parsed.model, request.headers.get(FAULT_HEADER), record, headers, wire.status_problem)
         generation = await state.start(call, parsed.prompt, parsed.options, record)

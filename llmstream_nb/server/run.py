@@ -67,8 +67,11 @@ def _url(sock: socket.socket) -> str:
 def _uvicorn_server(app: Starlette, log_level: str, graceful_seconds: int) -> uvicorn.Server:
     import uvicorn
 
+    from .header_deadline import HeaderDeadlineProtocol
+
     config = uvicorn.Config(
         app,
+        http=HeaderDeadlineProtocol,
         log_level=log_level,
         access_log=False,
         lifespan="off",
