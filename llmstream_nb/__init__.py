@@ -25,7 +25,7 @@ from .errors import (
     ServerError,
     StreamError,
 )
-from .models import AsyncTokenStream, Model, TokenStream
+from .models import AsyncTokenStream, Chat, Model, TokenStream
 from .registry import get_model, provider_names, register_provider
 from .timeline import Timeline, TimelineRow, timeline
 
@@ -38,6 +38,7 @@ __all__ = [
     "AsyncTokenStream",
     "AuthenticationError",
     "BadRequestError",
+    "Chat",
     "Chunk",
     "Completion",
     "ConfigurationError",

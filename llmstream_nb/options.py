@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping, Sequence, Union
 
@@ -69,6 +70,30 @@ class Request:
             if message["role"] == "user":
                 return message["content"]
         return self.prompt
+
+
+#: Words of an option's or header's name that mark it as a credential: its value is never shown or saved.
+SECRET_NAME_WORDS = frozenset(
+    {"key", "apikey", "token", "secret", "password", "passwd", "auth", "authorization", "credential", "credentials",
+     "cookie", "bearer"}
+)
+
+
+def is_secret_name(name: str) -> bool:
+    """True for names such as api_key, access_token, Authorization, x-api-key (not max_tokens)."""
+    return any(word in SECRET_NAME_WORDS for word in re.split(r"[^a-z0-9]+", name.lower()))
+
+
+def public_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """`options` without credentials: secret-named entries dropped, also inside dicts (e.g. `headers`).
+
+    The one redaction of option dicts: what a saved chat or a printed setting may show.
+    """
+    return {
+        name: public_options(value) if isinstance(value, Mapping) else value
+        for name, value in options.items()
+        if not is_secret_name(str(name))
+    }
 
 
 def check_option_names(names: Sequence[str], known: Sequence[str], where: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from traitlets import HasTraits, TraitError, TraitType, Unicode
 
 from ..errors import one_line
-from ..options import parse_value
+from ..options import parse_value, public_options
 from ..registry import DEFAULT_MODEL, MODEL_ENV
 from .arguments import MagicUsageError
 
@@ -82,6 +82,8 @@ def format_settings(obj: HasTraits) -> str:
     lines = [f"llmstream defaults (set with %llmstream config key=value, or %config {type(obj).__name__}.key = value):"]
     for name in setting_names(obj):
         value = getattr(obj, name)
+        if isinstance(value, dict):  # model_options may hold an api_key: never printed
+            value = public_options(value)
         note = ""
         if name == "model" and value is None:
             source = f"${MODEL_ENV}" if os.environ.get(MODEL_ENV) else "the offline demo"

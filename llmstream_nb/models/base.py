@@ -26,9 +26,11 @@ from ..options import (
     PromptInput,
     Request,
     check_option_names,
+    public_options,
     to_messages,
 )
 from . import _bridge
+from .chat import Chat
 from .events import stream_events
 from .streams import AsyncTokenStream, Piece, TokenStream
 
@@ -64,6 +66,8 @@ class Model:
         generation = {k: v for k, v in options.items() if k in GENERATION_OPTION_NAMES}
         self.options = GenerationOptions().merged(generation)
         self.extra = {k: v for k, v in options.items() if k in self.extra_call_options}
+        #: The options it was built with, credentials left out: what a saved chat keeps to rebuild it.
+        self.public_options = public_options(options)
         self._configure(**{k: v for k, v in options.items() if k in self.settings})
 
     def _configure(self, **settings: Any) -> None:
@@ -172,6 +176,10 @@ class Model:
         async for _ in stream:
             pass
         return stream.completion
+
+    def chat(self, system: str | None = None, max_history: int | None = None, *, name: str = "default") -> Chat:
+        """A conversation with this model: each prompt is sent with the exchanges before it (see `Chat`)."""
+        return Chat(self, system=system, max_history=max_history, name=name)
 
     # -- many at once -------------------------------------------------------------------
 
