@@ -29,14 +29,16 @@ from ..errors import LLMStreamError, one_line, redact
 from ..joined_text import JoinedText
 from ..models._bridge import aiterate_sync_in_thread
 from ..models.base import Model
+from ..models.chat import AsyncChatStream, ChatStream, ChatTurn
 from ..models.streams import _StreamState
 from ..sources import AsyncChunkIterator, ChunkIterator, Stamper, is_async_source, source_model_name
 from ..sources.iterators import aclose_source
 from ..timeline import Timeline
 from ..timeline import timeline as timeline_of
+from .autostart import run_on_display
 from .coalesce import DEFAULT_INTERVAL
 from .interrupt import stream_interrupted
-from .stats import StatsTracker, fallback_note, format_stats
+from .stats import StatsTracker, fallback_note, format_stats, usage_stats
 from .warmup import warm_demo_model_for
 
 WAITING, STREAMING, DONE, STOPPED, ERROR = "waiting", "streaming", "done", "stopped", "error"
@@ -99,6 +101,9 @@ class StreamView:
         self.speed = speed
         self._source = source
         self.model_name = model or source_model_name(self._origin) or ""
+        #: The conversation and turn a chat's stream answers (None for other sources).
+        origin = self._origin
+        self.chat_turn: ChatTurn | None = origin.chat_turn if isinstance(origin, (ChatStream, AsyncChatStream)) else None
         self.sep = sep or None
         self.tint = tint
         self.markdown = markdown
@@ -150,6 +155,16 @@ class StreamView:
         return self._chunks
 
     @property
+    def source(self) -> Any:
+        """What the view reads (slowed down when `speed` is set)."""
+        return self._source
+
+    @property
+    def chat(self) -> Any:
+        """The `Chat` this view's answer belongs to (None outside a conversation)."""
+        return self.chat_turn.chat if self.chat_turn is not None else None
+
+    @property
     def active(self) -> bool:
         return self.status in ACTIVE
 
@@ -160,8 +175,9 @@ class StreamView:
 
     @property
     def stats(self) -> dict[str, Any]:
-        """chunks, ttft, tokens_per_second, elapsed (seconds) and status; and `note`, only when
-        there is something to say (a model that answered whole: see `stats.fallback_note`)."""
+        """chunks, ttft, tokens_per_second, elapsed (seconds) and status; `note`, only when
+        there is something to say (a model that answered whole: see `stats.fallback_note`); and
+        `input_tokens` / `output_tokens` when the provider reported usage."""
         t = self._timings()
         stats: dict[str, Any] = {
             "chunks": t.chunks,
@@ -173,6 +189,7 @@ class StreamView:
         note = fallback_note(self._chunks)
         if note:
             stats["note"] = note
+        stats.update(usage_stats(self._usage()))
         return stats
 
     @property
@@ -244,8 +261,21 @@ class StreamView:
         return f"<StreamView{name} {self.status}, {self._tracker.chunks} chunks>"
 
     def _ipython_display_(self) -> None:
-        """Shown once: a view returned as a cell's last value is not drawn a second time."""
+        """Shown once: a view returned as a cell's last value is not drawn a second time.
+        A view not started yet starts here, as `show()` would run it (see `autostart`)."""
+        if self._started is None:
+            run_on_display(self)
+            return
         self._sink.display()
+
+    def refuse(self, error: BaseException) -> None:
+        """End a view that could not start, with the reason as its error (shown in its status line)."""
+        if self._started is not None and self._ended is not None:
+            return
+        self._sink.display()
+        if self._started is None:
+            self._started = time.perf_counter()
+        self._finish(ERROR, error)
 
     def _display(self, mode: str) -> None:
         """Display now, before `run()` (mode "blocking") or `start()` ("async") is called,

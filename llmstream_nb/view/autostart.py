@@ -1,0 +1,36 @@
+"""`display(view)` of a view that has not started: start it the way `show()` would run it.
+
+A StreamView made from a stream and displayed (`display(v)`, or `v` as the cell's last value)
+used to sit at "waiting" for ever, waiting for a `run()` nobody knew to call. Now displaying
+it runs it: on the kernel's loop for an async source, blocking for a sync one, as `show()`
+does. A source it cannot read ends the view at once with the reason in its status line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from ..sources import is_async_source
+
+if TYPE_CHECKING:
+    from .stream_view import StreamView
+
+
+def run_on_display(view: StreamView) -> None:
+    """Start `view` now (as a task for an async source on a running loop, else blocking)."""
+    try:
+        if is_async_source(view.source) and _loop_is_running():
+            view.start()
+        else:
+            view.run()
+    except Exception as exc:  # the source cannot be read: say so in the view, not as a traceback
+        view.refuse(exc)
+
+
+def _loop_is_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
