@@ -67,7 +67,7 @@ def history(exchanges: Sequence[Exchange], max_history: int | None) -> tuple[lis
     if max_history is None:
         kept = sendable
     else:
-        kept = sendable[len(sendable) - max_history:] if max_history > 0 else []
+        kept = sendable[max(0, len(sendable) - max_history):] if max_history > 0 else []
     messages: list[Message] = []
     for exchange in kept:
         messages += [{"role": "user", "content": exchange.prompt}, {"role": "assistant", "content": exchange.answer}]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Mapping
 
+from ..models import Chat
 from ..sources import as_model, is_async_source, is_model_like
 from .stream_view import StreamView
 
@@ -19,7 +20,8 @@ def show(
 ) -> StreamView:
     """Show a stream live and return its `StreamView`.
 
-    `source_or_model` is a stream (anything `StreamView` takes) or, with `prompt`, a model:
+    `source_or_model` is a stream (anything `StreamView` takes) or, with `prompt`, a `Chat` (the
+    answer is its next turn) or a model:
     a name for `get_model` (e.g. "demo"), our `Model`, or any model object `as_model` takes
     (a LangChain model or Runnable, anything with `stream()`/`astream()`); `options` go to its `stream()`.
     It runs as a task on the running loop (the cell returns at once) when `async_=True`,
@@ -27,7 +29,13 @@ def show(
     the stream ends. Without a running loop (plain Python) it always blocks.
     """
     running = _loop_is_running()
-    if isinstance(source_or_model, str) or is_model_like(source_or_model):
+    if isinstance(source_or_model, Chat):  # the next turn of a conversation, kept when it ends
+        if prompt is None:
+            raise TypeError("show(chat, prompt): a chat needs a prompt")
+        use_async = bool(async_) and running
+        opened = source_or_model.astream if use_async else source_or_model.stream
+        source = opened(prompt, **dict(options or {}))
+    elif isinstance(source_or_model, str) or is_model_like(source_or_model):
         if prompt is None:
             raise TypeError("show(model, prompt): a model needs a prompt")
         from ..registry import get_model

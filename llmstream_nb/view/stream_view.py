@@ -29,7 +29,7 @@ from ..errors import LLMStreamError, one_line, redact
 from ..joined_text import JoinedText
 from ..models._bridge import aiterate_sync_in_thread
 from ..models.base import Model
-from ..models.chat import AsyncChatStream, ChatStream, ChatTurn
+from ..models.chat import AsyncChatStream, Chat, ChatStream, ChatTurn
 from ..models.streams import _StreamState
 from ..sources import AsyncChunkIterator, ChunkIterator, Stamper, is_async_source, source_model_name
 from ..sources.iterators import aclose_source
@@ -88,8 +88,9 @@ class StreamView:
         file: TextIO | None = None,
         speed: float | None = None,
     ) -> None:
-        if isinstance(source, Model):
-            raise TypeError("StreamView shows a stream: pass model.stream(prompt), or use show(model, prompt)")
+        if isinstance(source, (Model, Chat)):
+            what = "chat" if isinstance(source, Chat) else "model"
+            raise TypeError(f"StreamView shows a stream: pass {what}.stream(prompt), or use show({what}, prompt)")
         if refresh_per_second <= 0:
             raise ValueError("refresh_per_second must be positive")
         #: What usage is read from: the source as given, even when slowed.
