@@ -8,7 +8,8 @@ Also here: a view displayed before it started streams by itself, and one that ca
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from kernel_harness import KernelHarness

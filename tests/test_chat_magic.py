@@ -6,8 +6,9 @@ exchange. The real-kernel test (test_chat_kernel.py) covers cell ids sent by the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import SimpleNamespace
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell

@@ -12,8 +12,9 @@ Kept apart from `Chat` (which streams) so the rules are plain data, easy to read
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..errors import ConfigurationError
 from ..options import Message

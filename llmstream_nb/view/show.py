@@ -33,8 +33,9 @@ def show(
         if prompt is None:
             raise TypeError("show(chat, prompt): a chat needs a prompt")
         use_async = bool(async_) and running
-        opened = source_or_model.astream if use_async else source_or_model.stream
-        source = opened(prompt, **dict(options or {}))
+        chat, asked = source_or_model, dict(options or {})
+        source: Any
+        source = chat.astream(prompt, **asked) if use_async else chat.stream(prompt, **asked)
     elif isinstance(source_or_model, str) or is_model_like(source_or_model):
         if prompt is None:
             raise TypeError("show(model, prompt): a model needs a prompt")
