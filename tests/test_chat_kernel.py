@@ -64,6 +64,30 @@ def test_rerunning_a_chat_cell_replaces_its_exchange_and_turn_two_carries_turn_o
     assert table.splitlines()[1].split() == ["default", "openai:ngram", "2"]
 
 
+def test_an_async_chat_answer_stopped_with_the_button_is_kept_as_far_as_it_got(kernel: KernelHarness) -> None:
+    kernel.run("%llmstream reset")
+    kernel.run("%%llmstream --chat -m demo --opt ttft=0 --opt tokens_per_second=0 --max-tokens 5\nHow do I brew tea?")
+    since = len(kernel.iopub)
+    slow = "--opt ttft=0 --opt tokens_per_second=1 --max-tokens 1000"
+    kernel.run(f"%%llmstream --chat --async -m demo {slow}\nTell me about the sea.", cell_id="slow")
+    comm = opened_widget(kernel, STREAM_WIDGET, since)
+    kernel.wait_for(  # the first words are on the page
+        lambda m: m["msg_type"] == "comm_msg"
+        and m["content"].get("comm_id") == comm
+        and m["content"]["data"].get("method") == "custom",
+        since=since,
+    )
+    kernel.send_custom(comm, {"action": "stop"})  # the Stop button
+    state = final_state(kernel, comm, "stopped")
+    last = kernel.value("_llmstream.chat.messages[-1]")
+    assert state["text"] and last == {"role": "assistant", "content": state["text"], "status": "stopped"}
+    assert kernel.value("[_llmstream.chat.turns, _llmstream.chat.undo().prompt, _llmstream.chat.turns]") == [
+        2,
+        "Tell me about the sea.",
+        1,
+    ]
+
+
 def test_displaying_a_view_that_has_not_started_streams_it(kernel: KernelHarness) -> None:
     kernel.run("from llmstream_nb import StreamView")
     state = last_view_state(kernel, "v = StreamView(iter(['Hello', ', ', 'world']))\ndisplay(v)", cell_id="d1")

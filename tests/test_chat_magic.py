@@ -45,6 +45,14 @@ def test_two_chat_cells_then_the_second_again_hold_four_messages(shell: Interact
     assert chat_of(shell).turns == 3
 
 
+def test_no_stream_in_a_chat_is_one_chunk_and_kept(shell: InteractiveShell) -> None:
+    run(shell, f"{CHAT}\nHow do I brew tea?")
+    run(shell, f"{CHAT} --no-stream\nAnd coffee?")
+    view = shell.user_ns["_llmstream"]
+    assert view.chat_turn.number == 2 and view.streamed is False
+    assert view.chat.messages[3]["content"] == view.text and view.chat.turns == 2
+
+
 def test_templating_text_and_teaching_views(shell: InteractiveShell) -> None:
     shell.user_ns["drink"] = "lemonade"
     run(shell, f"{CHAT} --text\nTell me about {{drink}}.")
