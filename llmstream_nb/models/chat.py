@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
     from .base import Model
 
+#: What ends an answer early without it failing: the reader stopped it (break, Stop, interrupt).
+_STOPPING = (GeneratorExit, KeyboardInterrupt, asyncio.CancelledError)
+
 #: The "format" field of a saved chat.
 FILE_FORMAT = "llmstream-chat/1"
 
@@ -151,9 +154,14 @@ class Chat:
         turn = ChatTurn(self, prompt, number=len(before) + 1, left_out=left_out, cell=cell)
         return turn, request_input(self.system, past, prompt)
 
-    def _keep(self, turn: ChatTurn, text: str, status: str, error: BaseException | None) -> None:
-        """Keep the exchange: in place of the one its cell asked before, else at the end."""
-        line = one_line(redact(f"{type(error).__name__}: {error}")) if error is not None else ""
+    def _keep(self, turn: ChatTurn, text: str, ended_by: BaseException | None = None) -> None:
+        """Keep the exchange (in place of the one its cell asked before, else at the end): `done`
+        when nothing ended it early, `stopped` when the reader stopped it, else `error` with its line."""
+        status, line = DONE, ""
+        if isinstance(ended_by, _STOPPING):
+            status = STOPPED
+        elif ended_by is not None:
+            status, line = ERROR, one_line(redact(f"{type(ended_by).__name__}: {ended_by}"))
         exchange = Exchange(turn.prompt, text, status, line, self.model.name, turn.cell)
         at = index_of_cell(self.exchanges, turn.cell)
         if at is None:
@@ -164,34 +172,24 @@ class Chat:
 
     def _kept(self, turn: ChatTurn, stream: TokenStream) -> Iterator[Piece]:
         """The model's chunks passed on; when they end (or stop, or fail) the exchange is kept."""
-        status, error = STOPPED, None
         try:
             yield from stream
-            status = DONE
-        except (GeneratorExit, KeyboardInterrupt):
-            raise
         except BaseException as exc:
-            status, error = ERROR, exc
-            raise
-        finally:
-            self._keep(turn, stream.text, status, error)
+            self._keep(turn, stream.text, exc)
             stream.close()
+            raise
+        self._keep(turn, stream.text)
         yield from _reports(stream)
 
     async def _akept(self, turn: ChatTurn, stream: AsyncTokenStream) -> AsyncIterator[Piece]:
-        status, error = STOPPED, None
         try:
             async for chunk in stream:
                 yield chunk
-            status = DONE
-        except (GeneratorExit, KeyboardInterrupt, asyncio.CancelledError):
-            raise
         except BaseException as exc:
-            status, error = ERROR, exc
-            raise
-        finally:
-            self._keep(turn, stream.text, status, error)
+            self._keep(turn, stream.text, exc)
             await stream.aclose()
+            raise
+        self._keep(turn, stream.text)
         for piece in _reports(stream):
             yield piece
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 def run_on_display(view: StreamView) -> None:
     """Start `view` now (as a task for an async source on a running loop, else blocking)."""
     try:
-        if is_async_source(view.source) and _loop_is_running():
+        if is_async_source(view.source) and loop_is_running():
             view.start()
         else:
             view.run()
@@ -28,7 +28,8 @@ def run_on_display(view: StreamView) -> None:
         view.refuse(exc)
 
 
-def _loop_is_running() -> bool:
+def loop_is_running() -> bool:
+    """True in a notebook cell or async code (a view can then run as a task), False in plain Python."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:

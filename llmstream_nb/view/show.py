@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Mapping
 
 from ..models import Chat
 from ..sources import as_model, is_async_source, is_model_like
+from .autostart import loop_is_running as _loop_is_running
 from .stream_view import StreamView
 
 
@@ -53,10 +53,3 @@ def show(
     view = StreamView(source, **view_options)
     return view.start() if use_async else view.run()
 
-
-def _loop_is_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
