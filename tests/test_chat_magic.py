@@ -78,6 +78,11 @@ def test_conversations_by_name_system_and_model(shell: InteractiveShell) -> None
     work = chat_of(shell, "work")
     assert work.system == "Answer briefly." and work.turns == 2 and work.model.name == "demo:ngram"
     assert "default" not in magics(shell).chats.chats
+    shell.run_line_magic("llmstream", "config model=openai:ngram")  # another default: the chat keeps its own
+    run(shell, f"%%llmstream -c work {INSTANT} --opt jitter=0 --max-tokens 8\nAnd lemonade?")
+    assert work.model.name == "demo:ngram" and work.model.public_options["jitter"] == 0 and work.turns == 3
+    run(shell, f"%%llmstream -c work -m demo {INSTANT} --system 'Answer at length.'\nAnd water?")
+    assert work.system == "Answer at length." and work.turns == 4
 
 
 def test_max_history_is_configured_and_shown(shell: InteractiveShell) -> None:

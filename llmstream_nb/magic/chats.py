@@ -28,14 +28,14 @@ class ChatBook:
     def __init__(self) -> None:
         self.chats: dict[str, Chat] = {}
 
-    def open(self, name: str, model: Model, *, model_given: bool, system: str | None) -> Chat:
-        """The conversation `name`, made now if new; a model or system prompt the cell names applies from now on."""
+    def open(self, name: str, model: Model, *, system: str | None) -> Chat:
+        """The conversation `name`, made now if new; the cell's model, and its system prompt if it names one,
+        apply from this turn on."""
         chat = self.chats.get(name)
         if chat is None:
             chat = self.chats[name] = model.chat(system=system, name=name)
             return chat
-        if model_given:
-            chat.model = model
+        chat.model = model
         if system is not None:
             chat.system = system or None
         return chat

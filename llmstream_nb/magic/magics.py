@@ -93,7 +93,7 @@ class LLMStreamMagics(Magics):
             chat: Chat | None = given
             model = given.model
         else:
-            model = self._llm(args) if args.llm else self.get_model(args.model, options)
+            model = self._cell_model(args, options)
             chat = self._chat(args, model) if args.chat is not None else None
         call_options = {} if isinstance(model, ForeignModel) else self._call_options(args)
         if chat is not None:
@@ -124,11 +124,23 @@ class LLMStreamMagics(Magics):
             return
         run_cell(run, store=lambda view: self._store(view, args.output))
 
+    def _cell_model(self, args: CellArgs, options: dict[str, Any]) -> Model:
+        """-m or --llm; else, in a conversation that has begun, its model (rebuilt with the cell's --opt
+        if any); else the configured default."""
+        if args.llm:
+            return self._llm(args)
+        chat = self.chats.chats.get(args.chat or DEFAULT_CHAT) if args.chat is not None else None
+        if args.model or chat is None:
+            return self.get_model(args.model, options)
+        if args.model_options and not isinstance(chat.model, ForeignModel):
+            return self.get_model(chat.model.name, options)
+        return chat.model
+
     def _chat(self, args: CellArgs, model: Model) -> Chat:
         """The cell's conversation; a new one takes the configured system prompt unless the cell gives one."""
         name = args.chat or DEFAULT_CHAT
         system = args.system if args.system is not None or name in self.chats.chats else self.system
-        chat = self.chats.open(name, model, model_given=bool(args.model or args.llm), system=system)
+        chat = self.chats.open(name, model, system=system)
         chat.max_history = self.max_history
         return chat
 
