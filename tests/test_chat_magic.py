@@ -130,3 +130,11 @@ def test_the_cell_id_comes_from_the_execute_request() -> None:
     assert notebook_cell_id(shell_with({"metadata": {"cellId": "abc-1"}})) == "abc-1"
     assert notebook_cell_id(shell_with({"metadata": {}})) is None
     assert notebook_cell_id(SimpleNamespace()) is None
+
+
+def test_settings_never_print_a_key(shell: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+    shell.run_line_magic("llmstream", """config model_options='{"api_key": "sk-FAKE-0123456789", "ttft": 0}'""")
+    capsys.readouterr()
+    shell.run_line_magic("llmstream", "config")
+    out = capsys.readouterr().out
+    assert "sk-FAKE-0123456789" not in out and "api_key" not in out and "{'ttft': 0}" in out
