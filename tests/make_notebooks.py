@@ -137,7 +137,8 @@ QUICKSTART = [
         `.run()` blocks until the end, `.start()` streams in the background and returns at once,
         and `await view` waits for the end and gives you the finished answer (a `Completion`).
         `tint=True` colours alternate tokens; `markdown=True` renders the answer as Markdown once
-        it is complete.
+        it is complete. Displaying a view that has not started (`display(view)`, or `view` as the
+        cell's last line) starts it, as `show()` would.
     """),
     code("""
         view = StreamView(llm.astream("Tell me about tea."), tint=True)
