@@ -91,7 +91,7 @@ class LLMStreamMagics(Magics):
         given = self._namespace.get(args.llm or "")
         if args.llm and isinstance(given, Chat):  # --llm names a Chat: this cell continues it
             chat: Chat | None = given
-            model = given.model
+            model = as_model(given.model)
         else:
             model = self._cell_model(args, options)
             chat = self._chat(args, model) if args.chat is not None else None
@@ -132,9 +132,10 @@ class LLMStreamMagics(Magics):
         chat = self.chats.chats.get(args.chat or DEFAULT_CHAT) if args.chat is not None else None
         if args.model or chat is None:
             return self.get_model(args.model, options)
-        if args.model_options and not isinstance(chat.model, ForeignModel):
-            return self.get_model(chat.model.name, options)
-        return chat.model
+        model = as_model(chat.model)
+        if args.model_options and not isinstance(model, ForeignModel):
+            return self.get_model(model.name, options)
+        return model
 
     def _chat(self, args: CellArgs, model: Model) -> Chat:
         """The cell's conversation; a new one takes the configured system prompt unless the cell gives one."""

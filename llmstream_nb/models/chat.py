@@ -20,18 +20,30 @@ import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..chunks import Completion, Usage
 from ..errors import ConfigurationError, one_line, redact
-from ..options import Message
+from ..options import Message, PromptInput
 from .chat_history import DONE, ERROR, STOPPED, Exchange, history, index_of_cell, request_input
 from .streams import AsyncTokenStream, Piece, TokenStream
 
 if TYPE_CHECKING:
     import os
 
-    from .base import Model
+
+class Answerer(Protocol):
+    """What a chat needs of its model: a name and the two streams (every `Model` has them).
+
+    A protocol rather than `Model` itself: `Model.chat()` makes chats, so this module cannot import it.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def stream(self, input: PromptInput, **options: Any) -> TokenStream: ...
+
+    def astream(self, input: PromptInput, **options: Any) -> AsyncTokenStream: ...
 
 #: What ends an answer early without it failing: the reader stopped it (break, Stop, interrupt).
 _STOPPING = (GeneratorExit, KeyboardInterrupt, asyncio.CancelledError)
@@ -41,10 +53,10 @@ FILE_FORMAT = "llmstream-chat/1"
 
 #: Builds a model from its saved name and options (the registry's `get_model`; it registers itself,
 #: so this module needs no import of the registry, which imports the models).
-_model_factory: Callable[..., Model] | None = None
+_model_factory: Callable[..., Answerer] | None = None
 
 
-def use_model_factory(factory: Callable[..., Model]) -> None:
+def use_model_factory(factory: Callable[..., Answerer]) -> None:
     """Set how `Chat.load` builds a model from a saved "provider:model" name."""
     global _model_factory
     _model_factory = factory
@@ -85,7 +97,7 @@ class Chat:
     """
 
     def __init__(
-        self, model: Model, *, system: str | None = None, max_history: int | None = None, name: str = "default"
+        self, model: Answerer, *, system: str | None = None, max_history: int | None = None, name: str = "default"
     ) -> None:
         if max_history is not None and (isinstance(max_history, bool) or not isinstance(max_history, int) or max_history < 0):
             raise ConfigurationError(f"max_history must be a whole number, 0 or more (None: all), got {max_history!r}")
@@ -217,7 +229,7 @@ class Chat:
         return target
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], model: Model | None = None) -> Chat:
+    def load(cls, path: str | os.PathLike[str], model: Answerer | None = None) -> Chat:
         """A chat saved by `save`, to continue: with `model`, else the saved model built again by name."""
         source = Path(path).expanduser()
         try:
@@ -238,7 +250,7 @@ class Chat:
         return chat
 
 
-def _saved_model(data: dict[str, Any], source: Path) -> Model:
+def _saved_model(data: dict[str, Any], source: Path) -> Answerer:
     name, options = data.get("model"), data.get("model_options") or {}
     if not isinstance(name, str) or not isinstance(options, dict) or _model_factory is None:
         raise ConfigurationError(f"{source} names no model to continue with: pass one, Chat.load(path, model=...)")

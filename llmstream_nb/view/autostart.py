@@ -9,15 +9,25 @@ does. A source it cannot read ends the view at once with the reason in its statu
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from ..sources import is_async_source
 
-if TYPE_CHECKING:
-    from .stream_view import StreamView
+
+class Startable(Protocol):
+    """What this needs of a StreamView (not imported: the view imports this module)."""
+
+    @property
+    def source(self) -> Any: ...
+
+    def start(self) -> Any: ...
+
+    def run(self) -> Any: ...
+
+    def refuse(self, error: BaseException) -> None: ...
 
 
-def run_on_display(view: StreamView) -> None:
+def run_on_display(view: Startable) -> None:
     """Start `view` now (as a task for an async source on a running loop, else blocking)."""
     try:
         if is_async_source(view.source) and loop_is_running():
