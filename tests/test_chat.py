@@ -312,3 +312,13 @@ def test_a_langchain_chat_model_gets_the_messages() -> None:
     assert chat.invoke("one").text == "2:system,human"
     assert chat.invoke("two").text == "4:system,human,ai,human"
     assert chat.model.name == "langchain:Counting" and chat.turns == 2
+
+
+def test_the_stats_show_tokens_only_when_the_provider_reported_them() -> None:
+    from llmstream_nb.view import StreamView
+
+    plain = StreamView(iter(["a", "b"]), file=io.StringIO()).run()
+    assert "input_tokens" not in plain.stats and "tokens" not in plain.stats_line.replace("tokens/s", "")
+    reported = StreamView(Recorder().stream("hi"), file=io.StringIO()).run()
+    assert (reported.stats["input_tokens"], reported.stats["output_tokens"]) == (1, 3)
+    assert reported.stats_line.endswith(" \u00b7 tokens 1 in, 3 out")
