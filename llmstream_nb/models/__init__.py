@@ -2,6 +2,6 @@
 
 from .base import Model
 from .chat import Chat
-from .streams import AsyncTokenStream, TokenStream
+from .streams import AsyncTokenStream, Piece, StreamRecord, TokenStream, one_chunk_pieces
 
-__all__ = ["AsyncTokenStream", "Chat", "Model", "TokenStream"]
+__all__ = ["AsyncTokenStream", "Chat", "Model", "Piece", "StreamRecord", "TokenStream", "one_chunk_pieces"]

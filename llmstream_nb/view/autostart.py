@@ -8,9 +8,9 @@ does. A source it cannot read ends the view at once with the reason in its statu
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Protocol
 
+from .. import _runtime
 from ..sources import is_async_source
 
 
@@ -30,18 +30,10 @@ class Startable(Protocol):
 def run_on_display(view: Startable) -> None:
     """Start `view` now (as a task for an async source on a running loop, else blocking)."""
     try:
-        if is_async_source(view.source) and loop_is_running():
+        if is_async_source(view.source) and _runtime.loop_is_running():
             view.start()
         else:
             view.run()
     except Exception as exc:  # the source cannot be read: say so in the view, not as a traceback
         view.refuse(exc)
 
-
-def loop_is_running() -> bool:
-    """True in a notebook cell or async code (a view can then run as a task), False in plain Python."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from .. import _runtime
 from ..models import Chat
 from ..sources import as_model, is_async_source, is_model_like
-from .autostart import loop_is_running as _loop_is_running
 from .stream_view import StreamView
 
 
@@ -28,7 +28,7 @@ def show(
     or when the source is async and `async_` is not False; otherwise the cell blocks until
     the stream ends. Without a running loop (plain Python) it always blocks.
     """
-    running = _loop_is_running()
+    running = _runtime.loop_is_running()
     if isinstance(source_or_model, Chat):  # the next turn of a conversation, kept when it ends
         if prompt is None:
             raise TypeError("show(chat, prompt): a chat needs a prompt")
@@ -52,4 +52,3 @@ def show(
         use_async = running and (is_async_source(source) if async_ is None else async_)
     view = StreamView(source, **view_options)
     return view.start() if use_async else view.run()
-
