@@ -27,7 +27,7 @@ from .errors import (
     ServerError,
     StreamError,
 )
-from .models import AsyncTokenStream, Model, StreamRecord, TokenStream
+from .models import AsyncTokenStream, Chat, Model, StreamRecord, TokenStream
 from .registry import get_model, provider_names, register_provider
 from .status import Status
 from .timeline import Timeline, TimelineRow, timeline
@@ -49,6 +49,7 @@ __all__ = [
     "AsyncTokenStream",
     "AuthenticationError",
     "BadRequestError",
+    "Chat",
     "Chunk",
     "Comparison",
     "Completion",

@@ -88,6 +88,24 @@ def redact_mapping(values: Mapping[str, Any]) -> dict[str, Any]:
     return shown
 
 
+def public_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """`options` without credentials: secret-named entries dropped, also inside dicts (e.g. `headers`).
+
+    What a saved chat or a model's `public_options` may hold: unlike `redact_mapping`, which masks a
+    secret for display, this leaves no trace of it at all.
+    """
+    kept: dict[str, Any] = {}
+    for name, value in options.items():
+        if SECRET_NAME.search(str(name)):
+            continue
+        if isinstance(value, Mapping):
+            value = public_options(value)
+        elif isinstance(value, str):
+            value = redact(value)  # a credential inside a URL, a key pasted into some other option
+        kept[name] = value
+    return kept
+
+
 class RedactingFilter(logging.Filter):
     """Rewrites a log record's message with `redact` (the record keeps no args that could hold a secret)."""
 

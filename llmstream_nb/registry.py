@@ -13,6 +13,7 @@ from typing import Any
 
 from .errors import ConfigurationError
 from .models.base import Model, ProviderStatus
+from .models.chat import use_model_factory
 
 DEFAULT_MODEL = "demo"
 MODEL_ENV = "LLMSTREAM_MODEL"
@@ -74,6 +75,9 @@ def get_model(spec: str | Model | None = None, **options: Any) -> Model:
             f"no provider in model name {spec!r}; use 'provider:model', e.g. 'demo' or 'openai:gpt-4o-mini'"
         )
     return provider_class(provider)(model, **options)
+
+
+use_model_factory(get_model)  # Chat.load builds a saved chat's model by name
 
 
 def provider_statuses(list_models: bool = True) -> list[ProviderStatus]:

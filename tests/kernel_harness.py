@@ -71,9 +71,16 @@ class KernelHarness:
 
     # -- running code -------------------------------------------------------------------
 
-    def submit(self, code: str) -> str:
-        """Send an execute request; returns its msg_id."""
-        return self.client.execute(code, store_history=False)
+    def submit(self, code: str, cell_id: str | None = None) -> str:
+        """Send an execute request; returns its msg_id. `cell_id` goes in the request's metadata
+        (`cellId`), as JupyterLab sends it, so the kernel can tell which cell runs."""
+        if cell_id is None:
+            return self.client.execute(code, store_history=False)
+        content = {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                   "allow_stdin": False, "stop_on_error": True}
+        msg = self.client.session.msg("execute_request", content, metadata={"cellId": cell_id})
+        self.client.shell_channel.send(msg)
+        return str(msg["header"]["msg_id"])
 
     def reply(self, msg_id: str, timeout: float = DEFAULT_TIMEOUT) -> Message:
         """The execute_reply of `msg_id` (other shell replies are skipped)."""
@@ -89,12 +96,12 @@ class KernelHarness:
             if msg["parent_header"].get("msg_id") == msg_id:
                 return msg
 
-    def run(self, code: str, timeout: float = DEFAULT_TIMEOUT) -> list[Message]:
+    def run(self, code: str, timeout: float = DEFAULT_TIMEOUT, cell_id: str | None = None) -> list[Message]:
         """Execute `code`, wait until the kernel is idle after it, and return that cell's iopub messages.
 
         Raises KernelError with the traceback if the cell fails.
         """
-        msg_id = self.submit(code)
+        msg_id = self.submit(code, cell_id)
         reply = self.reply(msg_id, timeout)
         self.wait_for(lambda m: _is_idle_after(m, msg_id), timeout)
         if reply["content"]["status"] != "ok":

@@ -137,7 +137,8 @@ QUICKSTART = [
         `.run()` blocks until the end, `.start()` streams in the background and returns at once,
         and `await view` waits for the end and gives you the finished answer (a `Completion`).
         `tint=True` colours alternate tokens; `markdown=True` renders the answer as Markdown once
-        it is complete.
+        it is complete. Displaying a view that has not started (`display(view)`, or `view` as the
+        cell's last line) starts it, as `show()` would.
     """),
     code("""
         view = StreamView(llm.astream("Tell me about tea."), tint=True)
@@ -166,6 +167,48 @@ QUICKSTART = [
 
 
         show(countdown(), model="countdown")
+    """),
+    md("""
+        ## Hold a conversation: `--chat`
+
+        Every `%%llmstream` cell starts from nothing, unless it says `--chat`: then it continues a
+        conversation (called `default`, or `-c NAME`), and the model gets the exchanges before it
+        with the new prompt. Running a cell again replaces its own exchange, so the conversation
+        reads as the notebook shows it. In a chat answers render as Markdown (`--text` for plain
+        text), and the header says which conversation and which turn it is.
+
+        (The demo model answers the last question only; a real model, see `03_providers.ipynb`,
+        reads the whole conversation.)
+    """),
+    code("""
+        %%llmstream --chat --system "Answer in a few sentences."
+        How do I brew a good cup of tea?
+    """),
+    code("""
+        %%llmstream --chat
+        And what about coffee?
+    """),
+    md("""
+        `_llmstream.chat` is the conversation: its `messages`, `undo()` to drop the last exchange
+        (a stopped answer is kept as far as it got, marked *stopped*), and `save(path)` /
+        `Chat.load(path)` to continue it later (the file never holds an API key).
+        `%llmstream chats` lists the conversations and `%llmstream reset NAME` forgets one.
+    """),
+    code("""
+        for message in _llmstream.chat.messages:
+            print(f"{message['role']:>9}: {message['content'][:70]}")
+        %llmstream chats
+    """),
+    md("""
+        From Python, `model.chat()` makes a conversation, and `show(chat, prompt)` streams its next turn:
+    """),
+    code("""
+        from llmstream_nb import Chat
+
+        _llmstream.chat.save("tea-chat.json")
+        chat = Chat.load("tea-chat.json")
+        view = show(chat, "Which of the two has less caffeine?")
+        print(chat.turns, "turns:", view.chat_turn.label)
     """),
     md("""
         ## Record once, replay anywhere

@@ -281,7 +281,9 @@ def test_view_stats_and_completion() -> None:
     stats = view.stats
     assert stats["status"] == "done" and stats["chunks"] == 3
     assert stats["ttft"] is not None and stats["elapsed"] >= stats["ttft"]
-    assert set(stats) == {"chunks", "ttft", "tokens_per_second", "elapsed", "status"}
+    assert set(stats) == {"chunks", "ttft", "tokens_per_second", "elapsed", "status", "input_tokens", "output_tokens"}
+    assert (stats["input_tokens"], stats["output_tokens"]) == (3, 3)  # what the provider reported
+    assert view.stats_line.endswith("tokens 3 in, 3 out")
     completion = view.result()
     assert isinstance(completion, Completion)
     assert completion.text == view.text == "a b c "

@@ -332,7 +332,7 @@ def test_interrupting_show_of_a_model_is_one_line(kernel: KernelHarness) -> None
 
 def test_the_page_learns_the_mode_when_the_widget_opens(kernel: KernelHarness) -> None:
     """The page shows a Stop button (async) or the interrupt hint (blocking) from its first
-    drawing; a view displayed before it runs opens with no mode (neither) and gets one update."""
+    drawing; a view displayed before it runs starts then, so it opens with its mode too."""
     start = len(kernel.iopub)
     kernel.run('blocking = show(iter(["a", "b"]))')
     (comm_id,) = kernel.comm_ids(WIDGET, since=start)
@@ -351,11 +351,10 @@ def test_the_page_learns_the_mode_when_the_widget_opens(kernel: KernelHarness) -
     assert not [u for u in kernel.state_updates(comm_id) if "mode" in u]
 
     start = len(kernel.iopub)
-    kernel.run('early = StreamView(iter(["c"]))\ndisplay(early)')
+    kernel.run('early = StreamView(iter(["c"]))\ndisplay(early)')  # displaying starts it, as show() would
     (comm_id,) = kernel.comm_ids(WIDGET, since=start)
-    assert opened_state(kernel, comm_id)["mode"] == ""
-    kernel.run("early.run()")
-    assert [u["mode"] for u in kernel.state_updates(comm_id) if "mode" in u] == ["blocking"]
+    assert opened_state(kernel, comm_id)["mode"] == "blocking"
+    assert kernel.value("[early.status, early.text]") == ["done", "c"]
 
 
 # -- async mode ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import keyword
+import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Sequence
@@ -53,6 +54,10 @@ class CellArgs:
     seed: int | None = None
     stream: bool = True
     raw: bool = False
+    #: The conversation this cell continues (--chat NAME); None: a one-off prompt.
+    chat: str | None = None
+    #: --text: plain text, not Markdown (a chat's default is Markdown).
+    text: bool = False
 
 
 class _Parser(argparse.ArgumentParser):
@@ -109,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-stream", dest="stream", action="store_false",
                    help="wait for the whole answer (invoke) and show it at once")
     p.add_argument("--raw", action="store_true", help="send the cell as is: no {name} fields")
+    p.add_argument("-c", "--chat", nargs="?", const="default", metavar="NAME",
+                   help="continue the conversation NAME (default: default), made on first use with this cell's "
+                        "model and --system; re-running a cell replaces its own exchange. Answers render as "
+                        "Markdown unless --text")
+    p.add_argument("--text", action="store_true", help="show the answer as plain text, not Markdown (for --chat)")
     return p
 
 
@@ -141,7 +151,20 @@ def parse_cell_line(line: str) -> CellArgs:
         _check_side_by_side(args)
     if args.events and not args.stream:
         raise MagicUsageError("--events shows a stream's events; it cannot be combined with --no-stream")
+    if args.chat is not None:
+        _check_chat(args)
+    if args.text and args.markdown:
+        raise MagicUsageError("--text and --markdown contradict each other: choose one")
     return args
+
+
+def _check_chat(args: CellArgs) -> None:
+    """A conversation has one answer per cell, from the model's own stream."""
+    if not re.fullmatch(r"[\w-]+", args.chat or ""):
+        raise MagicUsageError(f"--chat needs a name of letters, digits, _ or -, got {args.chat!r}")
+    for flag, given in (("several -m", len(args.models) > 1), ("--events", args.events)):
+        if given:
+            raise MagicUsageError(f"--chat continues one conversation; it cannot go with {flag}")
 
 
 def _check_side_by_side(args: CellArgs) -> None:

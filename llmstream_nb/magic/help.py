@@ -44,12 +44,24 @@ Stop a blocking cell with the kernel's interrupt (a running cell handles no butt
 an --async one with the view's Stop button: either way the text so far stays. A terminal
 IPython runs no event loop between cells, so there --async runs blocking.
 
+Conversations: --chat (-c NAME) sends the cell with the earlier exchanges of the conversation
+(NAME, default "default"), made on first use with the cell's model and --system; a later -m
+or --system changes them from that turn on. Re-running a cell replaces its own exchange
+(answered with the ones before it), so the conversation reads as the notebook shows it.
+Answers render as Markdown (--text: plain); the header says which conversation and turn.
+`_llmstream.chat` is the Chat (.messages, .undo(), .save(path)); a stopped or failed answer
+is kept as far as it got, marked so. `%config LLMStreamMagics.max_history = N` sends only
+the last N exchanges (the header says how many were left out).
+
 Line magic:
+  %llmstream chats                 the conversations: name, model, turns
+  %llmstream reset [NAME]          forget a conversation (default: default)
   %llmstream models [--offline]    providers, whether each has its key (never the key
                                    itself), and their models (--offline: ask no server)
   %llmstream config                the current defaults
   %llmstream config key=value ...  set defaults: model, model_options, sep, markdown, tint,
-                                   async, system, temperature, max_tokens, seed;
+                                   async, system, temperature, max_tokens, seed,
+                                   max_history;
                                    key=none clears one, `config reset` clears all
   %llmstream help                  this text
 

@@ -18,10 +18,11 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Bool, Dict, Float, Int, Unicode
 
 from ..errors import ConfigurationError
-from ..models import Model
+from ..models import Chat, Model
 from ..registry import DEFAULT_MODEL, MODEL_ENV, get_model, provider_statuses
 from ..sources import ForeignModel, as_model
 from .arguments import CellArgs, MagicUsageError, parse_cell_line
+from .chats import DEFAULT_CHAT, ChatBook, cell_key
 from .complain import complain
 from .help import help_text
 from .runner import CellRun, run_cell, run_compare
@@ -49,11 +50,16 @@ class LLMStreamMagics(Magics):
     temperature = Float(None, allow_none=True, help="sampling temperature").tag(config=True)
     max_tokens = Int(None, allow_none=True, help="longest answer, in tokens").tag(config=True)
     seed = Int(None, allow_none=True, help="sampling seed").tag(config=True)
+    max_history = Int(
+        None, allow_none=True, min=0, help="past exchanges a --chat cell sends, the latest ones (None: all)"
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         #: Models by (spec, options): one connection pool per model across cells.
         self._models: dict[tuple[str, str], Model] = {}
+        #: The --chat conversations by name.
+        self.chats = ChatBook()
 
     # -- %%llmstream -----------------------------------------------------------------------
 
@@ -76,11 +82,22 @@ class LLMStreamMagics(Magics):
             raise TemplateError("the cell is empty: write the prompt below the %%llmstream line")
         prompt = cell.strip() if args.raw else render_prompt(cell.strip(), self._namespace)
         options = {**self.model_options, **args.model_options}
-        model = self._llm(args) if args.llm else self.get_model(args.model, options)
+        given = self._namespace.get(args.llm or "")
+        if args.llm and isinstance(given, Chat):  # --llm names a Chat: this cell continues it
+            chat: Chat | None = given
+            model = as_model(given.model)
+        else:
+            model = self._cell_model(args, options)
+            chat = self._chat(args, model) if args.chat is not None else None
+        call_options = {} if isinstance(model, ForeignModel) else self._call_options(args)
+        if chat is not None:
+            call_options.pop("system", None)  # the chat sends its own system prompt
         run = CellRun(
             model=model,
             prompt=prompt,
-            call_options={} if isinstance(model, ForeignModel) else self._call_options(args),
+            chat=chat,
+            cell=cell_key(self.shell, chat, cell) if chat is not None else None,
+            call_options=call_options,
             async_=self.async_mode if args.async_ is None else args.async_,
             stream=args.stream,
             events=args.events,
@@ -88,7 +105,7 @@ class LLMStreamMagics(Magics):
             view_options={
                 "sep": self.sep if args.sep is None else args.sep,
                 "tint": self.tint if args.tint is None else args.tint,
-                "markdown": self.markdown if args.markdown is None else args.markdown,
+                "markdown": self._markdown(args, chat is not None),
                 "inspect": args.inspect,
                 "color": args.color,
                 "timeline": args.timeline,
@@ -100,6 +117,36 @@ class LLMStreamMagics(Magics):
             run_compare(run, models, store=lambda comparison: self._store(comparison, args.output))
             return
         run_cell(run, store=lambda view: self._store(view, args.output))
+
+    def _cell_model(self, args: CellArgs, options: dict[str, Any]) -> Model:
+        """-m or --llm; else, in a conversation that has begun, its model (rebuilt with the cell's --opt
+        if any); else the configured default."""
+        if args.llm:
+            return self._llm(args)
+        chat = self.chats.chats.get(args.chat or DEFAULT_CHAT) if args.chat is not None else None
+        if args.model or chat is None:
+            return self.get_model(args.model, options)
+        model = as_model(chat.model)
+        if args.model_options and not isinstance(model, ForeignModel):
+            return self.get_model(model.name, options)
+        return model
+
+    def _chat(self, args: CellArgs, model: Model) -> Chat:
+        """The cell's conversation; a new one takes the configured system prompt unless the cell gives one."""
+        name = args.chat or DEFAULT_CHAT
+        system = args.system if args.system is not None or name in self.chats.chats else self.system
+        chat = self.chats.open(name, model, system=system)
+        chat.max_history = self.max_history
+        return chat
+
+    def _markdown(self, args: CellArgs, in_chat: bool) -> bool:
+        """--markdown / --text win; a chat renders Markdown unless a teaching view wants the tokens."""
+        if args.text:
+            return False
+        if args.markdown is not None:
+            return args.markdown
+        teaching = (self.sep if args.sep is None else args.sep) or args.inspect or args.color or args.timeline
+        return (in_chat and not teaching) or self.markdown
 
     def _call_options(self, args: CellArgs) -> dict[str, Any]:
         """Generation options: the cell's flags over the configured defaults; None means unset."""
@@ -128,6 +175,8 @@ class LLMStreamMagics(Magics):
             raise ConfigurationError(f"--llm {name}: {exc}") from None
         flags = {"system": "--system", "temperature": "--temperature", "max_tokens": "--max-tokens", "seed": "--seed"}
         given = [flag for option, flag in flags.items() if getattr(args, option) is not None]
+        if args.chat is not None:  # a chat sends its system prompt as a message: any model takes that
+            given = [flag for flag in given if flag != "--system"]
         if given and isinstance(model, ForeignModel):
             raise MagicUsageError(f"{given[0]} goes with -m models; set it on {name} itself")
         return model
@@ -175,13 +224,19 @@ class LLMStreamMagics(Magics):
                 print(_HELP)
             elif command == "models":
                 self._models_command(rest)
+            elif command == "chats":
+                print(self.chats.table())
+            elif command == "reset":
+                name = rest.strip() or DEFAULT_CHAT
+                forgotten = self.chats.forget(name)
+                print(f"conversation {name!r} forgotten ({forgotten.turns} turns); the next --chat {name} starts afresh")
             elif command == "config":
                 if rest.strip():
                     apply_settings(self, rest)
                 else:
                     print(format_settings(self))
             else:
-                raise MagicUsageError(f"unknown command {command!r}: use models, config or help")
+                raise MagicUsageError(f"unknown command {command!r}: use models, config, chats, reset or help")
         except MagicUsageError as exc:
             complain(f"{str(exc).rstrip('.')}.{SEE_HELP}")
 

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, AsyncIterator, Callable, Iterator
 
 from .. import _runtime
-from ..models import AsyncTokenStream, Model, Piece, TokenStream, one_chunk_pieces
+from ..models import AsyncTokenStream, Chat, Model, Piece, TokenStream, one_chunk_pieces
 from ..models.bridge import iterate_async_in_thread
+from ..models.chat import AsyncChatStream, ChatStream
 from ..recording import check_writable, options_in_force, save
 from ..sources import EventAnswer
 from .complain import complain
@@ -40,6 +41,10 @@ class CellRun:
     events: bool = False
     view_options: dict[str, Any] = field(default_factory=dict)
     record: str | None = None
+    #: --chat: the conversation that asks (with its history) instead of the bare model.
+    chat: Chat | None = None
+    #: What identifies the cell to the chat, so a re-run replaces its own exchange.
+    cell: str | None = None
 
 
 def run_cell(run: CellRun, store: Callable[[Any], None]) -> Any:
@@ -130,20 +135,41 @@ def _source(run: CellRun, table: Any) -> TokenStream | AsyncTokenStream:
         if run.async_:
             return AsyncTokenStream(_atee(events(), table), name)
         return TokenStream(_tee(iterate_async_in_thread(events), table), name)
-    if not run.stream:
-        if run.async_:
-            return AsyncTokenStream(_awhole(model, prompt, options), name)
-        return TokenStream(_whole(model, prompt, options), name)
-    return model.astream(prompt, **options) if run.async_ else model.stream(prompt, **options)
+    asker: Model | Chat = model if run.chat is None else run.chat
+    if run.chat is not None:
+        options = {**options, "cell": run.cell}
+    if run.async_:
+        astream = asker.astream(prompt, **options)
+        return astream if run.stream else _awhole(astream)
+    stream = asker.stream(prompt, **options)
+    return stream if run.stream else _whole(stream)
 
 
-def _whole(model: Model, prompt: str, options: dict[str, Any]) -> Iterator[Piece]:
-    yield from one_chunk_pieces(model.invoke(prompt, **options))
+def _whole(stream: TokenStream) -> TokenStream:
+    """--no-stream: the answer read to its end first, then shown as one chunk (as `invoke` would)."""
+
+    def pieces() -> Iterator[Piece]:
+        with stream:
+            for _ in stream:
+                pass
+        yield from one_chunk_pieces(stream.completion)
+
+    if isinstance(stream, ChatStream):
+        return ChatStream(pieces(), stream, stream.chat_turn)
+    return TokenStream(pieces(), stream.model)
 
 
-async def _awhole(model: Model, prompt: str, options: dict[str, Any]) -> AsyncIterator[Piece]:
-    for piece in one_chunk_pieces(await model.ainvoke(prompt, **options)):
-        yield piece
+def _awhole(stream: AsyncTokenStream) -> AsyncTokenStream:
+    async def pieces() -> AsyncIterator[Piece]:
+        async with stream:
+            async for _ in stream:
+                pass
+        for piece in one_chunk_pieces(stream.completion):
+            yield piece
+
+    if isinstance(stream, AsyncChatStream):
+        return AsyncChatStream(pieces(), stream, stream.chat_turn)
+    return AsyncTokenStream(pieces(), stream.model)
 
 
 def _tee(events: Iterator[dict[str, Any]], table: Any) -> Iterator[Piece]:

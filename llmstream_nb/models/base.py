@@ -29,7 +29,9 @@ from ..options import (
     check_option_names,
     to_messages,
 )
+from ..redact import public_options
 from . import bridge
+from .chat import Chat
 from .events import stream_events
 from .streams import AsyncTokenStream, Piece, TokenStream, one_chunk_pieces
 
@@ -65,6 +67,8 @@ class Model:
         generation = {k: v for k, v in options.items() if k in GENERATION_OPTION_NAMES}
         self.options = GenerationOptions().merged(generation)
         self.extra = {k: v for k, v in options.items() if k in self.extra_call_options}
+        #: The options it was built with, credentials left out: what a saved chat keeps to rebuild it.
+        self.public_options = public_options(options)
         self._configure(**{k: v for k, v in options.items() if k in self.settings})
 
     def _configure(self, **settings: Any) -> None:
@@ -173,6 +177,10 @@ class Model:
         async for _ in stream:
             pass
         return stream.completion
+
+    def chat(self, system: str | None = None, max_history: int | None = None, *, name: str = "default") -> Chat:
+        """A conversation with this model: each prompt is sent with the exchanges before it (see `Chat`)."""
+        return Chat(self, system=system, max_history=max_history, name=name)
 
     # -- many at once -------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ CLIENT_DISCONNECTED = "client_disconnected"
 FAULT = "fault"
 ERROR = "error"
 OUTCOMES = (COMPLETED, CLIENT_DISCONNECTED, FAULT, ERROR)
+#: Characters kept of each message a request asked.
+ASKED_LIMIT = 2000
 
 
 @dataclass
@@ -41,6 +43,18 @@ class RequestRecord:
     outcome: str | None = None
     status: int | None = None
     faults_fired: list[str] = field(default_factory=list)
+    #: What was asked, as {"role", "content"} messages (a prompt string is one user message), each content
+    #: cut at `ASKED_LIMIT` characters so the log stays bounded: a test can check that turn 1 was sent with turn 2.
+    messages: list[dict[str, str]] | None = None
+
+    def note_asked(self, prompt: Any) -> None:
+        """Keep what the request asked (see `messages`)."""
+        items = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt or [])
+        self.messages = [
+            {"role": str(m.get("role", "")), "content": str(m.get("content", ""))[:ASKED_LIMIT]}
+            for m in items
+            if isinstance(m, dict)
+        ]
 
     def finish(self, outcome: str, status: int | None = None) -> None:
         """Close the record once; later calls are ignored, so the first cause wins."""

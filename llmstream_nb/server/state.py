@@ -142,6 +142,7 @@ class ServerState:
     ) -> Generation:
         """Start the model and take its first chunk, so bad options still get a 400 before any header is sent."""
         await self.ensure_warm()
+        record.note_asked(prompt)
         try:
             stream = call.model.astream(prompt, **options)
             chunks = stream.__aiter__()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from .. import _runtime
+from ..models import Chat
 from ..sources import as_model, is_async_source, is_model_like
 from .stream_view import StreamView
 
@@ -19,7 +20,8 @@ def show(
 ) -> StreamView:
     """Show a stream live and return its `StreamView`.
 
-    `source_or_model` is a stream (anything `StreamView` takes) or, with `prompt`, a model:
+    `source_or_model` is a stream (anything `StreamView` takes) or, with `prompt`, a `Chat` (the
+    answer is its next turn) or a model:
     a name for `get_model` (e.g. "demo"), our `Model`, or any model object `as_model` takes
     (a LangChain model or Runnable, anything with `stream()`/`astream()`); `options` go to its `stream()`.
     It runs as a task on the running loop (the cell returns at once) when `async_=True`,
@@ -27,7 +29,14 @@ def show(
     the stream ends. Without a running loop (plain Python) it always blocks.
     """
     running = _runtime.loop_is_running()
-    if isinstance(source_or_model, str) or is_model_like(source_or_model):
+    if isinstance(source_or_model, Chat):  # the next turn of a conversation, kept when it ends
+        if prompt is None:
+            raise TypeError("show(chat, prompt): a chat needs a prompt")
+        use_async = bool(async_) and running
+        chat, asked = source_or_model, dict(options or {})
+        source: Any
+        source = chat.astream(prompt, **asked) if use_async else chat.stream(prompt, **asked)
+    elif isinstance(source_or_model, str) or is_model_like(source_or_model):
         if prompt is None:
             raise TypeError("show(model, prompt): a model needs a prompt")
         from ..registry import get_model

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from ..chunks import Chunk
+from ..models.chat import ChatTurn
 from ..status import Status
 
 
@@ -24,6 +25,8 @@ class Shown(Protocol):
     inspect: bool
     color: str | None
     timeline: bool
+    #: The conversation and turn a chat's stream answers (None for other sources).
+    chat_turn: ChatTurn | None
 
     @property
     def status(self) -> Status: ...

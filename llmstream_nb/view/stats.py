@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from ..chunks import Chunk, Timings
+from ..chunks import Chunk, Timings, Usage
 
 
 class StatsTracker:
@@ -52,10 +52,16 @@ def fallback_note(chunks: Iterable[Chunk]) -> str:
     return FALLBACK_NOTE if any(c.fallback for c in chunks) else ""
 
 
+def usage_stats(usage: Usage) -> dict[str, int]:
+    """`input_tokens` / `output_tokens` for the stats, each only when the provider reported it."""
+    counts = {"input_tokens": usage.prompt_tokens, "output_tokens": usage.completion_tokens}
+    return {name: value for name, value in counts.items() if value is not None}
+
+
 def format_stats(stats: Mapping[str, Any]) -> str:
     """A view's stats as one line, like the page's: the fallback note first when there is one.
 
-    "3 chunks · first token 120 ms · 41.7 tokens/s · 0.31 s"; for an answer that came whole
+    "3 chunks · first token 120 ms · 41.7 tokens/s · 0.31 s · tokens 12 in, 3 out"; for an answer that came whole
     "1 chunk: this model does not stream · first token 900 ms · 0.90 s" (no rate: there is none).
     """
     chunks = stats.get("chunks") or 0
@@ -67,4 +73,7 @@ def format_stats(stats: Mapping[str, Any]) -> str:
         parts.append(f"{stats['tokens_per_second']:.1f} tokens/s")
     if isinstance(stats.get("elapsed"), (int, float)):
         parts.append(f"{stats['elapsed']:.2f} s")
+    tokens = [f"{stats[name]} {word}" for name, word in (("input_tokens", "in"), ("output_tokens", "out")) if name in stats]
+    if tokens:
+        parts.append("tokens " + ", ".join(tokens))
     return " \u00b7 ".join(parts)

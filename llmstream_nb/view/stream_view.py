@@ -27,17 +27,19 @@ from ..chunks import TEXT, Chunk, Completion, Timings, Usage
 from ..errors import LLMStreamError, one_line, redact
 from ..models.base import Model
 from ..models.bridge import aiterate_sync_in_thread
+from ..models.chat import AsyncChatStream, Chat, ChatStream, ChatTurn
 from ..models.streams import StreamRecord
 from ..sources import AsyncChunkIterator, ChunkIterator, Stamper, is_async_source, source_model_name
 from ..sources.iterators import aclose_source
 from ..status import Status
 from ..timeline import Timeline
 from ..timeline import timeline as timeline_of
+from .autostart import run_on_display
 from .coalesce import DEFAULT_INTERVAL
 from .consume import consume_here, consume_on_thread, start_task
 from .interrupt import stream_interrupted
 from .sink import Sink
-from .stats import StatsTracker, fallback_note, format_stats
+from .stats import StatsTracker, fallback_note, format_stats, usage_stats
 
 BLOCKING, ASYNC = "blocking", "async"
 
@@ -75,8 +77,9 @@ class StreamView:
         speed: float | None = None,
         embedded: bool = False,
     ) -> None:
-        if isinstance(source, Model):
-            raise TypeError("StreamView shows a stream: pass model.stream(prompt), or use show(model, prompt)")
+        if isinstance(source, (Model, Chat)):
+            what = "chat" if isinstance(source, Chat) else "model"
+            raise TypeError(f"StreamView shows a stream: pass {what}.stream(prompt), or use show({what}, prompt)")
         if refresh_per_second <= 0:
             raise ValueError("refresh_per_second must be positive")
         #: What usage is read from: the source as given, even when slowed.
@@ -91,6 +94,9 @@ class StreamView:
         #: Our own stream shown as it comes is its own record; anything else (a foreign source, or a
         #: slowed stream, whose chunks carry other times) gets a record of the view's.
         self.record = source if isinstance(source, StreamRecord) else StreamRecord(self.model_name)
+        #: The conversation and turn a chat's stream answers (None for other sources).
+        origin = self._origin
+        self.chat_turn: ChatTurn | None = origin.chat_turn if isinstance(origin, (ChatStream, AsyncChatStream)) else None
         self.sep = sep or None
         self.tint = tint
         self.markdown = markdown
@@ -141,6 +147,16 @@ class StreamView:
         return self.record.error
 
     @property
+    def source(self) -> Any:
+        """What the view reads (slowed down when `speed` is set)."""
+        return self._source
+
+    @property
+    def chat(self) -> Any:
+        """The `Chat` this view's answer belongs to (None outside a conversation)."""
+        return self.chat_turn.chat if self.chat_turn is not None else None
+
+    @property
     def active(self) -> bool:
         return self.status.active
 
@@ -151,8 +167,9 @@ class StreamView:
 
     @property
     def stats(self) -> dict[str, Any]:
-        """chunks, ttft, tokens_per_second, elapsed (seconds) and status; and `note`, only when
-        there is something to say (a model that answered whole: see `stats.fallback_note`)."""
+        """chunks, ttft, tokens_per_second, elapsed (seconds) and status; `note`, only when
+        there is something to say (a model that answered whole: see `stats.fallback_note`); and
+        `input_tokens` / `output_tokens` when the provider reported usage."""
         t = self._timings()
         stats: dict[str, Any] = {
             "chunks": t.chunks,
@@ -164,6 +181,8 @@ class StreamView:
         note = fallback_note(self.chunks)
         if note:
             stats["note"] = note
+        self._take_reports()
+        stats.update(usage_stats(self.record.usage))
         return stats
 
     @property
@@ -228,8 +247,21 @@ class StreamView:
         return f"<StreamView{name} {self.status}, {self._tracker.chunks} chunks>"
 
     def _ipython_display_(self) -> None:
-        """Shown once: a view returned as a cell's last value is not drawn a second time."""
+        """Shown once: a view returned as a cell's last value is not drawn a second time.
+        A view not started yet starts here, as `show()` would run it (see `autostart`)."""
+        if not self._begun:
+            run_on_display(self)
+            return
         self._sink.display()
+
+    def refuse(self, error: BaseException) -> None:
+        """End a view that could not start, with the reason as its error (shown in its status line)."""
+        if self._begun:
+            return
+        self._begun = True
+        self.record.begin()
+        self._sink.display()
+        self.end(Status.ERROR, error)
 
     def display(self, mode: str = "") -> None:
         """Display now. Given before `run()` (mode "blocking") or `start()` ("async") is called,

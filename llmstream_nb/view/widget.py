@@ -92,6 +92,9 @@ class StreamWidget(anywidget.AnyWidget):
     stats = traitlets.Dict().tag(sync=True)
     #: Render `text` as Markdown once the stream ends (untrusted, so JupyterLab sanitises it).
     markdown = traitlets.Bool(False).tag(sync=True)
+    #: In a conversation: {"name", "turn", "left_out", "label"} (models.chat.ChatTurn); {} otherwise.
+    #: The header shows `label` after the model's name (see widget_sink.header_name).
+    chat = traitlets.Dict().tag(sync=True)
 
     #: Teaching features: the token inspector (hover/focus a token), probability colouring
     #: ("prob" or ""), and the live timing plot. Any of them turns per-token metadata on.

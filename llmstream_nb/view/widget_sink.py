@@ -38,8 +38,10 @@ class WidgetSink:
         when the view is begun (or displayed by `display(mode)`) before the widget exists."""
         if self._widget is None:
             view = self._view
+            turn = view.chat_turn
             self._widget = StreamWidget(
-                model_name=view.model_name,
+                model_name=header_name(view),
+                chat={**turn.to_dict(), "label": turn.label} if turn is not None else {},
                 sep=view.sep or "",
                 tint=view.tint,
                 markdown=view.markdown,
@@ -56,7 +58,7 @@ class WidgetSink:
     def display(self) -> None:
         """Show the view once (with a display_id, so the end can update its text fallback)."""
         if self._handle is None and not self._embedded:
-            self._handle = show_bundle(bundle(self.widget.model_id, placeholder(self._view.model_name)))
+            self._handle = show_bundle(bundle(self.widget.model_id, placeholder(header_name(self._view))))
 
     # -- the stream ---------------------------------------------------------------------
 
@@ -75,7 +77,7 @@ class WidgetSink:
         self.widget.status = status
 
     def model_changed(self, model_name: str) -> None:
-        self.widget.model_name = model_name
+        self.widget.model_name = header_name(self._view)
 
     def end(self) -> None:
         """Last deltas, then the final state in one message, then the text fallback."""
@@ -127,6 +129,14 @@ class WidgetSink:
         """The "m" entries of these text chunks (widget.py documents the format)."""
         with_top = self.widget.inspect
         return [token_meta(c, with_top) for c in chunks]
+
+
+def header_name(view: Shown) -> str:
+    """The model's name, and in a conversation which one and which turn ("demo:ngram · chat default · turn 2")."""
+    turn = view.chat_turn
+    if turn is None:
+        return view.model_name
+    return f"{view.model_name} \u00b7 {turn.label}" if view.model_name else turn.label
 
 
 def _text_chunks(chunks: list[Chunk]) -> list[Chunk]:
