@@ -19,8 +19,9 @@ from .. import __version__
 from ..errors import ConfigurationError, LLMStreamError
 from .client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, HttpSession
 
-#: Header names whose values are credentials, whoever sets them (Azure `api-key`, Anthropic `x-api-key`).
-SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
+#: Header names whose values are credentials, whoever sets them (Azure `api-key`, Anthropic `x-api-key`,
+#: Google `x-goog-api-key`).
+SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "x-goog-api-key", "proxy-authorization"})
 #: The settings every HTTP provider takes for its session, handed on as they are to `provider_session`.
 SESSION_SETTINGS = ("headers", "timeout", "connect_timeout", "read_timeout", "max_retries")
 USER_AGENT = f"llmstream-nb/{__version__}"
