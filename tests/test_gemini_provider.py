@@ -531,3 +531,86 @@ def test_a_stream_without_alt_sse_is_refused_clearly(llm_server: BackgroundServe
         timeout=10,
     )
     assert response.status_code == 400 and "?alt=sse" in response.json()["error"]["message"]
+
+
+# -- the official google-genai SDK -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def genai_client(llm_server: BackgroundServer) -> Any:
+    """`google.genai.Client` pointed at the local server, without its own retries (a test-only dependency)."""
+    genai = pytest.importorskip("google.genai")
+    types = genai.types
+    options = types.HttpOptions(base_url=llm_server.url, retry_options=types.HttpRetryOptions(attempts=1))
+    client = genai.Client(api_key=SECRET, http_options=options)
+    yield client
+    client.close()
+
+
+def test_sdk_gets_the_same_text_as_ours(llm_server: BackgroundServer, genai_client: Any) -> None:
+    from google.genai import types
+
+    config = types.GenerateContentConfig(seed=21, max_output_tokens=50, system_instruction="Be brief.")
+    events = list(genai_client.models.generate_content_stream(model="ngram", contents=SONG, config=config))
+    whole = genai_client.models.generate_content(model="ngram", contents=SONG, config=config)
+    with model_for(llm_server) as llm:
+        ours = llm.invoke(SONG, seed=21, max_tokens=50, system="Be brief.")
+    assert "".join(e.text or "" for e in events) == whole.text == ours.text
+    assert events[-1].candidates[0].finish_reason == types.FinishReason.MAX_TOKENS and ours.finish_reason == "length"
+    usage = events[-1].usage_metadata
+    assert (usage.prompt_token_count, usage.candidates_token_count) == (
+        ours.usage.prompt_tokens,
+        ours.usage.completion_tokens,
+    )
+
+
+def test_sdk_reads_thoughts_and_logprobs(llm_server: BackgroundServer, genai_client: Any) -> None:
+    from google.genai import types
+
+    thinking = types.ThinkingConfig(include_thoughts=True, thinking_budget=512)
+    config = types.GenerateContentConfig(seed=3, max_output_tokens=8, thinking_config=thinking, response_logprobs=True, logprobs=2)
+    answer = genai_client.models.generate_content(model="ngram", contents=TRAINS, config=config)
+    with model_for(llm_server) as llm:
+        ours = llm.invoke(TRAINS, seed=3, max_tokens=8, thinking_budget=512, top_logprobs=2)
+    parts = answer.candidates[0].content.parts
+    assert [(bool(p.thought), p.text) for p in parts] == [(True, ours.reasoning), (False, ours.text)]
+    chosen = answer.candidates[0].logprobs_result.chosen_candidates
+    assert [c.log_probability for c in chosen] == pytest.approx([c.logprob for c in ours.chunks if c.text and c.kind != REASONING])
+
+
+def test_sdk_lists_the_models(llm_server: BackgroundServer) -> None:
+    genai = pytest.importorskip("google.genai")
+    options = genai.types.HttpOptions(base_url=llm_server.url, api_version="v1beta")
+    with genai.Client(api_key=SECRET, http_options=options) as client:
+        assert [model.name for model in client.models.list()] == ["models/ngram"]
+
+
+@pytest.mark.parametrize(("fault", "code"), [("status=429", 429), ("error_after=3", 503), ("status=403", 403)])
+def test_sdk_sees_faults_as_its_own_errors(genai_client: Any, fault: str, code: int) -> None:
+    from google.genai import errors
+
+    with pytest.raises(errors.APIError) as info:
+        for _ in genai_client.models.generate_content_stream(model=f"ngram+{fault}", contents="hi"):
+            pass
+    assert info.value.code == code and info.value.message
+
+
+def test_sdk_streams_are_sources_for_our_views(genai_client: Any) -> None:
+    """`ChunkIterator` (what `show()` and `StreamView` read) over the SDK's stream: text, thoughts, usage, model."""
+    from google.genai import types
+
+    from llmstream_nb.sources import ChunkIterator
+
+    thinking = types.ThinkingConfig(include_thoughts=True)
+    config = types.GenerateContentConfig(seed=2, max_output_tokens=12, thinking_config=thinking)
+    whole = genai_client.models.generate_content(model="ngram", contents=TRAINS, config=config)
+    chunks = ChunkIterator(genai_client.models.generate_content_stream(model="ngram", contents=TRAINS, config=config))
+    received = list(chunks)
+    text = "".join(c.text for c in received if c.kind != REASONING)
+    thoughts = "".join(c.text for c in received if c.kind == REASONING)
+    assert text == whole.text and thoughts == whole.candidates[0].content.parts[0].text
+    assert received[-1].finish_reason == "length"
+    usage = whole.usage_metadata
+    assert chunks.stamper.usage.prompt_tokens == usage.prompt_token_count
+    assert chunks.stamper.usage.completion_tokens == usage.candidates_token_count + usage.thoughts_token_count
+    assert chunks.stamper.model == "ngram"

@@ -1,5 +1,6 @@
 """Google's Gemini API: `POST /v1beta/models/{model}:streamGenerateContent` (`?alt=sse`), `:generateContent`,
-and `GET /v1beta/models` (and one model), with the same faults as the other protocols.
+and `GET /v1beta/models` (and one model), with the same faults as the other protocols; generation under
+`/v1/models/...` too.
 
 The steps are the OpenAI routes' steps: check the key (`x-goog-api-key`, or the `key` query parameter the
 API also takes), parse the body (gemini_requests), resolve the model name (from the URL) and fault spec and
@@ -32,6 +33,9 @@ from .streaming import Answer, StreamingBody, answer_whole, stream_answer
 from .thinking import THINKING_TOKENS, after_thinking, think, thought_tokens
 
 PREFIX = "/v1beta/models"
+#: The stable API version, which recent `google-genai` releases use by default. Only generation is served
+#: there: `GET /v1/models` is the OpenAI model list.
+STABLE_PREFIX = "/v1/models"
 
 
 def routes(state: ServerState) -> list[Route]:
@@ -52,10 +56,14 @@ def routes(state: ServerState) -> list[Route]:
     async def get_model(request: Request) -> Response:
         return _models(state, request, request.path_params["model"])
 
+    generate = [
+        Route(prefix + "/{model}:" + method, endpoint, methods=["POST"])
+        for prefix in (PREFIX, STABLE_PREFIX)
+        for method, endpoint in (("streamGenerateContent", stream), ("generateContent", whole))
+    ]
     return [
         Route(PREFIX, list_models, methods=["GET"]),
-        Route(PREFIX + "/{model}:streamGenerateContent", stream, methods=["POST"]),
-        Route(PREFIX + "/{model}:generateContent", whole, methods=["POST"]),
+        *generate,
         Route(PREFIX + "/{model}", get_model, methods=["GET"]),
     ]
 
