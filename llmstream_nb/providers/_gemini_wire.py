@@ -12,7 +12,7 @@ data is Google's error object, `{"error": {"code", "message", "status"}}`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -182,9 +182,9 @@ class EventParser:
             reason = candidate.get("finishReason")
             if reason:
                 pieces.extend(self._finish(reason, candidate.get("finishMessage")))
-        usage = payload.get("usageMetadata")
-        if usage:
-            pieces.append(usage_of(usage))
+        usage = usage_of(payload.get("usageMetadata") or {})
+        if usage.prompt_tokens is not None or usage.completion_tokens is not None:
+            pieces.append(usage)
         return tuple(pieces)
 
     def _finish(self, reason: str, message: Any) -> tuple[Piece, ...]:
@@ -272,14 +272,17 @@ def stream_error(context: ErrorContext, error: Any) -> ProviderStreamError:
     return ProviderStreamError(context.clean(detail), provider=context.provider, host=context.host or None, status=http)
 
 
-def decode_stream(reads: Iterable[bytes]) -> list[Piece]:
-    """Wire bytes -> pieces, without HTTP: what the provider does with a body, for tests and replays."""
+def iter_pieces(reads: Iterable[bytes]) -> Iterator[Piece]:
+    """Wire bytes -> pieces as they come, without HTTP: what the provider does with a body."""
     parser = EventParser()
-    pieces: list[Piece] = []
     for event in iter_sse(reads):
-        pieces.extend(parser.feed(event.data))
+        yield from parser.feed(event.data)
     parser.close()
-    return pieces
+
+
+def decode_stream(reads: Iterable[bytes]) -> list[Piece]:
+    """All the pieces of a body at once, for tests and replays."""
+    return list(iter_pieces(reads))
 
 
 def model_ids(payload: Any) -> list[str]:

@@ -1,0 +1,167 @@
+"""Gemini wire bytes -> chunks, without HTTP: the fixtures in tests/fixtures (written from Google's documented
+stream format) through the SSE decoder and the gemini parser exactly as a response body would go, cut into
+random reads by hypothesis, so the pieces cannot depend on where the network happened to split the bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from wire import NEWLINES, random_splits
+
+from llmstream_nb.chunks import REASONING, TEXT, Chunk, Usage
+from llmstream_nb.errors import InterruptedStreamError, MalformedStreamError, ProviderStreamError
+from llmstream_nb.models.streams import TokenStream
+from llmstream_nb.providers import _gemini_wire as wire
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+#: name -> (text, reasoning, (prompt, output tokens), finish reason)
+DECODES = {
+    "gemini-text": ("Bubbles rise in my glass — café fizz, a small joy 🫧.\n", "", (11, 17), "stop"),
+    "gemini-thinking": (
+        'There are **3** "r"s in strawberry.',
+        "**Counting letters**\n\nI need to count the r's in strawberry. s-t-r-a-w-b-e-r-r-y: three.",
+        (9, 87),
+        "stop",
+    ),
+    "gemini-max-tokens": ("Once upon a time there was", "", (4, 6), "length"),
+    "gemini-logprobs": ("Yes, it is.", "", (5, 4), "stop"),
+}
+#: name -> (the error's words, the text before it)
+FAILS = {
+    "gemini-safety-stop": ("stopped by Google's safety filters, SAFETY", "Here is the first step"),
+    "gemini-prompt-blocked": ("the prompt was blocked (Google's prohibited-content policy, PROHIBITED_CONTENT)", ""),
+}
+
+
+def payloads(name: str) -> list[str]:
+    text = (FIXTURES / f"{name}.chunks.jsonl").read_text(encoding="utf-8")
+    return [line for line in text.split("\n") if line.strip()]  # not splitlines(): JSON may hold U+2028
+
+
+def wire_bytes(name: str, newline: str = "\r\n") -> bytes:
+    """Each payload as `data: <line>` and a blank line, as Google sends them (CRLF), with no end marker."""
+    return "".join(f"data: {line}{newline}{newline}" for line in payloads(name)).encode("utf-8")
+
+
+def texts(pieces: list, kind: str = TEXT) -> str:
+    return "".join(p.text for p in pieces if isinstance(p, Chunk) and p.kind == kind)
+
+
+def last_usage(pieces: list) -> tuple[int | None, int | None]:
+    usage = [p for p in pieces if isinstance(p, Usage)][-1]
+    return usage.prompt_tokens, usage.completion_tokens
+
+
+def test_every_fixture_has_an_expectation() -> None:
+    names = sorted(path.name.removesuffix(".chunks.jsonl") for path in FIXTURES.glob("gemini-*.chunks.jsonl"))
+    assert names == sorted([*DECODES, *FAILS])
+
+
+@pytest.mark.parametrize("name", sorted(DECODES))
+@pytest.mark.parametrize("newline", NEWLINES, ids=["lf", "crlf", "cr"])
+def test_fixture_decodes_whole(name: str, newline: str) -> None:
+    pieces = wire.decode_stream([wire_bytes(name, newline)])
+    text, reasoning, usage, finish = DECODES[name]
+    assert texts(pieces) == text and texts(pieces, REASONING) == reasoning
+    assert last_usage(pieces) == usage
+    assert [p.finish_reason for p in pieces if isinstance(p, Chunk) and p.finish_reason] == [finish]
+    assert pieces[0] == Chunk("")  # a stream opens with "", as every provider's does
+
+
+@pytest.mark.parametrize("name", sorted(DECODES))
+@settings(max_examples=120, deadline=None)
+@given(cuts=st.lists(st.integers(min_value=0, max_value=3000), max_size=60), newline=st.sampled_from(NEWLINES))
+def test_fixture_decodes_under_random_splits(name: str, cuts: list[int], newline: str) -> None:
+    data = wire_bytes(name, newline)
+    pieces = wire.decode_stream(random_splits(data, cuts))
+    # piece for piece, every field (finish reasons, logprobs, usage), not only the joined text
+    assert [p.to_dict() for p in pieces] == [p.to_dict() for p in wire.decode_stream([data])]
+    assert texts(pieces) == DECODES[name][0]
+
+
+@pytest.mark.parametrize("name", sorted(FAILS))
+@settings(max_examples=60, deadline=None)
+@given(cuts=st.lists(st.integers(min_value=0, max_value=1500), max_size=40))
+def test_blocked_fixtures_fail_with_the_text_before_the_block(name: str, cuts: list[int]) -> None:
+    """Through a `TokenStream`, as a provider's stream goes: the error says why, and keeps what had arrived."""
+    stream = TokenStream(wire.iter_pieces(random_splits(wire_bytes(name), cuts)), "gemini:test")
+    with pytest.raises(ProviderStreamError) as info:
+        for _ in stream:
+            pass
+    words, partial = FAILS[name]
+    assert words in str(info.value) and info.value.partial_text == stream.text == partial
+
+
+def test_logprobs_split_an_event_into_its_tokens() -> None:
+    tokens = [p for p in wire.decode_stream([wire_bytes("gemini-logprobs")]) if isinstance(p, Chunk) and p.text]
+    assert [(c.text, c.logprob) for c in tokens] == [("Yes", -0.0123), (",", -0.2), (" it", -0.5), (" is", -0.1), (".", -0.4)]
+    assert tokens[0].top_logprobs == (("Yes", -0.0123), ("No", -4.5))
+
+
+def test_thoughts_come_before_the_answer_and_count_as_output() -> None:
+    pieces = wire.decode_stream([wire_bytes("gemini-thinking")])
+    kinds = [p.kind for p in pieces if isinstance(p, Chunk) and p.text]
+    assert kinds == [REASONING, REASONING, TEXT, TEXT]
+
+
+# -- hand-made edge cases -----------------------------------------------------------------
+
+
+def sse(*items: object) -> bytes:
+    return "".join(f"data: {i if isinstance(i, str) else json.dumps(i)}\r\n\r\n" for i in items).encode()
+
+
+def event(text: str, finish: str | None = None, **part: object) -> dict:
+    candidate: dict = {"content": {"parts": [{"text": text, **part}], "role": "model"}, "index": 0}
+    if finish:
+        candidate["finishReason"] = finish
+    return {"candidates": [candidate]}
+
+
+def test_a_body_that_ends_without_a_finish_reason_is_interrupted() -> None:
+    with pytest.raises(InterruptedStreamError, match="without a finishReason"):
+        wire.decode_stream([sse(event("a"), event("b"))])
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{"candidates": [oops',
+        "[1, 2]",
+        '{"candidates": [{"content": {"parts": [{"text": 5}]}}]}',
+        '{"candidates": [{"content": {"parts": "text"}}]}',
+        '{"candidates": ["x"]}',
+    ],
+)
+def test_what_is_not_a_response_is_malformed(payload: str) -> None:
+    with pytest.raises(MalformedStreamError, match="stream data is not"):
+        wire.decode_stream([sse(payload)])
+
+
+def test_an_error_event_keeps_googles_words_and_code() -> None:
+    error = {"error": {"code": 500, "message": "An internal error has occurred.", "status": "INTERNAL"}}
+    with pytest.raises(ProviderStreamError, match="INTERNAL: An internal error has occurred.") as info:
+        wire.decode_stream([sse(event("a"), error)])
+    assert info.value.status == 500
+
+
+def test_other_candidates_function_calls_and_unknown_finish_reasons() -> None:
+    second = {"candidates": [{"content": {"parts": [{"text": "other"}]}, "index": 1}]}
+    call = {"candidates": [{"content": {"parts": [{"functionCall": {"name": "f", "args": {}}}]}, "index": 0}]}
+    pieces = wire.decode_stream([sse(second, call, event("x"), event("", "OTHER"))])
+    assert texts(pieces) == "x"
+    assert [p.finish_reason for p in pieces if isinstance(p, Chunk) and p.finish_reason] == ["other"]
+
+
+def test_logprobs_that_do_not_spell_the_text_leave_it_whole() -> None:
+    lp = {"chosenCandidates": [{"token": "Hel", "logProbability": -1.0}], "topCandidates": []}
+    payload = event("Hello", "STOP")
+    payload["candidates"][0]["logprobsResult"] = lp
+    chunks = [p for p in wire.decode_stream([sse(payload)]) if isinstance(p, Chunk) and p.text]
+    assert [(c.text, c.logprob) for c in chunks] == [("Hello", None)]
