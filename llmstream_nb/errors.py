@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-_KEY_PATTERN = re.compile(r"\b(sk|pk|rk|key|sess)-[A-Za-z0-9_\-*]{6,}|\bsk-ant-[A-Za-z0-9_\-*]{6,}")
+#: OpenAI/Anthropic-style keys (`sk-...`, `sk-ant-...`) and Google API keys (`AIza` and 35 more characters).
+_KEY_PATTERN = re.compile(
+    r"\b(sk|pk|rk|key|sess)-[A-Za-z0-9_\-*]{6,}|\bsk-ant-[A-Za-z0-9_\-*]{6,}|\bAIza[A-Za-z0-9_\-]{30,}"
+)
 _BEARER_PATTERN = re.compile(r"(?i)(bearer\s+)[^\s\"']+")
 
 

@@ -165,3 +165,12 @@ def test_logprobs_that_do_not_spell_the_text_leave_it_whole() -> None:
     payload["candidates"][0]["logprobsResult"] = lp
     chunks = [p for p in wire.decode_stream([sse(payload)]) if isinstance(p, Chunk) and p.text]
     assert [(c.text, c.logprob) for c in chunks] == [("Hello", None)]
+
+
+def test_a_google_key_echoed_in_an_error_is_redacted() -> None:
+    """Google's keys look like `AIza` + 35 characters; one echoed by a proxy never reaches the message."""
+    key = "AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW"
+    error = {"error": {"code": 400, "message": f"API key {key} not valid.", "status": "INVALID_ARGUMENT"}}
+    with pytest.raises(ProviderStreamError) as info:
+        wire.decode_stream([sse(error)])
+    assert key not in str(info.value) and "API key [redacted] not valid." in str(info.value)
