@@ -614,3 +614,17 @@ def test_sdk_streams_are_sources_for_our_views(genai_client: Any) -> None:
     assert chunks.stamper.usage.prompt_tokens == usage.prompt_token_count
     assert chunks.stamper.usage.completion_tokens == usage.candidates_token_count + usage.thoughts_token_count
     assert chunks.stamper.model == "ngram"
+
+
+@pytest.mark.parametrize("fault", ["drop_after=2", "stall_after=2,stall=0.2"])
+def test_whole_response_faults_cut_the_body(llm_server: BackgroundServer, fault: str) -> None:
+    """Not streaming, a drop or a stall sends half the JSON body, then drops the connection."""
+    with pytest.raises(httpx.RemoteProtocolError):
+        post(llm_server, "generateContent", {}, f"ngram+{fault}")
+
+
+def test_whole_response_malformed_is_half_a_body(llm_server: BackgroundServer) -> None:
+    response = post(llm_server, "generateContent", {"generationConfig": {"seed": 1}}, "ngram+malformed_after=1")
+    assert response.status_code == 200 and response.text.startswith('{"candidates"')
+    with pytest.raises(ValueError):
+        response.json()
