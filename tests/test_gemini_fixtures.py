@@ -100,7 +100,13 @@ def test_blocked_fixtures_fail_with_the_text_before_the_block(name: str, cuts: l
 
 def test_logprobs_split_an_event_into_its_tokens() -> None:
     tokens = [p for p in wire.decode_stream([wire_bytes("gemini-logprobs")]) if isinstance(p, Chunk) and p.text]
-    assert [(c.text, c.logprob) for c in tokens] == [("Yes", -0.0123), (",", -0.2), (" it", -0.5), (" is", -0.1), (".", -0.4)]
+    assert [(c.text, c.logprob) for c in tokens] == [
+        ("Yes", -0.0123),
+        (",", -0.2),
+        (" it", -0.5),
+        (" is", -0.1),
+        (".", -0.4),
+    ]
     assert tokens[0].top_logprobs == (("Yes", -0.0123), ("No", -4.5))
 
 

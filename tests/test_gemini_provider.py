@@ -43,7 +43,7 @@ from llmstream_nb import (
     ServerError,
     get_model,
 )
-from llmstream_nb.chunks import REASONING
+from llmstream_nb.chunks import REASONING, Usage
 from llmstream_nb.providers.gemini import GeminiModel
 from llmstream_nb.server import BackgroundServer
 from llmstream_nb.server.thinking import THINKING_TOKENS, thinking_options, thinking_prompt
@@ -284,9 +284,9 @@ def test_a_server_that_requires_a_key(caplog: pytest.LogCaptureFixture) -> None:
             llm.invoke("hi", max_tokens=2)
         assert "no API key was sent; set GEMINI_API_KEY" in str(info.value)
         wrong = "AIzaSyWRONG-key-98765432109876543210"
-        with model_for(server, api_key=wrong, max_retries=0) as llm, pytest.raises(BadRequestError) as info:
+        with model_for(server, api_key=wrong, max_retries=0) as llm, pytest.raises(BadRequestError) as bad:
             llm.invoke("hi", max_tokens=2)
-        assert "API key not valid" in str(info.value) and wrong not in str(info.value)
+        assert "API key not valid" in str(bad.value) and wrong not in str(bad.value)
         with model_for(server, api_key=SECRET) as llm:
             requests = sent(llm)
             assert llm.invoke("hi", max_tokens=2).text
@@ -372,7 +372,7 @@ def canned_server(body: bytes, content_type: str = "text/event-stream") -> Itera
     """A loopback HTTP server that answers every POST with `body` whole: a recorded Gemini answer."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802  (http.server's name)
+        def do_POST(self) -> None:  # http.server's name for it
             self.rfile.read(int(self.headers.get("content-length") or 0))
             self.send_response(200)
             self.send_header("content-type", content_type)
@@ -417,17 +417,20 @@ def test_an_answer_stopped_by_the_safety_filters_keeps_its_text() -> None:
 
 def test_a_blocked_prompt_is_an_error_that_says_why() -> None:
     body = sse({"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}, "usageMetadata": {"promptTokenCount": 9}})
-    with canned_server(body) as url, get_model("gemini:gemini-2.5-flash", base_url=url) as llm:
-        with pytest.raises(ProviderStreamError, match="the prompt was blocked .*PROHIBITED_CONTENT"):
-            llm.invoke("something prohibited")
+    blocked = pytest.raises(ProviderStreamError, match="the prompt was blocked .*PROHIBITED_CONTENT")
+    with canned_server(body) as url, get_model("gemini:gemini-2.5-flash", base_url=url) as llm, blocked:
+        llm.invoke("something prohibited")
 
 
 def test_an_error_event_before_any_text() -> None:
     """Google's error object as the only event after a 200: its status word, message and code."""
-    body = json.dumps({"error": {"code": 429, "message": "Resource has been exhausted", "status": "RESOURCE_EXHAUSTED"}})
-    with canned_server(("data: " + body + "\r\n\r\n").encode()) as url, get_model("gemini:x", base_url=url) as llm:
-        with pytest.raises(ProviderStreamError, match="RESOURCE_EXHAUSTED: Resource has been exhausted") as info:
-            llm.invoke("hi")
+    body = json.dumps(
+        {"error": {"code": 429, "message": "Resource has been exhausted", "status": "RESOURCE_EXHAUSTED"}}
+    )
+    failing = pytest.raises(ProviderStreamError, match="RESOURCE_EXHAUSTED: Resource has been exhausted")
+    body_bytes = ("data: " + body + "\r\n\r\n").encode()
+    with canned_server(body_bytes) as url, get_model("gemini:x", base_url=url) as llm, failing as info:
+        llm.invoke("hi")
     assert info.value.status == 429
 
 
@@ -458,7 +461,10 @@ def test_whole_response(llm_server: BackgroundServer) -> None:
     answer = post(llm_server, "generateContent", {"generation_config": {"seed": 4, "max_output_tokens": 400}}).json()
     assert set(answer) == {"candidates", "usageMetadata", "modelVersion", "responseId"}
     candidate = answer["candidates"][0]
-    assert candidate["content"] == {"parts": [{"text": demo().invoke(TRAINS, seed=4, max_tokens=400).text}], "role": "model"}
+    assert candidate["content"] == {
+        "parts": [{"text": demo().invoke(TRAINS, seed=4, max_tokens=400).text}],
+        "role": "model",
+    }
     assert candidate["finishReason"] == "STOP" and candidate["index"] == 0
 
 
@@ -568,14 +574,18 @@ def test_sdk_reads_thoughts_and_logprobs(llm_server: BackgroundServer, genai_cli
     from google.genai import types
 
     thinking = types.ThinkingConfig(include_thoughts=True, thinking_budget=512)
-    config = types.GenerateContentConfig(seed=3, max_output_tokens=8, thinking_config=thinking, response_logprobs=True, logprobs=2)
+    config = types.GenerateContentConfig(
+        seed=3, max_output_tokens=8, thinking_config=thinking, response_logprobs=True, logprobs=2
+    )
     answer = genai_client.models.generate_content(model="ngram", contents=TRAINS, config=config)
     with model_for(llm_server) as llm:
         ours = llm.invoke(TRAINS, seed=3, max_tokens=8, thinking_budget=512, top_logprobs=2)
     parts = answer.candidates[0].content.parts
     assert [(bool(p.thought), p.text) for p in parts] == [(True, ours.reasoning), (False, ours.text)]
     chosen = answer.candidates[0].logprobs_result.chosen_candidates
-    assert [c.log_probability for c in chosen] == pytest.approx([c.logprob for c in ours.chunks if c.text and c.kind != REASONING])
+    assert [c.log_probability for c in chosen] == pytest.approx(
+        [c.logprob for c in ours.chunks if c.text and c.kind != REASONING]
+    )
 
 
 def test_sdk_lists_the_models(llm_server: BackgroundServer) -> None:
@@ -611,8 +621,8 @@ def test_sdk_streams_are_sources_for_our_views(genai_client: Any) -> None:
     assert text == whole.text and thoughts == whole.candidates[0].content.parts[0].text
     assert received[-1].finish_reason == "length"
     usage = whole.usage_metadata
-    assert chunks.stamper.usage.prompt_tokens == usage.prompt_token_count
-    assert chunks.stamper.usage.completion_tokens == usage.candidates_token_count + usage.thoughts_token_count
+    totals = (usage.prompt_token_count, usage.candidates_token_count + usage.thoughts_token_count)
+    assert chunks.stamper.usage == Usage(*totals)
     assert chunks.stamper.model == "ngram"
 
 

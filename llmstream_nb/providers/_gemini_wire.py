@@ -110,7 +110,9 @@ def logprobs_config(top: int | None) -> dict[str, Any]:
     if top is None:
         return {"responseLogprobs": True}
     if isinstance(top, bool) or not isinstance(top, int) or not 0 <= top <= MAX_TOP_LOGPROBS:
-        raise ConfigurationError(f"gemini: top_logprobs must be a whole number from 0 to {MAX_TOP_LOGPROBS}, got {top!r}")
+        raise ConfigurationError(
+            f"gemini: top_logprobs must be a whole number from 0 to {MAX_TOP_LOGPROBS}, got {top!r}"
+        )
     return {"responseLogprobs": True, "logprobs": top}
 
 
@@ -198,7 +200,9 @@ class EventParser:
         return (Chunk("", finish_reason=self.finish_reason),)
 
     def _error(self, message: str) -> ProviderStreamError:
-        return ProviderStreamError(self.context.clean(message), provider=self.context.provider, host=self.context.host or None)
+        return ProviderStreamError(
+            self.context.clean(message), provider=self.context.provider, host=self.context.host or None
+        )
 
     @property
     def finished(self) -> bool:

@@ -77,7 +77,9 @@ class GeminiModel(Model):
         hints = api_hints(self.model, self.base_url, self._has_key, KEY_ENV)
         # Google answers a missing key with 403 PERMISSION_DENIED, so that is where the key hint belongs.
         hints[403] = key_hint(self._has_key, KEY_ENV) if not self._has_key else "the key lacks access to this model"
-        self.http = provider_session(self.provider, self.base_url, key=key, key_header=KEY_HEADER, hints=hints, **session)
+        self.http = provider_session(
+            self.provider, self.base_url, key=key, key_header=KEY_HEADER, hints=hints, **session
+        )
         # Options given here that Gemini cannot take fail now, not at the first call.
         request_body(Request(messages=(), options=self.options, extra=self.extra))
 

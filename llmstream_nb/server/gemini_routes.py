@@ -156,7 +156,9 @@ async def _whole(
         thinking = thoughts.text if thoughts is not None else None
         counts = _usage(generation, thoughts, record)
         logprobs = answer.logprobs if parsed.logprobs else None
-        return wire.response(response_id, call.model_name, thinking, answer.text, answer.finish_reason, counts, logprobs)
+        return wire.response(
+            response_id, call.model_name, thinking, answer.text, answer.finish_reason, counts, logprobs
+        )
 
     def fail() -> Response:
         return _fail(Problem(500, wire.INTERNAL_MESSAGE, type="INTERNAL"), record, headers)

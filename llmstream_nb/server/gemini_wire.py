@@ -186,8 +186,17 @@ class ContentFrames:
 
     def closing(self, reason: str | None, counts: dict[str, int]) -> tuple[bytes, ...]:
         """One last event: an empty text part, the finish reason and the final counts."""
-        candidate = {"content": {"parts": [{"text": ""}], "role": "model"}, "finishReason": finish_reason(reason), "index": 0}
-        payload = {"candidates": [candidate], "usageMetadata": counts, "modelVersion": self._model, "responseId": self._id}
+        candidate = {
+            "content": {"parts": [{"text": ""}], "role": "model"},
+            "finishReason": finish_reason(reason),
+            "index": 0,
+        }
+        payload = {
+            "candidates": [candidate],
+            "usageMetadata": counts,
+            "modelVersion": self._model,
+            "responseId": self._id,
+        }
         return (event(payload),)
 
     def malformed(self) -> bytes:
