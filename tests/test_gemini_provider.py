@@ -23,6 +23,7 @@ from provider_contract import (
     assert_clean_message,
     assert_fault_keeps_the_partial_text,
     assert_leaving_an_async_stream_early_is_quiet,
+    assert_stopping_early_closes_the_connection,
     clear_env,
     demo,
     each_stream_fault,
@@ -30,7 +31,6 @@ from provider_contract import (
     record_sleeps,
     requests_for,
     sent,
-    wait_until,
 )
 
 from llmstream_nb import (
@@ -255,7 +255,7 @@ def test_an_unknown_model_is_not_found_in_googles_words(llm_server: BackgroundSe
 
 
 def test_retries_then_success(llm_server: BackgroundServer) -> None:
-    spec = "ngram-gemini-retry+status=503,times=2"
+    spec = "ngram-gemini-retry+status=503,times=2,retry_after=1"  # its own spec: counters are per spec
     with model_for(llm_server, spec) as llm:
         delays = record_sleeps(llm)
         assert llm.invoke(SONG, seed=7, max_tokens=10).text == partial(10)
@@ -265,7 +265,7 @@ def test_retries_then_success(llm_server: BackgroundServer) -> None:
 
 @pytest.mark.asyncio
 async def test_retries_async(llm_server: BackgroundServer) -> None:
-    llm = model_for(llm_server, "ngram-gemini-aretry+status=429,times=1")
+    llm = model_for(llm_server, "ngram-gemini-aretry+status=429,times=1,retry_after=1")
     delays = record_sleeps(llm)
     assert (await llm.ainvoke(SONG, seed=7, max_tokens=10)).text == partial(10)
     assert delays == [1.0]
@@ -356,12 +356,7 @@ async def test_leaving_an_async_stream_early_closes_it_quietly(slow_llm_server: 
 
 def test_stopping_early_closes_the_connection(slow_llm_server: BackgroundServer) -> None:
     name = "ngram-gemini-stop"
-    with model_for(slow_llm_server, name) as llm:
-        for index, _chunk in enumerate(llm.stream(SONG, max_tokens=500)):
-            if index == 3:
-                break
-    left = wait_until(lambda: any(r["outcome"] == "client_disconnected" for r in requests_for(slow_llm_server, name)))
-    assert left, "the server did not see the client leave"
+    assert_stopping_early_closes_the_connection(model_for(slow_llm_server, name), slow_llm_server, name)
 
 
 # -- what only Google sends: blocked prompts and answers, from a canned loopback server --------------------

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp
 
 from ..models.streams import AsyncTokenStream
 from . import gemini_wire as wire
-from .faults import FAULT_HEADER, FaultSpec, FaultSpecError
+from .faults import FAULT_HEADER
 from .gemini_requests import ParsedContent, invalid, parse_content, thinks
 from .log import COMPLETED, RequestRecord
 from .openai_requests import parse_json
@@ -90,16 +90,7 @@ def _models(state: ServerState, request: Request, model: str | None) -> Response
     headers = {"x-request-id": record.id}
     try:
         _check_key(state, request)
-        header_spec = request.headers.get(FAULT_HEADER)
-        if header_spec:
-            try:
-                spec = state.counters.admit(FaultSpec.parse(header_spec))
-            except FaultSpecError as exc:
-                raise invalid(str(exc)) from None
-            record.fault = spec.text
-            if spec.status is not None:
-                record.faults_fired.append(f"status={spec.status}")
-                raise wire.status_problem(spec.status, model or SERVED_MODEL, spec.retry_after_header())
+        state.admit_listing(request.headers.get(FAULT_HEADER), record, model or SERVED_MODEL, wire.status_problem)
         if model is None:
             body = wire.models_list([SERVED_MODEL])
         elif model.removeprefix("models/").lower().startswith(MODEL_PREFIXES):
