@@ -17,6 +17,7 @@ from llmstream_nb.chunks import REASONING, TEXT, Chunk, Usage
 from llmstream_nb.errors import InterruptedStreamError, MalformedStreamError, ProviderStreamError
 from llmstream_nb.models.streams import TokenStream
 from llmstream_nb.providers import _gemini_wire as wire
+from llmstream_nb.sources import ItemReader, read_item
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -180,3 +181,21 @@ def test_a_google_key_echoed_in_an_error_is_redacted() -> None:
     with pytest.raises(ProviderStreamError) as info:
         wire.decode_stream([sse(error)])
     assert key not in str(info.value) and "API key [redacted] not valid." in str(info.value)
+
+
+@pytest.mark.parametrize("name", sorted(DECODES))
+def test_the_raw_json_reads_alike_as_a_source(name: str) -> None:
+    """The same responses as raw JSON items of a source (what `show()` reads): the same text, reasoning, usage."""
+    reader = ItemReader()
+    pieces = [piece for line in payloads(name) for piece in reader(json.loads(line))]
+    text, reasoning, usage, finish = DECODES[name]
+    assert texts(pieces) == text and texts(pieces, REASONING) == reasoning
+    assert last_usage(pieces) == usage and reader.model == "gemini-2.5-flash"
+    assert [p.finish_reason for p in pieces if isinstance(p, Chunk) and p.finish_reason] == [finish]
+
+
+def test_a_langchain_chunk_with_usage_metadata_is_not_taken_for_a_gemini_response() -> None:
+    from langchain_core.messages import AIMessageChunk
+
+    chunk = AIMessageChunk(content="Hi", usage_metadata={"input_tokens": 3, "output_tokens": 1, "total_tokens": 4})
+    assert [(p.text, p.kind) for p in read_item(chunk) if isinstance(p, Chunk)] == [("Hi", TEXT)]

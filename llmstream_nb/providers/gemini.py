@@ -75,8 +75,8 @@ class GeminiModel(Model):
         key = api_key if api_key is not None else environment_key()
         self._has_key = bool(key)
         hints = api_hints(self.model, self.base_url, self._has_key, KEY_ENV)
-        # Google answers a missing key with 403 PERMISSION_DENIED, so that is where the key hint belongs.
-        hints[403] = key_hint(self._has_key, KEY_ENV) if not self._has_key else "the key lacks access to this model"
+        if not self._has_key:  # Google answers a missing key with 403 PERMISSION_DENIED, not 401
+            hints[403] = key_hint(False, KEY_ENV)
         self.http = provider_session(
             self.provider, self.base_url, key=key, key_header=KEY_HEADER, hints=hints, **session
         )
