@@ -26,8 +26,9 @@ from ..options import Request
 API_VERSION = "v1beta"
 MODELS_PATH = f"{API_VERSION}/models"
 
-#: Gemini's finish reasons that end an answer normally, in the words every other provider uses.
-FINISH_REASONS = {"STOP": "stop", "MAX_TOKENS": "length", "MALFORMED_FUNCTION_CALL": "tool_calls"}
+#: Gemini's finish reasons that end an answer normally, in the words every other provider uses; the others
+#: (`OTHER`, `LANGUAGE`, `MALFORMED_FUNCTION_CALL`...) pass through lowercased, so nothing is lost to a guess.
+FINISH_REASONS = {"STOP": "stop", "MAX_TOKENS": "length"}
 #: Finish reasons that mean Google withheld the rest of the answer: raised as errors, the text so far kept.
 BLOCKED_REASONS = frozenset(
     {
