@@ -407,7 +407,8 @@ def test_an_answer_stopped_by_the_safety_filters_keeps_its_text() -> None:
             for _ in stream:
                 pass
     assert info.value.partial_text == stream.text == "Here is how you"
-    assert "stopped by Google's safety filters, SAFETY" in str(info.value) and SECRET not in str(info.value)
+    assert "stopped by Google's safety filters, SAFETY (safetySettings, passed with extra_body=" in str(info.value)
+    assert SECRET not in str(info.value)
 
 
 def test_a_blocked_prompt_is_an_error_that_says_why() -> None:

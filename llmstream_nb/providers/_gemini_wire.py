@@ -50,6 +50,8 @@ _BLOCK_WORDS = {
     "PROHIBITED_CONTENT": "Google's prohibited-content policy",
     "SPII": "Google's personal-information filter",
 }
+#: What to do about a SAFETY block: the thresholds are the caller's to set.
+SAFETY_HINT = "safetySettings, passed with extra_body=, set how much the filters block"
 #: Gemini allows 0-20 alternatives per token (`generationConfig.logprobs`).
 MAX_TOP_LOGPROBS = 20
 
@@ -173,7 +175,8 @@ class EventParser:
             raise stream_error(self.context, payload["error"])
         feedback = payload.get("promptFeedback") or {}
         if feedback.get("blockReason"):
-            raise self._error(f"the prompt was blocked ({block_words(feedback['blockReason'])}); nothing was generated")
+            reason = feedback["blockReason"]
+            raise self._error(f"the prompt was blocked ({block_words(reason)}); nothing was generated", reason)
         pieces: list[Piece] = []
         if not self.started:
             self.started = True
@@ -194,15 +197,16 @@ class EventParser:
         self.finish_reason_raw = reason
         if reason in BLOCKED_REASONS:
             detail = f": {message}" if isinstance(message, str) and message else ""
-            self.blocked = self._error(f"the answer was stopped by {block_words(reason)}{detail}")
+            self.blocked = self._error(f"the answer was stopped by {block_words(reason)}{detail}", reason)
             self.finish_reason = "content_filter"
             return _EMPTY
         self.finish_reason = FINISH_REASONS.get(reason, reason.lower())
         return (Chunk("", finish_reason=self.finish_reason),)
 
-    def _error(self, message: str) -> ProviderStreamError:
+    def _error(self, message: str, reason: str = "") -> ProviderStreamError:
+        hint = SAFETY_HINT if reason == "SAFETY" else None
         return ProviderStreamError(
-            self.context.clean(message), provider=self.context.provider, host=self.context.host or None
+            self.context.clean(message), provider=self.context.provider, host=self.context.host or None, hint=hint
         )
 
     @property
