@@ -7,6 +7,7 @@ cannot give (a blocked prompt, an answer stopped by the safety filters) come fro
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -634,3 +635,22 @@ def test_whole_response_malformed_is_half_a_body(llm_server: BackgroundServer) -
     assert response.status_code == 200 and response.text.startswith('{"candidates"')
     with pytest.raises(ValueError):
         response.json()
+
+
+def test_sdk_async_streams_are_sources_too(llm_server: BackgroundServer) -> None:
+    genai = pytest.importorskip("google.genai")
+    from llmstream_nb.sources import AsyncChunkIterator
+
+    async def main() -> str:
+        options = genai.types.HttpOptions(base_url=llm_server.url)
+        client = genai.Client(api_key=SECRET, http_options=options)
+        config = genai.types.GenerateContentConfig(seed=8, max_output_tokens=10)
+        stream = await client.aio.models.generate_content_stream(model="ngram", contents=TRAINS, config=config)
+        chunks = AsyncChunkIterator(stream)
+        try:
+            return "".join([c.text async for c in chunks])
+        finally:
+            await chunks.aclose()
+            await client.aio.aclose()
+
+    assert asyncio.run(main()) == demo().invoke(TRAINS, seed=8, max_tokens=10).text
