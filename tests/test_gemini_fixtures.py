@@ -199,3 +199,13 @@ def test_a_langchain_chunk_with_usage_metadata_is_not_taken_for_a_gemini_respons
 
     chunk = AIMessageChunk(content="Hi", usage_metadata={"input_tokens": 3, "output_tokens": 1, "total_tokens": 4})
     assert [(p.text, p.kind) for p in read_item(chunk) if isinstance(p, Chunk)] == [("Hi", TEXT)]
+
+
+def test_a_json_array_of_responses_is_read_whole_and_marked_as_fallback() -> None:
+    """The stream without `alt=sse` is one JSON array; a proxy may hand it over whole."""
+    parser = wire.EventParser()
+    pieces = parser.feed(json.dumps([json.loads(line) for line in payloads("gemini-max-tokens")]))
+    parser.close()
+    chunks = [p for p in pieces if isinstance(p, Chunk)]
+    assert texts(list(pieces)) == "Once upon a time there was" and all(c.fallback for c in chunks)
+    assert parser.finish_reason == "length" and last_usage(list(pieces)) == (4, 6)

@@ -166,9 +166,20 @@ class EventParser:
         except ValueError:
             raise malformed_error(self.context, data) from None
         try:
+            if isinstance(payload, list):
+                return self._whole(payload)
             return self._response(payload)
         except (AttributeError, KeyError, TypeError, IndexError):  # JSON, but not shaped like a response
             raise malformed_error(self.context, data, "not a GenerateContentResponse of the Gemini API") from None
+
+    def _whole(self, responses: list[Any]) -> tuple[Piece, ...]:
+        """A JSON array of responses: the stream as Google sends it without `alt=sse`, all at once (a
+        proxy may answer so). Its chunks are marked `fallback`: they did not arrive one by one."""
+        pieces = [piece for response in responses for piece in self._response(response)]
+        for piece in pieces:
+            if isinstance(piece, Chunk):
+                piece.fallback = True
+        return tuple(pieces)
 
     def _response(self, payload: Mapping[str, Any]) -> tuple[Piece, ...]:
         if "error" in payload:
