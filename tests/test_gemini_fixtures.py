@@ -1,6 +1,6 @@
-"""Gemini wire bytes -> chunks, without HTTP: the fixtures tests/fixtures/gemini-* (see gemini.md there; written from Google's documented
-stream format) through the SSE decoder and the gemini parser exactly as a response body would go, cut into
-random reads by hypothesis, so the pieces cannot depend on where the network happened to split the bytes.
+"""Gemini wire bytes -> chunks, without HTTP: the fixtures tests/fixtures/gemini-* (see gemini.md there; written
+from Google's documented stream format) through the SSE decoder and the gemini parser exactly as a response body
+would go, cut into random reads by hypothesis, so the pieces cannot depend on where the network split the bytes.
 """
 
 from __future__ import annotations
