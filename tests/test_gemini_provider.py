@@ -245,7 +245,8 @@ def test_status_faults_say_googles_own_message(
     llm = model_for(llm_server, f"ngram+status={status}", api_key=SECRET, max_retries=0)
     with llm, pytest.raises(kind) as info:
         llm.invoke(SONG)
-    assert f"HTTP {status}: {message}" in str(info.value) and info.value.partial_text == ""  # type: ignore[attr-defined]
+    assert f"HTTP {status}: {message}" in str(info.value)
+    assert info.value.partial_text == ""  # type: ignore[attr-defined]
     assert_clean_message(info.value, llm_server, SECRET, "gemini")
 
 
@@ -334,7 +335,8 @@ def test_gemini_api_key_wins_over_google_api_key(monkeypatch: pytest.MonkeyPatch
 
 def test_defaults_and_status_without_a_key() -> None:
     llm = get_model("gemini")
-    assert llm.base_url == "https://generativelanguage.googleapis.com" and llm.model == "gemini-2.5-flash"  # type: ignore[attr-defined]
+    assert isinstance(llm, GeminiModel)
+    assert llm.base_url == "https://generativelanguage.googleapis.com" and llm.model == "gemini-2.5-flash"
     status = GeminiModel.status()
     assert not status.configured and "GEMINI_API_KEY" in status.detail and status.models == []
 

@@ -124,7 +124,8 @@ def thinking_config(budget: Any, include: Any) -> dict[str, Any] | None:
     `include_thoughts=` (on by default with a budget other than 0: thoughts we are not sent cannot be shown)."""
     if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < -1):
         raise ConfigurationError(
-            f"gemini: thinking_budget must be a whole number of tokens (0 turns thinking off, -1 is dynamic), got {budget!r}"
+            "gemini: thinking_budget must be a whole number of tokens (0 turns thinking off, -1 is dynamic), "
+            f"got {budget!r}"
         )
     if include is not None and not isinstance(include, bool):
         raise ConfigurationError(f"gemini: include_thoughts must be True or False, got {include!r}")

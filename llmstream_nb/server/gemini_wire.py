@@ -38,7 +38,10 @@ STATUS_WORDS: dict[int, str] = {
     504: "DEADLINE_EXCEEDED",
 }
 
-INTERNAL_MESSAGE = "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting"
+INTERNAL_MESSAGE = (
+    "An internal error has occurred. Please retry or report in "
+    "https://developers.generativeai.google/guide/troubleshooting"
+)
 OVERLOADED_MESSAGE = "The model is overloaded. Please try again later."
 NO_KEY_MESSAGE = (
     "Method doesn't allow unregistered callers (callers without established identity). "
