@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from ..chunks import REASONING, Chunk, Usage
+from ..chunks import REASONING, TEXT, Chunk, Usage
 from ..errors import ConfigurationError, InterruptedStreamError, ProviderStreamError
 from ..http.errors import ErrorContext, malformed_error
 from ..http.sse import iter_sse
@@ -185,24 +185,30 @@ class EventParser:
     def _response(self, payload: Mapping[str, Any]) -> tuple[Piece, ...]:
         if "error" in payload:
             raise stream_error(self.context, payload["error"])
-        feedback = payload.get("promptFeedback") or {}
-        if feedback.get("blockReason"):
+        feedback = payload.get("promptFeedback")
+        if feedback and feedback.get("blockReason"):
             reason = feedback["blockReason"]
             raise self._error(f"the prompt was blocked ({block_words(reason)}); nothing was generated", reason)
         pieces: list[Piece] = []
         if not self.started:
             self.started = True
             pieces.append(Chunk(""))
-        candidates = payload.get("candidates") or ()
-        candidate = next((c for c in candidates if c.get("index", 0) == 0), None)
-        if candidate is not None:
-            pieces.extend(candidate_chunks(candidate))
-            reason = candidate.get("finishReason")
-            if reason:
-                pieces.extend(self._finish(reason, candidate.get("finishMessage")))
-        usage = usage_of(payload.get("usageMetadata") or {})
-        if usage.prompt_tokens is not None or usage.completion_tokens is not None:
-            pieces.append(usage)
+        candidates = payload.get("candidates")
+        if candidates:
+            first = candidates[0]  # the one candidate we asked for, almost always
+            candidate = (
+                first if first.get("index", 0) == 0 else next((c for c in candidates if c.get("index") == 0), None)
+            )
+            if candidate is not None:
+                pieces.extend(candidate_chunks(candidate))
+                reason = candidate.get("finishReason")
+                if reason:
+                    pieces.extend(self._finish(reason, candidate.get("finishMessage")))
+        usage = payload.get("usageMetadata")
+        if usage:
+            counts = usage_of(usage)
+            if counts.prompt_tokens is not None or counts.completion_tokens is not None:
+                pieces.append(counts)
         return tuple(pieces)
 
     def _finish(self, reason: str, message: Any) -> tuple[Piece, ...]:
@@ -240,17 +246,19 @@ class EventParser:
 
 def candidate_chunks(candidate: Mapping[str, Any]) -> list[Chunk]:
     """The text of a candidate's parts; parts without text (function calls, thought signatures) give none."""
-    content = candidate.get("content") or {}
-    texts = [(p["text"], bool(p.get("thought"))) for p in content.get("parts") or () if p.get("text")]
-    for text, _ in texts:
-        if not isinstance(text, str):
-            raise TypeError("text is not a string")
+    chunks = []
+    for part in (candidate.get("content") or {}).get("parts") or ():
+        text = part.get("text")
+        if text:
+            if text.__class__ is not str:
+                raise TypeError("text is not a string")
+            chunks.append(Chunk(text, REASONING) if part.get("thought") else Chunk(text))
     logprobs = candidate.get("logprobsResult")
-    if logprobs and len(texts) == 1 and not texts[0][1]:
-        split = per_token(texts[0][0], logprobs)
+    if logprobs and len(chunks) == 1 and chunks[0].kind == TEXT:
+        split = per_token(chunks[0].text, logprobs)
         if split:
             return split
-    return [Chunk(text, REASONING) if thought else Chunk(text) for text, thought in texts]
+    return chunks
 
 
 def per_token(text: str, logprobs: Mapping[str, Any]) -> list[Chunk] | None:
