@@ -6,20 +6,17 @@ would go, cut into random reads by hypothesis, so the pieces cannot depend on wh
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from wire import NEWLINES, random_splits
+from wire import NEWLINES, fixture_flavour, fixture_names, fixture_payloads, fixture_wire, random_splits
 
 from llmstream_nb.chunks import REASONING, TEXT, Chunk, Usage
 from llmstream_nb.errors import InterruptedStreamError, MalformedStreamError, ProviderStreamError
 from llmstream_nb.models.streams import TokenStream
 from llmstream_nb.providers import _gemini_wire as wire
 from llmstream_nb.sources import ItemReader, read_item
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 #: name -> (text, reasoning, (prompt, output tokens), finish reason)
 DECODES = {
@@ -40,14 +37,9 @@ FAILS = {
 }
 
 
-def payloads(name: str) -> list[str]:
-    text = (FIXTURES / f"{name}.chunks.jsonl").read_text(encoding="utf-8")
-    return [line for line in text.split("\n") if line.strip()]  # not splitlines(): JSON may hold U+2028
-
-
 def wire_bytes(name: str, newline: str = "\r\n") -> bytes:
-    """Each payload as `data: <line>` and a blank line, as Google sends them (CRLF), with no end marker."""
-    return "".join(f"data: {line}{newline}{newline}" for line in payloads(name)).encode("utf-8")
+    """As Google sends them: `data: <line>` and a blank line, CRLF line ends by default, no end marker."""
+    return fixture_wire(name, newline)
 
 
 def texts(pieces: list, kind: str = TEXT) -> str:
@@ -60,8 +52,7 @@ def last_usage(pieces: list) -> tuple[int | None, int | None]:
 
 
 def test_every_fixture_has_an_expectation() -> None:
-    names = sorted(path.name.removesuffix(".chunks.jsonl") for path in FIXTURES.glob("gemini-*.chunks.jsonl"))
-    assert names == sorted([*DECODES, *FAILS])
+    assert [name for name in fixture_names() if fixture_flavour(name) == "gemini"] == sorted([*DECODES, *FAILS])
 
 
 @pytest.mark.parametrize("name", sorted(DECODES))
@@ -187,7 +178,7 @@ def test_a_google_key_echoed_in_an_error_is_redacted() -> None:
 def test_the_raw_json_reads_alike_as_a_source(name: str) -> None:
     """The same responses as raw JSON items of a source (what `show()` reads): the same text, reasoning, usage."""
     reader = ItemReader()
-    pieces = [piece for line in payloads(name) for piece in reader(json.loads(line))]
+    pieces = [piece for line in fixture_payloads(name) for piece in reader(json.loads(line))]
     text, reasoning, usage, finish = DECODES[name]
     assert texts(pieces) == text and texts(pieces, REASONING) == reasoning
     assert last_usage(pieces) == usage and reader.model == "gemini-2.5-flash"
@@ -204,7 +195,7 @@ def test_a_langchain_chunk_with_usage_metadata_is_not_taken_for_a_gemini_respons
 def test_a_json_array_of_responses_is_read_whole_and_marked_as_fallback() -> None:
     """The stream without `alt=sse` is one JSON array; a proxy may hand it over whole."""
     parser = wire.EventParser()
-    pieces = parser.feed(json.dumps([json.loads(line) for line in payloads("gemini-max-tokens")]))
+    pieces = parser.feed(json.dumps([json.loads(line) for line in fixture_payloads("gemini-max-tokens")]))
     parser.close()
     chunks = [p for p in pieces if isinstance(p, Chunk)]
     assert texts(list(pieces)) == "Once upon a time there was" and all(c.fallback for c in chunks)

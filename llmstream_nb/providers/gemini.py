@@ -15,7 +15,7 @@ up in logs and error messages). A blocked prompt or answer (`SAFETY`, `RECITATIO
 
 Gemini also speaks OpenAI's Chat Completions at `https://generativelanguage.googleapis.com/v1beta/openai/`,
 which the `openai` provider can use; this provider adds thoughts, Google's finish reasons and block reasons.
-The wire format lives in `_gemini_wire.py` and the HTTP plumbing in `llmstream_nb.http`.
+The wire format lives in `_gemini_wire.py`, the session and its set-up in `http_provider.py`.
 """
 
 from __future__ import annotations
@@ -24,22 +24,13 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from ..http.config import (
-    SESSION_SETTINGS,
-    api_hints,
-    check_base_url,
-    key_headers,
-    key_hint,
-    key_state,
-    key_status,
-    list_model_ids,
-    provider_session,
-)
-from ..http.parsing import aparse_body, parse_body, sse_data
-from ..models.base import Model, ProviderStatus
-from ..models.streams import Piece
+from ..models import Piece
+from ..models.base import ProviderStatus
 from ..options import PromptInput, Request
 from ._gemini_wire import API_VERSION, MODELS_PATH, EventParser, model_ids, request_body, stream_path
+from .body import aparse_body, parse_body, sse_data
+from .http_provider import HttpProvider
+from .http_setup import SESSION_SETTINGS, api_hints, check_base_url, key_headers, key_hint, key_status
 
 KEY_ENV = "GEMINI_API_KEY"
 #: The older name Google's SDKs also read; GEMINI_API_KEY wins when both are set.
@@ -58,7 +49,7 @@ def root_url(url: str) -> str:
     return url.rstrip("/").removesuffix(f"/{API_VERSION}")
 
 
-class GeminiModel(Model):
+class GeminiModel(HttpProvider):
     """A Gemini model behind the Gemini API (or a server that speaks it)."""
 
     provider = "gemini"
@@ -69,22 +60,17 @@ class GeminiModel(Model):
     extra_call_options = ("top_k", "top_p", "thinking_budget", "include_thoughts", "extra_body")
 
     def _configure(self, api_key: str | None = None, base_url: str | None = None, **session: Any) -> None:
-        """`session`: the settings of `http.config.SESSION_SETTINGS` (headers, timeouts, retries)."""
+        """`session`: the settings of `http_setup.SESSION_SETTINGS` (headers, timeouts, retries)."""
         url = check_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL, "http://localhost:8000")
-        self.base_url = root_url(url)
+        url = root_url(url)
         key = api_key if api_key is not None else environment_key()
         self._has_key = bool(key)
-        hints = api_hints(self.model, self.base_url, self._has_key, KEY_ENV)
+        hints = api_hints(self.model, url, self._has_key, KEY_ENV)
         if not self._has_key:  # Google answers a missing key with 403 PERMISSION_DENIED, not 401
             hints[403] = key_hint(False, KEY_ENV)
-        self.http = provider_session(
-            self.provider, self.base_url, key=key, key_header=KEY_HEADER, hints=hints, **session
-        )
+        self._open_session(url, key=key, key_header=KEY_HEADER, hints=hints, **session)
         # Options given here that Gemini cannot take fail now, not at the first call.
         request_body(Request(messages=(), options=self.options, extra=self.extra))
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name} at {self.base_url} ({key_state(self._has_key)})>"
 
     def _request(self, input: PromptInput, options: dict[str, Any]) -> Request:
         """Bad option values are reported when the call is made, before any HTTP."""
@@ -112,13 +98,7 @@ class GeminiModel(Model):
         status = ProviderStatus(cls.provider, *key_status(base_url, key, KEY_ENV, BASE_URL_ENV))
         if list_models and status.configured:
             headers = key_headers(key, KEY_HEADER)
-            status.models, status.error = list_model_ids(
-                cls.provider, base_url, f"{MODELS_PATH}?pageSize=1000", headers, key, model_ids
+            status.models, status.error = cls._list_models(
+                base_url, f"{MODELS_PATH}?pageSize=1000", headers, key, model_ids
             )
         return status
-
-    def close(self) -> None:
-        self.http.close()
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
