@@ -144,7 +144,7 @@ def test_what_is_not_a_response_is_malformed(payload: str) -> None:
 
 def test_an_error_event_keeps_googles_words_and_code() -> None:
     error = {"error": {"code": 500, "message": "An internal error has occurred.", "status": "INTERNAL"}}
-    with pytest.raises(ProviderStreamError, match="INTERNAL: An internal error has occurred.") as info:
+    with pytest.raises(ProviderStreamError, match=r"INTERNAL: An internal error has occurred\.") as info:
         wire.decode_stream([sse(event("a"), error)])
     assert info.value.status == 500
 

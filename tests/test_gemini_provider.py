@@ -416,7 +416,7 @@ def test_an_answer_stopped_by_the_safety_filters_keeps_its_text() -> None:
 
 def test_a_blocked_prompt_is_an_error_that_says_why() -> None:
     body = sse({"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}, "usageMetadata": {"promptTokenCount": 9}})
-    blocked = pytest.raises(ProviderStreamError, match="the prompt was blocked .*PROHIBITED_CONTENT")
+    blocked = pytest.raises(ProviderStreamError, match=r"the prompt was blocked .*PROHIBITED_CONTENT")
     with canned_server(body) as url, get_model("gemini:gemini-2.5-flash", base_url=url) as llm, blocked:
         llm.invoke("something prohibited")
 
