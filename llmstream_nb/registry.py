@@ -21,6 +21,7 @@ MODEL_ENV = "LLMSTREAM_MODEL"
 _PROVIDERS: dict[str, str | type[Model]] = {
     "demo": "llmstream_nb.providers.demo:DemoModel",
     "anthropic": "llmstream_nb.providers.anthropic:AnthropicModel",
+    "gemini": "llmstream_nb.providers.gemini:GeminiModel",
     "openai": "llmstream_nb.providers.openai:OpenAIModel",
     "ollama": "llmstream_nb.providers.ollama:OllamaModel",
     "replay": "llmstream_nb.providers.replay:ReplayModel",

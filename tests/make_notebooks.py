@@ -403,6 +403,18 @@ PROVIDERS = [
         view = show(llm.stream("Tell me about trains.", max_tokens=60))
     """),
     md("""
+        The same server speaks Google's Gemini API too (`/v1beta/models/MODEL:streamGenerateContent`),
+        so the `gemini` provider streams from it as it would from Google, where it reads
+        `GEMINI_API_KEY`. With `thinking_budget`, the thoughts arrive apart from the answer, as
+        `kind="reasoning"` chunks:
+    """),
+    code("""
+        gemini = get_model("gemini:ngram", base_url=server.url)
+        answer = gemini.invoke("Tell me about trains.", max_tokens=20, thinking_budget=256)
+        print("thoughts:", answer.reasoning[:80], "...")
+        print("answer:  ", answer.text)
+    """),
+    md("""
         ## API keys: keep them out of the notebook
 
         A notebook is saved with its cells **and their outputs**, and notebooks get shared,

@@ -133,6 +133,17 @@ async def assert_async_fault_keeps_the_partial_text(
     assert_clean_message(info.value, server, secret, provider)
 
 
+def assert_stopping_early_closes_the_connection(model: Any, server: Any, name: str) -> None:
+    """`break` out of `model.stream(...)` after a few chunks (the model is asked for `name`, a model id of the
+    test's own): the server sees the client leave."""
+    with model:
+        for index, _chunk in enumerate(model.stream(SONG, max_tokens=500)):
+            if index == 3:
+                break
+    left = wait_until(lambda: any(r["outcome"] == "client_disconnected" for r in requests_for(server, name)))
+    assert left, "the server did not see the client leave"
+
+
 async def assert_leaving_an_async_stream_early_is_quiet(model: Any, server: Any, name: str, helper: bool) -> None:
     """`break` out of `async for` over `model.astream(...)` (directly, or through a helper generator of
     the user's) without closing anything: the connection closes, and nothing is printed as the event loop

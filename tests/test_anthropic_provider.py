@@ -17,6 +17,7 @@ import httpx
 import pytest
 from provider_contract import (
     assert_leaving_an_async_stream_early_is_quiet,
+    assert_stopping_early_closes_the_connection,
     SONG,
     assert_async_fault_keeps_the_partial_text,
     assert_clean_message,
@@ -28,7 +29,6 @@ from provider_contract import (
     record_sleeps,
     requests_for,
     sent,
-    wait_until,
 )
 
 from llmstream_nb import (
@@ -315,12 +315,7 @@ async def test_leaving_an_async_stream_early_closes_it_quietly(slow_llm_server: 
 
 def test_stopping_early_closes_the_connection(slow_llm_server: BackgroundServer) -> None:
     name = "ngram-anthropic-stop"
-    with model_for(slow_llm_server, name) as llm:
-        for index, _chunk in enumerate(llm.stream(SONG, max_tokens=500)):
-            if index == 3:
-                break
-    left = wait_until(lambda: any(r["outcome"] == "client_disconnected" for r in requests_for(slow_llm_server, name)))
-    assert left, "the server did not see the client leave"
+    assert_stopping_early_closes_the_connection(model_for(slow_llm_server, name), slow_llm_server, name)
 
 
 # -- status ------------------------------------------------------------------------------------------

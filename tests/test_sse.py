@@ -281,6 +281,8 @@ STREAMS["synthetic-openai-unicode"] = (SYNTHETIC_PAYLOADS, "openai")
 def expected_events(payloads: list[str], flavour: Flavour) -> list[tuple[str, str]]:
     if flavour == "anthropic":
         return [(json.loads(payload)["type"], payload) for payload in payloads]
+    if flavour == "gemini":  # no end marker
+        return [("message", payload) for payload in payloads]
     return [("message", payload) for payload in payloads] + [("message", "[DONE]")]
 
 

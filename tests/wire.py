@@ -11,7 +11,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
-Flavour = Literal["openai", "anthropic"]
+Flavour = Literal["openai", "anthropic", "gemini"]
 
 #: The recorded streams live with the tests, so a clone tests on its own.
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
@@ -25,8 +25,10 @@ def fixture_names() -> list[str]:
 
 
 def fixture_flavour(name: str) -> Flavour:
-    """How the fixture travels: Anthropic Messages for "anthropic-*" files, OpenAI Chat Completions otherwise."""
-    return "anthropic" if Path(name).name.startswith("anthropic") else "openai"
+    """How the fixture travels: Anthropic Messages for "anthropic-*" files, Gemini's `streamGenerateContent`
+    for "gemini-*" files, OpenAI Chat Completions otherwise."""
+    stem = Path(name).name
+    return "anthropic" if stem.startswith("anthropic") else "gemini" if stem.startswith("gemini") else "openai"
 
 
 def fixture_payloads(name: str) -> list[str]:
@@ -37,13 +39,16 @@ def fixture_payloads(name: str) -> list[str]:
 
 
 def wire_bytes(payloads: list[str], flavour: Flavour = "openai", newline: str = "\n") -> bytes:
-    """OpenAI: `data: <line>` per payload then `data: [DONE]`; Anthropic: `event: <its "type">` + `data: <line>`.
-    Every event ends with a blank line; `newline` is the line end used throughout ("\\n", "\\r\\n" or "\\r")."""
+    """OpenAI: `data: <line>` per payload then `data: [DONE]`; Anthropic: `event: <its "type">` + `data: <line>`;
+    Gemini: `data: <line>` per payload and no end marker. Every event ends with a blank line; `newline` is the line
+    end used throughout ("\\n", "\\r\\n" or "\\r")."""
     if newline not in NEWLINES:
         raise ValueError(f"newline must be one of {NEWLINES!r}, got {newline!r}")
     nl = newline
     if flavour == "anthropic":
         events = [f"event: {json.loads(line)['type']}{nl}data: {line}{nl}{nl}" for line in payloads]
+    elif flavour == "gemini":
+        events = [f"data: {line}{nl}{nl}" for line in payloads]
     else:
         events = [f"data: {line}{nl}{nl}" for line in [*payloads, "[DONE]"]]
     return "".join(events).encode("utf-8")

@@ -27,8 +27,9 @@ from ..http.limits import (
     overall_timeout,
 )
 
-#: Header names whose values are credentials, whoever sets them (Azure `api-key`, Anthropic `x-api-key`).
-SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
+#: Header names whose values are credentials, whoever sets them (Azure `api-key`, Anthropic `x-api-key`,
+#: Google `x-goog-api-key`).
+SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "x-goog-api-key", "proxy-authorization"})
 #: The settings every HTTP provider takes for its session, handed on as they are to `provider_session`.
 SESSION_SETTINGS = ("headers", "timeout", "connect_timeout", "read_timeout", "max_retries", *LIMIT_SETTINGS)
 USER_AGENT = f"llmstream-nb/{__version__}"

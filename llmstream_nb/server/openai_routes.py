@@ -20,7 +20,7 @@ from starlette.types import ASGIApp
 from . import openai_requests as parse
 from . import openai_wire as wire
 from .body import read_body
-from .faults import FAULT_HEADER, FaultSpec, FaultSpecError
+from .faults import FAULT_HEADER
 from .log import COMPLETED, RequestRecord
 from .problem import Problem, UnknownModel, error_answer
 from .state import MODEL_PREFIXES, SERVED_MODEL, Call, Generation, ServerState
@@ -103,16 +103,7 @@ def _models(state: ServerState, request: Request, created: int, model: str | Non
     headers = {"x-request-id": record.id}
     try:
         _check_key(state, request, x_api_key=True)
-        header_spec = request.headers.get(FAULT_HEADER)
-        if header_spec:
-            try:
-                spec = state.counters.admit(FaultSpec.parse(header_spec))
-            except FaultSpecError as exc:
-                raise Problem(400, str(exc), code="invalid_fault_spec") from None
-            record.fault = spec.text
-            if spec.status is not None:
-                record.faults_fired.append(f"status={spec.status}")
-                raise wire.status_problem(spec.status, model or SERVED_MODEL, spec.retry_after_header())
+        state.admit_listing(request.headers.get(FAULT_HEADER), record, model or SERVED_MODEL, wire.status_problem)
         if model is None:
             body = wire.models_list([SERVED_MODEL], created)
         elif model.lower().startswith(MODEL_PREFIXES):

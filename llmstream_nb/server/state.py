@@ -137,6 +137,26 @@ class ServerState:
             raise status_problem(call.spec.status, call.model_name, call.spec.retry_after_header())
         return call
 
+    def admit_listing(
+        self,
+        header_spec: str | None,
+        record: RequestRecord,
+        model_name: str,
+        status_problem: Callable[[int, str, str | None], Problem],
+    ) -> None:
+        """What a model-list route does with a fault header: count it, note it on `record`, and raise a
+        `status=` fault as the protocol's own Problem; a spec that cannot be parsed is a 400."""
+        if not header_spec:
+            return
+        try:
+            spec = self.counters.admit(FaultSpec.parse(header_spec))
+        except FaultSpecError as exc:
+            raise Problem(400, str(exc), code="invalid_fault_spec") from None
+        record.fault = spec.text
+        if spec.status is not None:
+            record.faults_fired.append(f"status={spec.status}")
+            raise status_problem(spec.status, model_name, spec.retry_after_header())
+
     async def start(
         self, call: Call, prompt: PromptInput, options: dict[str, Any], record: RequestRecord
     ) -> Generation:

@@ -1,7 +1,8 @@
 """One streamed item, from any family, as our pieces: `Chunk`s and `Usage`.
 
 Families are told apart by shape, in an order that cannot confuse them: OpenAI's items
-have a `choices` list, Anthropic's events a `type` from a fixed set, LangChain's items a
+have a `choices` list, Anthropic's events a `type` from a fixed set, Gemini's responses a
+`candidates` list (checked before LangChain, as they have a `.text` too), LangChain's items a
 `.content` or `.text`. Add a family as one module with a `*_pieces(item)` function and one
 entry in `_FAMILIES`.
 """
@@ -13,10 +14,16 @@ from typing import Any, Callable
 from ..chunks import TEXT, Chunk, Usage
 from ._shared import Piece, UsageDelta, field
 from .anthropic_sdk import anthropic_model_name, anthropic_pieces
+from .gemini_sdk import gemini_model_name, gemini_pieces
 from .langchain import langchain_model_name, langchain_pieces
 from .openai_sdk import openai_pieces
 
-_FAMILIES: tuple[Callable[[Any], list[Piece] | None], ...] = (openai_pieces, anthropic_pieces, langchain_pieces)
+_FAMILIES: tuple[Callable[[Any], list[Piece] | None], ...] = (
+    openai_pieces,
+    anthropic_pieces,
+    gemini_pieces,
+    langchain_pieces,
+)
 
 
 def read_item(item: Any) -> list[Piece]:
@@ -38,7 +45,7 @@ def read_item(item: Any) -> list[Piece]:
             return pieces
     raise TypeError(
         f"cannot read text from a {type(item).__name__}; expected str, Chunk, or an object with "
-        ".content, .text or .choices (LangChain, OpenAI SDK) or an Anthropic stream event"
+        ".content, .text or .choices (LangChain, OpenAI SDK), an Anthropic stream event or a Gemini response"
     )
 
 
@@ -68,13 +75,14 @@ def _one_chunk(pieces: list[Piece]) -> Chunk | None:
 
 
 def item_model_name(item: Any) -> str | None:
-    """The model an item says it came from (OpenAI's `.model`, Anthropic's `message_start`, LangChain's metadata)."""
+    """The model an item says it came from (OpenAI's `.model`, Anthropic's `message_start`, Gemini's
+    `model_version`, LangChain's metadata)."""
     if isinstance(item, (str, Chunk, Usage)) or item is None:
         return None
     name = field(item, "model")
     if isinstance(name, str) and name:
         return name
-    return anthropic_model_name(item) or langchain_model_name(item)
+    return anthropic_model_name(item) or gemini_model_name(item) or langchain_model_name(item)
 
 
 class ItemReader:
