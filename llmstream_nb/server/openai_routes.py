@@ -22,7 +22,7 @@ from . import openai_wire as wire
 from .faults import FAULT_HEADER, FaultSpec, FaultSpecError
 from .log import COMPLETED, RequestRecord
 from .problem import Problem, UnknownModel, error_answer
-from .state import MODEL_PREFIXES, SERVED_MODEL, Call, Generation, ServerState
+from .state import Call, Generation, ServerState
 from .streaming import Answer, StreamingBody, answer_whole, stream_answer
 
 _NO_KEY = (
@@ -111,10 +111,10 @@ def _models(state: ServerState, request: Request, created: int, model: str | Non
             record.fault = spec.text
             if spec.status is not None:
                 record.faults_fired.append(f"status={spec.status}")
-                raise wire.status_problem(spec.status, model or SERVED_MODEL, spec.retry_after_header())
+                raise wire.status_problem(spec.status, model or state.served_model, spec.retry_after_header())
         if model is None:
-            body = wire.models_list([SERVED_MODEL], created)
-        elif model.lower().startswith(MODEL_PREFIXES):
+            body = wire.models_list([state.served_model], created)
+        elif model.lower().startswith(state.served_prefixes):
             body = wire.model_object(model, created)
         else:
             raise UnknownModel(model)
