@@ -67,8 +67,12 @@ async def aiterate_in_thread(work: Work[T], name: str) -> AsyncIterator[T]:
     stop = threading.Event()
 
     def emit(item: object) -> None:
-        if not stop.is_set():
+        if stop.is_set():
+            return
+        try:
             loop.call_soon_threadsafe(items.put_nowait, item)
+        except RuntimeError:  # the loop closed between the check and the call: nobody is reading
+            stop.set()
 
     thread = threading.Thread(target=_run, args=(work, emit, stop), name=name, daemon=True)
     thread.start()

@@ -20,7 +20,7 @@ from typing import Any, AsyncIterator, Callable, Iterator
 
 from ..models.base import Model, ProviderStatus
 from ..models.streams import Piece
-from ..options import Request
+from ..options import PromptInput, Request
 from . import _llamacpp_engine as engine
 from ._threaded import aiterate_in_thread, iterate_in_thread
 
@@ -49,6 +49,10 @@ class LlamaCppModel(Model):
     def load(self) -> engine.LoadedModel:
         """Load the model now (once per process); `stream` does it on first use otherwise."""
         return engine.load(self.path, self.n_ctx, self.n_threads)[0]
+
+    def prompt_tokens(self, input: PromptInput, **options: Any) -> list[int]:
+        """The token ids the model reads for this prompt: the conversation through its own chat template."""
+        return self.load().prompt_tokens(self._request(input, options))
 
     def _sampling(self, request: Request) -> engine.Sampling:
         options = request.options
