@@ -206,18 +206,33 @@ def test_the_cli_streams_real_tokens(smollm2: Any) -> None:
     assert proc.stderr == ""  # llama.cpp's own logging stays quiet
 
 
-def test_a_missing_file_or_package_is_one_line_naming_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
-    require_local_extra()
-    with pytest.raises(ConfigurationError) as missing_file:
-        get_model("llamacpp:/nowhere/model.gguf")
-    assert "no GGUF file at '/nowhere/model.gguf'" in str(missing_file.value)
-    from llmstream_nb.providers import _llamacpp_engine
+def test_without_the_extra_it_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # how Python blocks an import: as if not installed
+    with pytest.raises(ConfigurationError) as missing:
+        get_model("llamacpp:smollm2")
+    message = str(missing.value)
+    assert message.startswith("llamacpp: llama-cpp-python is not installed; pip install 'llmstream-nb[local]'")
+    assert "\n" not in message
 
-    monkeypatch.setitem(_llamacpp_engine.PACKAGED_MODELS, "tiny", ("no_such_package_here", "tiny.gguf"))
+
+def test_a_missing_file_or_model_package_is_one_line_naming_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmstream_nb.providers._llamacpp_engine import PACKAGED_MODELS, resolve_model_path
+
+    with pytest.raises(ConfigurationError) as missing_file:
+        resolve_model_path("/nowhere/model.gguf")
+    assert "no GGUF file at '/nowhere/model.gguf'; give 'llamacpp:PATH.gguf' or one of: smollm2" in str(missing_file.value)
+    monkeypatch.setitem(PACKAGED_MODELS, "tiny", ("no_such_package_here", "tiny.gguf"))
     with pytest.raises(ConfigurationError) as missing_package:
-        get_model("llamacpp:tiny")
+        resolve_model_path("tiny")
     message = str(missing_package.value)
-    assert "\n" not in message and "llmstream-nb[local]" in message and "no-such-package-here" in message
+    assert "\n" not in message and "no-such-package-here package, which is not installed" in message
+    assert "llmstream-nb[local]" in message
+
+
+def test_importing_the_package_loads_no_llama_cpp() -> None:
+    code = "import sys, llmstream_nb; llmstream_nb.get_model; print(sorted(m for m in sys.modules if 'llama' in m))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert proc.stdout.strip() == "[]"
 
 
 # -- served over HTTP, to the official SDK ----------------------------------------------------------
