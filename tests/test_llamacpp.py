@@ -83,8 +83,11 @@ def test_logprobs_match_a_direct_llama_cpp_computation(smollm2: Any, engine: Any
     prompt = smollm2.prompt_tokens(SONG)
     ids = [i for c in chunks for i in c.token_ids]
     direct = Llama(model_path=str(engine.path), n_ctx=512, logits_all=True, verbose=False)
-    direct.eval(prompt + ids)
-    rows = direct.scores[len(prompt) - 1 : len(prompt) - 1 + len(ids)]
+    direct.eval(prompt[:-1])
+    for token in [prompt[-1], *ids]:  # one at a time, as generation goes (a batch rounds differently)
+        direct.eval([token])
+    rows = direct.scores[len(prompt) - 1 : len(prompt) - 1 + len(ids)].copy()
+    direct.close()
     expected = [float(_log_softmax(row, temperature)[i]) for row, i in zip(rows, ids)]
     position = 0
     for chunk in chunks:
@@ -169,14 +172,17 @@ def test_astream_leaves_the_event_loop_free(smollm2: Any) -> None:
 
         task = asyncio.ensure_future(ticker())
         seen = []
-        async for chunk in smollm2.astream(SONG, temperature=0, max_tokens=6):
-            seen.append(turns[0])
+        async for chunk in smollm2.astream(SONG, temperature=0, max_tokens=8):
+            if chunk.text:
+                seen.append(turns[0])
         stop.set()
         await task
         return seen
 
     seen = asyncio.run(run())
-    assert len(seen) >= 4 and all(b > a for a, b in zip(seen, seen[1:]))
+    # A loop blocked by the model would give the ticker a turn or two per chunk; a free one, hundreds
+    # (a token takes milliseconds, a turn microseconds).
+    assert len(seen) >= 4 and seen[-1] - seen[0] > 50 * len(seen)
 
 
 def test_two_threads_take_turns_on_one_model(smollm2: Any) -> None:

@@ -15,6 +15,7 @@ tokens (or two slices of the prompt), so closing a stream stops the model at onc
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import importlib.util
 import threading
@@ -175,8 +176,21 @@ def load(path: Path, n_ctx: int, n_threads: int | None) -> tuple[LoadedModel, bo
             bos_text=text_of(llm.token_bos()),
             eos_text=text_of(llm.token_eos()),
         )
+        if not _CACHE:
+            atexit.register(_close_all)
         _CACHE[key] = loaded
         return loaded, True
+
+
+def _close_all() -> None:
+    """Free the models before the interpreter tears its modules down (llama-cpp-python's own `__del__`
+    would then find its C functions gone and print a traceback at exit)."""
+    with _CACHE_LOCK:
+        for loaded in _CACHE.values():
+            if loaded.lock.acquire(timeout=5):  # a generation still running (a daemon thread) keeps its model
+                loaded.llm.close()
+                loaded.lock.release()
+        _CACHE.clear()
 
 
 @dataclass(frozen=True)
@@ -265,12 +279,16 @@ def _eval_prompt(llm: Llama, prompt: list[int], stop: threading.Event) -> bool:
         if a != b:
             break
         common += 1
-    llm.n_tokens = min(common, len(prompt) - 1)  # at least one token is evaluated, for fresh logits
-    for start in range(llm.n_tokens, len(prompt), PROMPT_SLICE):
+    # The last prompt token is always evaluated alone, for fresh logits computed the same way whatever
+    # was cached: a greedy answer is then the same token for token, with the same probabilities.
+    llm.n_tokens = min(common, len(prompt) - 1)
+    body = prompt[: len(prompt) - 1]
+    for start in range(llm.n_tokens, len(body), PROMPT_SLICE):
         if stop.is_set():
             return False
-        _eval(llm, prompt[start : start + PROMPT_SLICE])
-    return True
+        _eval(llm, body[start : start + PROMPT_SLICE])
+    _eval(llm, prompt[-1:])
+    return not stop.is_set()
 
 
 def _eval(llm: Llama, tokens: list[int]) -> None:
