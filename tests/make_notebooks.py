@@ -521,14 +521,15 @@ REAL_MODEL = [
             pair = compare([instant, real], song, options=options, sep="|", color="prob")
     """),
     md("""
-        A real model's chunk also says which of its tokens it holds (`token_ids`): an emoji or an
-        accented letter can take two or three tokens, and is shown only once it is whole.
+        A real model's chunk also says which of its tokens it holds (`token_ids`): a Japanese
+        character or an emoji can take two or three tokens (bytes, not letters), and is shown only
+        once it is whole.
     """),
     code("""
         import math
 
         if real is not None:
-            answer = real.invoke("Say 'café' and add a smiley emoji.", temperature=0, max_tokens=12, logprobs=True)
+            answer = real.invoke("Write the word 'coffee' in Japanese.", temperature=0, max_tokens=12, logprobs=True)
             for chunk in answer.chunks:
                 if chunk.text:
                     print(f"{chunk.text!r:>12}  tokens {chunk.token_ids}  p={math.exp(chunk.logprob):.2f}")
@@ -544,7 +545,8 @@ REAL_MODEL = [
                 top = next(c.top_logprobs for c in first if c.text)
                 chances = ", ".join(f"{text!r} {math.exp(lp):.0%}" for text, lp in top)
                 text = real.invoke(song, temperature=temperature, seed=3, max_tokens=20).text
-                print(f"temperature {temperature}: first token {chances}\n    {text!r}")
+                print(f"temperature {temperature}: first token {chances}")
+                print(f"    {text!r}")
     """),
 ]
 

@@ -37,10 +37,10 @@ def test_any_split_of_any_text_decodes_without_replacement_characters(text: str,
     assert [i for p in pieces for i in p.token_ids] == list(range(len(tokens)))  # each token in one piece
 
 
-def test_bytes_left_unfinished_at_the_end_show_as_one_replacement_only_then() -> None:
+def test_an_answer_cut_in_the_middle_of_a_character_drops_its_bytes() -> None:
     decoder = Utf8Pieces()
-    assert decoder.feed(1, "€".encode()[:2]) is None
-    assert decoder.flush() == Piece("\ufffd", (1,))
+    assert decoder.feed(1, b"a" + "€".encode()[:2]) is None
+    assert decoder.flush() == Piece("a", (1,))
 
 
 def test_an_alternative_that_is_half_a_character_reads_as_its_bytes() -> None:

@@ -37,8 +37,7 @@ class Utf8Pieces:
     """Feed token bytes one token at a time; get back whole text and the ids that made it.
 
     A token that ends mid-character yields nothing; the next token that completes the character
-    yields the joined text with both ids. `flush` returns what is left at the end (an unfinished
-    character at the very end becomes U+FFFD only then, since no later byte can complete it).
+    yields the joined text with both ids. `flush` returns the ids left at the end.
     """
 
     def __init__(self) -> None:
@@ -58,7 +57,9 @@ class Utf8Pieces:
         return self._take()
 
     def flush(self) -> Piece | None:
-        self._text += self._decoder.decode(b"", final=True)
+        """What is left when the answer ends. Bytes of a character the answer stopped in the middle of
+        (`max_tokens` reached) are dropped, not shown as U+FFFD: they never were a character."""
+        self._decoder.reset()
         return self._take() if self._ids else None
 
     def _take(self) -> Piece:
