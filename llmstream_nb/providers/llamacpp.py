@@ -19,10 +19,10 @@ import threading
 from typing import Any, AsyncIterator, Callable, Iterator
 
 from ..models.base import Model, ProviderStatus
+from ..models.bridge import aiterate_in_thread, iterate_in_thread
 from ..models.streams import Piece
 from ..options import PromptInput, Request
 from . import _llamacpp_engine as engine
-from ._threaded import aiterate_in_thread, iterate_in_thread
 
 DEFAULT_TEMPERATURE = 0.7
 DEFAULT_TOP_K = 40
