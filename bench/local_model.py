@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import importlib.util
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._common import Section, Sizes, fmt, fmt_x, interleave, median, ratio
 
@@ -93,8 +94,10 @@ def local_model(s: Section, sizes: Sizes) -> None:
     )
     s.table(
         ["contender", "tokens/s (median)", "runs", "vs ours, no logprobs"],
-        [[name, fmt(rates[name], 1), ", ".join(fmt(v, 1) for v in results[name]), fmt_x(ratio(rates[name], plain))]
-         for name in names],
+        [
+            [name, fmt(rates[name], 1), ", ".join(fmt(v, 1) for v in results[name]), fmt_x(ratio(rates[name], plain))]
+            for name in names
+        ],
     )
     s.table(
         ["ratio", "value"],

@@ -12,8 +12,9 @@ import math
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from local_model import SONG, require_local_extra
@@ -62,7 +63,10 @@ def test_the_same_file_is_loaded_once_and_shared(smollm2: Any, engine: Any) -> N
 
 
 def test_greedy_answers_repeat_and_seeds_reproduce(smollm2: Any) -> None:
-    assert smollm2.invoke(SONG, temperature=0, max_tokens=12).text == smollm2.invoke(SONG, temperature=0, max_tokens=12).text
+    assert (
+        smollm2.invoke(SONG, temperature=0, max_tokens=12).text
+        == smollm2.invoke(SONG, temperature=0, max_tokens=12).text
+    )
     one, two = (smollm2.invoke(SONG, temperature=1.0, seed=11, max_tokens=16).text for _ in range(2))
     assert one == two
 
@@ -151,7 +155,9 @@ def test_cancelling_an_async_stream_stops_the_model(smollm2: Any, engine: Any) -
     before = engine.generated_tokens
 
     async def read_three() -> int:
-        stream = smollm2.astream("Tell me a very long story about a lighthouse.", temperature=1.0, seed=2, max_tokens=500)
+        stream = smollm2.astream(
+            "Tell me a very long story about a lighthouse.", temperature=1.0, seed=2, max_tokens=500
+        )
         read = 0
         async for chunk in stream:
             read += bool(chunk.text)
@@ -208,9 +214,26 @@ def test_two_threads_take_turns_on_one_model(smollm2: Any) -> None:
 
 def test_the_cli_streams_real_tokens(smollm2: Any) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "llmstream_nb.cli", "run", "-m", "llamacpp:smollm2", "--sep", "|",
-         "--temperature", "0", "--max-tokens", "24", SONG],
-        cwd=REPO, capture_output=True, text=True, timeout=240, check=False,
+        [
+            sys.executable,
+            "-m",
+            "llmstream_nb.cli",
+            "run",
+            "-m",
+            "llamacpp:smollm2",
+            "--sep",
+            "|",
+            "--temperature",
+            "0",
+            "--max-tokens",
+            "24",
+            SONG,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     pieces = proc.stdout.rstrip("\n").split("|")
@@ -233,7 +256,9 @@ def test_a_missing_file_or_model_package_is_one_line_naming_the_fix(monkeypatch:
 
     with pytest.raises(ConfigurationError) as missing_file:
         resolve_model_path("/nowhere/model.gguf")
-    assert "no GGUF file at '/nowhere/model.gguf'; give 'llamacpp:PATH.gguf' or one of: smollm2" in str(missing_file.value)
+    assert "no GGUF file at '/nowhere/model.gguf'; give 'llamacpp:PATH.gguf' or one of: smollm2" in str(
+        missing_file.value
+    )
     monkeypatch.setitem(PACKAGED_MODELS, "tiny", ("no_such_package_here", "tiny.gguf"))
     with pytest.raises(ConfigurationError) as missing_package:
         resolve_model_path("tiny")
@@ -265,10 +290,18 @@ def test_the_server_serves_it_to_the_openai_sdk(served: Any, smollm2: Any) -> No
 
     client = openai.OpenAI(base_url=served.base_url, api_key="unused", max_retries=0)
     assert [m.id for m in client.models.list()] == ["smollm2"]
-    parts = list(client.chat.completions.create(
-        model="smollm2", messages=[{"role": "user", "content": SONG}], stream=True, temperature=0, max_tokens=16,
-        logprobs=True, top_logprobs=2, stream_options={"include_usage": True},
-    ))
+    parts = list(
+        client.chat.completions.create(
+            model="smollm2",
+            messages=[{"role": "user", "content": SONG}],
+            stream=True,
+            temperature=0,
+            max_tokens=16,
+            logprobs=True,
+            top_logprobs=2,
+            stream_options={"include_usage": True},
+        )
+    )
     text = "".join(p.choices[0].delta.content or "" for p in parts if p.choices)
     assert text == smollm2.invoke(SONG, temperature=0, max_tokens=16).text
     logprobs = [lp for p in parts if p.choices and p.choices[0].logprobs for lp in p.choices[0].logprobs.content]

@@ -6,7 +6,7 @@ interrupt (the kernel's Stop) must stop the model itself, not only the view. Nee
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from kernel_harness import KernelHarness
@@ -33,7 +33,9 @@ def kernel() -> Iterator[KernelHarness]:
 
 def test_the_widget_shows_the_models_tokens_with_their_probabilities(kernel: KernelHarness) -> None:
     since = len(kernel.iopub)
-    kernel.run(f'%%llmstream -m llamacpp:smollm2 --sep "|" --color prob --logprobs --temperature 0 --max-tokens 20\n{SONG}')
+    kernel.run(
+        f'%%llmstream -m llamacpp:smollm2 --sep "|" --color prob --logprobs --temperature 0 --max-tokens 20\n{SONG}'
+    )
     comm = opened_widget(kernel, STREAM_WIDGET, since)
     state = final_state(kernel, comm, "done")
     pieces = [p for c in kernel.custom_messages(comm) for p in c.get("c", [])]
@@ -54,8 +56,14 @@ def test_an_interrupt_stops_the_model(kernel: KernelHarness) -> None:
         "Tell me a very long story about a lighthouse keeper."
     )
     comm = opened_widget(kernel, STREAM_WIDGET, since)
-    kernel.wait_for(lambda m: m["msg_type"] == "comm_msg" and m["content"].get("comm_id") == comm
-                    and m["content"]["data"].get("method") == "custom", since=since)
+    kernel.wait_for(
+        lambda m: (
+            m["msg_type"] == "comm_msg"
+            and m["content"].get("comm_id") == comm
+            and m["content"]["data"].get("method") == "custom"
+        ),
+        since=since,
+    )
     kernel.interrupt()
     assert kernel.reply(msg_id)["content"]["status"] == "error"
     state = final_state(kernel, comm, "stopped")

@@ -21,9 +21,10 @@ import importlib.util
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ..chunks import Chunk, ProviderTimings, Usage
 from ..errors import ConfigurationError, StreamError
@@ -153,8 +154,8 @@ def load(path: Path, n_ctx: int, n_threads: int | None) -> tuple[LoadedModel, bo
         loaded = _CACHE.get(key)
         if loaded is not None:
             return loaded, False
-        from llama_cpp import Llama
         import llama_cpp
+        from llama_cpp import Llama
 
         started = time.perf_counter()
         try:

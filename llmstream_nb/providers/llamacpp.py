@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-from typing import Any, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 from ..models.base import Model, ProviderStatus
-from ..models.bridge import aiterate_in_thread, iterate_in_thread
+from ..models.bridge import Work, aiterate_in_thread, iterate_in_thread
 from ..models.streams import Piece
 from ..options import PromptInput, Request
 from . import _llamacpp_engine as engine
 
 DEFAULT_TEMPERATURE = 0.7
 DEFAULT_TOP_K = 40
-DEFAULT_TOP_LOGPROBS = 5
 DEFAULT_N_CTX = 2048
 
 
@@ -63,13 +63,11 @@ class LlamaCppModel(Model):
             top_p=float(request.extra.get("top_p", 1.0)),
             seed=options.seed,
             logprobs=options.logprobs,
-            top_logprobs=(DEFAULT_TOP_LOGPROBS if options.top_logprobs is None else options.top_logprobs)
-            if options.logprobs
-            else 0,
+            top_logprobs=(options.top_logprobs or 0) if options.logprobs else 0,  # alternatives only when asked
             stop=options.stop or (),
         )
 
-    def _work(self, request: Request) -> Callable[[Callable[[Piece], None], threading.Event], None]:
+    def _work(self, request: Request) -> Work[Piece]:
         sampling = self._sampling(request)
 
         def work(emit: Callable[[Piece], None], stop: threading.Event) -> None:
@@ -93,10 +91,3 @@ class LlamaCppModel(Model):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} ({getattr(self, 'path', '?')})>"
-
-
-def loaded_model(model: Model) -> Any:
-    """The shared `LoadedModel` behind a llamacpp model (tests and benchmarks look at it)."""
-    if not isinstance(model, LlamaCppModel):
-        raise TypeError(f"{model!r} is not a llamacpp model")
-    return model.load()
