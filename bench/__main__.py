@@ -1,7 +1,7 @@
 """The benchmark: `python -m bench [--quick | --smoke] [--only 1,3] [--out PATH]`, from the repository root.
 
 Starts the local server in zero-latency mode (`python -m llmstream_nb.server --fast`, its own process),
-records its answers for the replay server (bench/replay_server.py, its own process), runs the six
+records its answers for the replay server (bench/replay_server.py, its own process), runs the seven
 sections, prints the results as Markdown and writes them to bench/results.md (the full run) or
 bench/results-<mode>.md. Every figure is a median over repeated, interleaved runs, beside its comparison
 and the ratio to it. `--quick` (~2 min) and `--smoke` (~20 s, what tests/test_bench_smoke.py runs) keep
@@ -32,6 +32,7 @@ TITLES = {
     4: "4. Concurrency",
     5: "5. Memory",
     6: "6. Start-up",
+    7: "7. Local model (llama.cpp)",
 }
 
 
@@ -39,7 +40,8 @@ def _versions() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     parts = [f"Python {platform.python_version()}"]
-    for name in ("httpx", "openai", "httpx-sse", "orjson", "ipykernel", "ipywidgets", "anywidget", "langchain-openai"):
+    names = ("httpx", "openai", "httpx-sse", "orjson", "ipykernel", "ipywidgets", "anywidget", "langchain-openai")
+    for name in (*names, "llama-cpp-python"):
         try:
             parts.append(f"{name} {version(name)}")
         except PackageNotFoundError:
@@ -147,8 +149,13 @@ def run(sizes: Sizes, only: set[int], out: Path) -> int:
 
                 startup(s, sizes)
 
+            def seven(s: Section) -> None:
+                from .local_model import local_model
+
+                local_model(s, sizes)
+
             try:
-                for number, body in ((1, one), (2, two), (3, three), (4, four), (5, five), (6, six)):
+                for number, body in ((1, one), (2, two), (3, three), (4, four), (5, five), (6, six), (7, seven)):
                     section(number, body)
                     loads.append(host_state())
             finally:
@@ -208,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_const", dest="mode", const="quick", help="smaller sizes, ~2 min")
     mode.add_argument("--smoke", action="store_const", dest="mode", const="smoke", help="tiny sizes, ~20 s (CI)")
-    parser.add_argument("--only", default="1,2,3,4,5,6", help="sections to run, e.g. 1,3 (default: all)")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="sections to run, e.g. 1,3 (default: all)")
     parser.add_argument("--out", type=Path, help="where to write the Markdown (default bench/results[-MODE].md)")
     args = parser.parse_args(argv)
     sizes = SIZES[args.mode or "full"]

@@ -31,6 +31,8 @@ class Chunk:
     logprob: float | None = None
     top_logprobs: tuple[tuple[str, float], ...] | None = None
     fallback: bool = False
+    #: The model's token ids this text came from, where the provider knows them (llama.cpp does).
+    token_ids: tuple[int, ...] | None = None
 
     def __str__(self) -> str:
         return self.text

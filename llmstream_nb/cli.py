@@ -118,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--offline", action="store_true", help="do not ask servers for their model lists")
     models.set_defaults(handler=_models)
 
-    serve = commands.add_parser("serve", help="serve the demo model over the OpenAI HTTP API (offline)")
+    serve = commands.add_parser(
+        "serve", help="serve the demo model (or --model) over the OpenAI, Anthropic and Ollama HTTP APIs (offline)"
+    )
     try:
         from .server.run import add_serve_arguments
 

@@ -25,6 +25,7 @@ _PROVIDERS: dict[str, str | type[Model]] = {
     "openai": "llmstream_nb.providers.openai:OpenAIModel",
     "ollama": "llmstream_nb.providers.ollama:OllamaModel",
     "replay": "llmstream_nb.providers.replay:ReplayModel",
+    "llamacpp": "llmstream_nb.providers.llamacpp:LlamaCppModel",
 }
 
 

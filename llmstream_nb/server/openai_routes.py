@@ -23,7 +23,7 @@ from .body import read_body
 from .faults import FAULT_HEADER
 from .log import COMPLETED, RequestRecord
 from .problem import Problem, UnknownModel, error_answer
-from .state import MODEL_PREFIXES, SERVED_MODEL, Call, Generation, ServerState
+from .state import Call, Generation, ServerState
 from .streaming import Answer, StreamingBody, answer_whole, stream_answer
 
 _NO_KEY = (
@@ -103,10 +103,10 @@ def _models(state: ServerState, request: Request, created: int, model: str | Non
     headers = {"x-request-id": record.id}
     try:
         _check_key(state, request, x_api_key=True)
-        state.admit_listing(request.headers.get(FAULT_HEADER), record, model or SERVED_MODEL, wire.status_problem)
+        state.admit_listing(request.headers.get(FAULT_HEADER), record, model or state.served_model, wire.status_problem)
         if model is None:
-            body = wire.models_list([SERVED_MODEL], created)
-        elif model.lower().startswith(MODEL_PREFIXES):
+            body = wire.models_list([state.served_model], created)
+        elif model.lower().startswith(state.served_prefixes):
             body = wire.model_object(model, created)
         else:
             raise UnknownModel(model)

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ConfigurationError
 from ._deps import ServerDependencyError, require_server_dependencies
 from .settings import API_KEY_ENV, ServerSettings
 
@@ -100,13 +101,17 @@ def serve(
     log_level: str = "warning",
     settings: ServerSettings | None = None,
     echo: Callable[[str], Any] = print,
+    model: str | None = None,
 ) -> None:
-    """Serve the demo model in the foreground until Ctrl-C. Raises OSError if host:port cannot be bound.
+    """Serve the demo model (or `model`, e.g. "llamacpp:smollm2") in the foreground until Ctrl-C.
+    Raises OSError if host:port cannot be bound, ConfigurationError if the model cannot be made.
 
     The default latency is the demo model's realistic profile; `fast=True` answers with no delay.
     """
     require_server_dependencies()
-    settings = settings or ServerSettings.build(ttft=ttft, tps=tps, jitter=jitter, fast=fast, api_key=api_key)
+    settings = settings or ServerSettings.build(
+        ttft=ttft, tps=tps, jitter=jitter, fast=fast, api_key=api_key, model=model
+    )
     sock = bind_socket(host, port)
     app, state = _app_and_state(settings)
     state.warm_up()
@@ -116,7 +121,8 @@ def serve(
             + ("" if settings.api_key else "; pass --api-key to require a key"),
             file=sys.stderr,
         )
-    echo(f"llmstream-nb serving the demo model at {_url(sock)}/v1 (OpenAI-compatible; Ctrl-C to stop)")
+    served = "the demo model" if settings.serves_demo else f"model {settings.served_model!r}"
+    echo(f"llmstream-nb serving {served} at {_url(sock)}/v1 (OpenAI-compatible; Ctrl-C to stop)")
     server = _uvicorn_server(app, log_level, graceful_seconds=5)
     try:
         server.run(sockets=[sock])
@@ -149,9 +155,12 @@ class BackgroundServer:
         settings: ServerSettings | None = None,
         log_level: str = "warning",
         startup_timeout: float = 30.0,
+        model: str | None = None,
     ) -> None:
         require_server_dependencies()
-        self.settings = settings or ServerSettings.build(ttft=ttft, tps=tps, jitter=jitter, fast=fast, api_key=api_key)
+        self.settings = settings or ServerSettings.build(
+            ttft=ttft, tps=tps, jitter=jitter, fast=fast, api_key=api_key, model=model
+        )
         self.app, self.state = _app_and_state(self.settings)
         self._port = port
         self._log_level = log_level
@@ -231,6 +240,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)"
     )
     parser.add_argument(
+        "-m",
+        "--model",
+        help="serve this model instead of the demo, e.g. llamacpp:smollm2 or llamacpp:PATH.gguf (needs the local extra)",
+    )
+    parser.add_argument(
         "--ttft", type=float, metavar="SECONDS", help="time to first token (default: a realistic profile)"
     )
     parser.add_argument("--tps", type=float, metavar="TOKENS_PER_SECOND", help="token rate (0: no delay)")
@@ -267,7 +281,11 @@ def run_serve(args: argparse.Namespace) -> int:
             fast=args.fast,
             api_key=api_key,
             log_level=getattr(args, "log_level", "warning"),
+            model=getattr(args, "model", None),
         )
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         reason = exc.strerror or str(exc)
         print(f"error: cannot listen on {args.host}:{args.port}: {reason} (try another --port)", file=sys.stderr)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigurationError
 
 if TYPE_CHECKING:
     from ..models.base import Model
 
 #: The environment variable `llmstream-nb serve` reads when `--api-key` is not given.
 API_KEY_ENV = "LLMSTREAM_SERVER_API_KEY"
+#: The id `/v1/models` lists for the demo model; any id starting with one of `DEMO_PREFIXES` is served by it.
+DEMO_ID = "ngram"
+DEMO_PREFIXES = ("ngram", "demo")
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,20 @@ def _demo_model(latency: Latency) -> Model:
     return get_model("demo", **latency.model_options())
 
 
+def named_model_factory(spec: str) -> tuple[Callable[[Latency], Model], str]:
+    """For `serve --model SPEC` with a real model: a factory that builds it (and loads it, if it can be
+    loaded ahead) once, and the id the server lists it under. A real model has its own latency, so the
+    factory ignores the latency profile. Raises ConfigurationError at once if the model cannot be made."""
+    from ..registry import get_model
+
+    model = get_model(spec)
+    load = getattr(model, "load", None)
+    if callable(load):
+        load()  # a local model: read its weights now, not on the first request
+    served = Path(model.model).stem if model.model and model.model.endswith(".gguf") else model.model or model.provider
+    return (lambda latency: model), served
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """A server's configuration. `model_factory` builds the served model for a latency profile."""
@@ -58,6 +78,15 @@ class ServerSettings:
     api_key: str | None = None
     log_size: int = 1000
     model_factory: Callable[[Latency], Model] = _demo_model
+    #: The id `/v1/models` and `/api/tags` list; a request for any id starting with one of `served_prefixes`
+    #: goes to the served model.
+    served_model: str = DEMO_ID
+    served_prefixes: tuple[str, ...] = DEMO_PREFIXES
+
+    @property
+    def serves_demo(self) -> bool:
+        """True for the demo model, the only one whose latency the settings and `ttft=`/`tps=` faults shape."""
+        return self.served_prefixes == DEMO_PREFIXES
 
     def __repr__(self) -> str:  # never show the key
         key = "set" if self.api_key else "none"
@@ -72,8 +101,19 @@ class ServerSettings:
         jitter: float | None = None,
         fast: bool = False,
         api_key: str | None = None,
+        model: str | None = None,
         **more: Any,
     ) -> ServerSettings:
-        """Settings from the flat arguments the CLI and `BackgroundServer` take; `fast` is zero latency."""
+        """Settings from the flat arguments the CLI and `BackgroundServer` take; `fast` is zero latency.
+
+        `model` ("llamacpp:smollm2", a GGUF path after "llamacpp:", any `get_model` name) serves that model
+        instead of the demo; the latency arguments then do not apply.
+        """
+        if model and model.strip().lower() not in ("demo", "demo:ngram"):
+            if ttft is not None or tps is not None or jitter is not None or fast:
+                raise ConfigurationError(f"--ttft, --tps, --jitter and --fast shape the demo model only, not {model}")
+            factory, served = named_model_factory(model)
+            prefixes = (served, model.partition(":")[0].lower())
+            return cls(api_key=api_key or None, model_factory=factory, served_model=served, served_prefixes=prefixes)
         base = FAST if fast else Latency()
         return cls(latency=base.override(ttft, tps, jitter), api_key=api_key or None, **more)

@@ -25,9 +25,6 @@ from .log import RequestLog, RequestRecord
 from .problem import Problem, UnknownModel
 from .settings import Latency, ServerSettings
 
-#: The model id `/v1/models` lists; any id starting with one of `MODEL_PREFIXES` is served by it.
-SERVED_MODEL = "ngram"
-MODEL_PREFIXES = ("ngram", "demo")
 _MODEL_CACHE_SIZE = 32
 
 
@@ -75,17 +72,25 @@ class ServerState:
 
     # -- models -----------------------------------------------------------------------------
 
+    @property
+    def served_model(self) -> str:
+        """The id listed by `/v1/models` and `/api/tags`."""
+        return self.settings.served_model
+
+    @property
+    def served_prefixes(self) -> tuple[str, ...]:
+        return tuple(p.lower() for p in self.settings.served_prefixes)
+
     def warm_up(self) -> None:
         """Train the demo model now (about a second, once per process), so no request blocks the loop on it."""
         with self._warm_lock:
             if self._warm:
                 return
-            try:
+            if self.settings.serves_demo:
                 from ..demo import DemoLM
 
                 DemoLM.shared()
-            except ImportError:  # a custom model factory may not need the demo engine
-                pass
+            self._model(self.settings.latency)
             self._warm = True
 
     async def ensure_warm(self) -> None:
@@ -103,12 +108,14 @@ class ServerState:
     def prepare(self, model_name: str, header_spec: str | None) -> Call:
         """Resolve `ngram+spec` and the fault header into a `Call`; raise a `Problem` (404/400) if they are wrong."""
         base, suffix = split_model(model_name)
-        if not base.lower().startswith(MODEL_PREFIXES):
+        if not base.lower().startswith(self.served_prefixes):
             raise UnknownModel(base or model_name)
         try:
             spec = FaultSpec.parse(combine(suffix, header_spec))
         except FaultSpecError as exc:
             raise Problem(400, str(exc), param="model" if suffix else None, code="invalid_fault_spec") from None
+        if not self.settings.serves_demo and (spec.ttft, spec.tps, spec.jitter) != (None, None, None):
+            raise Problem(400, "ttft=, tps= and jitter= shape the demo model only", code="invalid_fault_spec")
         spec = self.counters.admit(spec)
         latency = self.settings.latency.override(spec.ttft, spec.tps, spec.jitter)
         try:
