@@ -1,0 +1,59 @@
+"""Notebooks saved with widget state, as a person reopens them in JupyterLab: every view comes back.
+
+Shares JupyterLab and Chromium with the other browser tests (browser_harness.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytest.register_assert_rewrite("browser_harness")
+
+from browser_harness import LabServer, notebook_panel  # noqa: E402
+from test_browser import ENDED_VIEWS, write_saved_views_notebook  # noqa: E402
+
+pytest_plugins = ["browser_harness"]
+pytestmark = pytest.mark.browser
+
+REOPENS = 20
+FAILED = "Error displaying widget: model not found"
+# JupyterLab's widget renderer waits for a model in 100 ms sleeps for 2 s, and gives up for good if
+# the saved state is restored during its last sleep. On a busy page timers fire late and that
+# window grows; here every 100 ms timer fires after 1 s, so the restore often ends inside it.
+LATE_TIMERS = """(() => {
+    const setTimeoutOriginal = window.setTimeout;
+    window.setTimeout = (callback, ms, ...args) => setTimeoutOriginal(callback, ms === 100 ? 1000 : ms, ...args);
+})();"""
+# Counts the outputs that showed the error at any moment, repaired or not.
+COUNT_FAILURES = """(() => {
+    window.llmstreamFailures = 0;
+    new MutationObserver((records) => {
+        for (const record of records)
+            for (const node of record.addedNodes)
+                if (node.nodeType === Node.TEXT_NODE && node.textContent === "%s") window.llmstreamFailures++;
+    }).observe(document, {subtree: true, childList: true});
+})();""" % FAILED
+
+
+def test_a_saved_notebook_reopened_20_times_shows_every_view_each_time(page: Any, lab: LabServer) -> None:
+    """Reopening showed "model not found" in place of answers in 2 of 9 reopens (issue 17)."""
+    from playwright.sync_api import expect
+
+    name = write_saved_views_notebook(lab.root)
+    page.context.add_init_script(LATE_TIMERS)
+    page.context.add_init_script(COUNT_FAILURES)
+    failures_seen = 0
+    for attempt in range(REOPENS):
+        tab = page.context.new_page()  # a new tab each time: leaving a notebook JupyterLab marked dirty asks first
+        tab.goto(lab.url(f"lab/tree/{name}"))
+        views = notebook_panel(tab).locator(".llmstream-view")
+        expect(views, f"reopen {attempt + 1}").to_have_count(len(ENDED_VIEWS), timeout=60_000)
+        for index, (mode, status) in enumerate(ENDED_VIEWS):
+            expect(views.nth(index).locator(".llmstream-text")).to_have_text(f"{mode} {status} answer")
+        expect(notebook_panel(tab).get_by_text(FAILED)).to_have_count(0)
+        failures_seen += tab.evaluate("window.llmstreamFailures")
+        tab.close()
+        lab.forget_sessions()
+    print(f"{failures_seen} outputs showed {FAILED!r} on the way and were repaired")
