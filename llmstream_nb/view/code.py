@@ -3,6 +3,10 @@
 Each `StreamWidget` used to carry its own copy of the JavaScript (35 KB) and CSS (6 KB), and a
 notebook saved with widget state kept one copy per view. Now a view's `_esm` is a small loader
 (stream_loader.js) that fetches them from this model, once a page; the saved state holds them once.
+
+The loader imports the shared module once per page (cached on `globalThis` by this model's id) and
+calls its default export per view model, as anywidget would: each view keeps its own closure. Every
+view's `initialize` waits for the module, so anywidget still holds comm messages until it is ready.
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
-// Saved once per view: fetches the widget's code and styles from the one model that holds
-// them (code.py), so a notebook stores them once, not once per view.
-const CACHE = (globalThis.__llmstreamCode ??= new Map()); // code model id -> loaded modules, one import a page
+// Saved with every view: takes the code and styles from the kernel's one StreamCode model (code.py).
+const CACHE = (globalThis.__llmstreamCode ??= new Map());
 
 async function importText(source) {
   const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
@@ -13,7 +12,7 @@ async function importText(source) {
 
 function load(model) {
   const id = String(model.get("code") || "").replace(/^IPY_MODEL_/, "");
-  if (!CACHE.has(id)) {
+  if (!CACHE.has(id))
     CACHE.set(id, (async () => {
       const code = await model.widget_manager.get_model(id);
       const style = document.getElementById("llmstream-css") || document.head.appendChild(document.createElement("style"));
@@ -22,23 +21,18 @@ function load(model) {
       const [widget, restore] = await Promise.all([importText(code.get("esm")), importText(code.get("restore_esm"))]);
       return { widget: widget.default, restore: restore.default };
     })());
-  }
   return CACHE.get(id);
 }
 
 export default () => {
-  let widget = null; // this model's {initialize, render}, made by the shared code's factory
+  let widget = null;
   const get = (model) =>
     (widget ??= load(model).then((code) => {
       code.restore(model.widget_manager);
       return typeof code.widget === "function" ? code.widget() : code.widget;
     }));
   return {
-    async initialize(context) {
-      return (await get(context.model)).initialize?.(context);
-    },
-    async render(context) {
-      return (await get(context.model)).render(context);
-    },
+    initialize: async (context) => (await get(context.model)).initialize?.(context),
+    render: async (context) => (await get(context.model)).render(context),
   };
 };
