@@ -30,7 +30,10 @@ def execute_and_save(cells: list[str], kernel_dir: Path, tmp_path: Path) -> tupl
     manager = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_dir)]))
     client = NotebookClient(notebook, km=manager, timeout=CELL_TIMEOUT, store_widget_state=True,
                             resources={"metadata": {"path": str(tmp_path)}})
-    client.execute(env=offline_env(tmp_path / "ipython"))
+    env = offline_env(tmp_path / "ipython")
+    for name in ("LLMSTREAM_HEADLESS", "JPY_SESSION_NAME"):  # decided by the execute requests alone
+        env.pop(name, None)
+    client.execute(env=env)
     path = tmp_path / "saved.ipynb"
     nbformat.write(notebook, path)
     return notebook, path
@@ -72,3 +75,24 @@ def test_the_widget_code_is_saved_once_and_a_view_costs_its_text_plus_a_few_kb(k
         assert in_outputs <= 2 * len(text.encode()) + 1_500, f"a view's outputs: {in_outputs} bytes for {len(text)} of text"
     print(f"\n{VIEWS} views: code saved once ({code_size} bytes); per view (text, state, outputs): {per_view}; "
           f"notebook {path.stat().st_size} bytes")
+
+
+def test_async_views_finish_before_the_next_cell_when_run_headless(kernel_dir: Path, tmp_path: Path) -> None:  # noqa: F811
+    """nbclient used to save views started with `.start()` or `--async` as "waiting", with no text."""
+    slow = 'slow = get_model("demo", ttft=0.3, tokens_per_second=40)'
+    cells = [
+        IMPORTS + "\n" + slow + "\n%load_ext llmstream_nb",
+        'started = StreamView(slow.astream("Tell me about trains", max_tokens=30, seed=1)).start()',
+        "%%llmstream -m demo --async --opt ttft=0.3 --opt tokens_per_second=40 --opt max_tokens=30\nTell me about the sea.",
+        'print(started.status, len(started.text) > 0)',
+    ]
+    notebook, _ = execute_and_save(cells, kernel_dir, tmp_path)
+    state = saved_state(notebook)
+    for cell in notebook.cells[1:3]:
+        (model_id,) = view_ids(cell)
+        saved = state[model_id]["state"]
+        assert saved["status"] == "done" and saved["text"], (cell.source, saved["status"])
+        (plain,) = [o.data["text/plain"] for o in cell.outputs if o.output_type == "display_data"]
+        assert plain == saved["text"]
+    printed = "".join(o.text for o in notebook.cells[3].outputs if o.output_type == "stream")
+    assert printed == "done True\n"

@@ -282,11 +282,15 @@ class StreamView:
         return self
 
     def start(self) -> StreamView:
-        """Stream as a task on the running event loop and return at once."""
+        """Stream as a task on the running event loop and return at once (headless: to the end first)."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             raise RuntimeError("start() needs a running event loop (a notebook cell or async code); use run()") from None
+        from .headless import executed_headless
+
+        if executed_headless():  # nbclient would save it unfinished: stream to the end now (headless.py)
+            return self.run()
         chunks = self._async_chunks()
         self._begin(ASYNC, chunks.stamper)
         self._task = self._spawn(loop, chunks)
