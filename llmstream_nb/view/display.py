@@ -8,6 +8,7 @@ final answer as text/plain (and text/markdown when the view renders Markdown).
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -81,3 +82,27 @@ def show_bundle(data: dict[str, Any]) -> Any:
     from IPython.display import display
 
     return display(data, raw=True, display_id=True)
+
+
+# -- the saved answer: a second output for exports that keep the widget state ---------------------
+
+#: nbconvert prefers the widget view whenever the notebook carries widget state, and offline the view
+#: needs a widget manager from a CDN: the export showed every answer blank. So each view has a second
+#: output, display data holding the answer as escaped text in HTML. Its own style shows it only right
+#: after an output drawn as a bare widget placeholder (an export with widget state, or JupyterLab's
+#: "model not found"); everywhere else (a live view, an export without state, which shows the
+#: text/plain fallback) it stays hidden, so an answer never appears twice.
+SAVED_ANSWER = "llmstream-saved-answer"
+_SAVED_ANSWER_STYLE = (
+    "<style>"
+    f".jp-OutputArea-child:has(.{SAVED_ANSWER}),.output_area:has(.{SAVED_ANSWER}){{display:none}}"
+    f".jp-OutputArea-child:has(>.jupyter-widgets)+.jp-OutputArea-child:has(.{SAVED_ANSWER}){{display:flex}}"
+    f".output_area:has(>.output_widget_view)+.output_area:has(.{SAVED_ANSWER}){{display:block}}"
+    f".{SAVED_ANSWER}{{white-space:pre-wrap;font-family:var(--jp-code-font-family,monospace)}}"
+    "</style>"
+)
+
+
+def saved_answer_bundle(text: str) -> dict[str, Any]:
+    """The second output: the answer as text (escaped: it never runs as HTML), hidden unless needed."""
+    return {"text/html": f'{_SAVED_ANSWER_STYLE}<div class="{SAVED_ANSWER}">{html.escape(text)}</div>'}
