@@ -161,6 +161,8 @@ class StreamView:
             "elapsed": t.elapsed,
             "status": self.status,
         }
+        if t.load is not None:
+            stats["load"] = t.load  # left out of ttft (chunks.Timings)
         note = fallback_note(self.chunks)
         if note:
             stats["note"] = note
@@ -346,7 +348,8 @@ class StreamView:
             self._sink.model_changed(self.model_name)
 
     def _timings(self) -> Timings:
-        return self._tracker.timings(self.record.elapsed)
+        reported = self.record.provider_timings
+        return self._tracker.timings(self.record.elapsed, reported.load if reported is not None else None)
 
     def _take_reports(self) -> None:
         """A record of the view's own takes what the source reported besides chunks: a slowed stream
