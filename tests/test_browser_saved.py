@@ -117,3 +117,22 @@ def test_a_live_view_shows_its_answer_once(page: Any, lab: LabServer) -> None:
     assert cell.locator(".jp-OutputArea-child").count() == 2  # the view, the saved answer
     expect(cell.locator(".jp-OutputArea-child").nth(1)).to_be_hidden()
     assert page.evaluate("window.llmstreamRan") is None
+
+
+@pytest.mark.kernel
+def test_an_untrusted_executed_notebook_shows_each_answer_once(page: Any, lab: LabServer, kernel_dir: Path,
+                                                              tmp_path: Path) -> None:
+    """A notebook nbclient executed is not signed: JupyterLab shows text, and drops the saved answer's style."""
+    import nbformat
+    from browser_harness import open_notebook
+
+    notebook, _ = execute_and_save(EXPORT_CELLS, kernel_dir, tmp_path)
+    nbformat.write(notebook, lab.root / "_executed.ipynb")
+    panel = open_notebook(page, lab, "_executed.ipynb")
+    answer = " ".join("".join(MARKUP).split())
+    cells = panel.locator(".jp-CodeCell")
+    for index in (1, 2):
+        shown = cells.nth(index).locator(".jp-OutputArea-output:visible")
+        texts = shown.evaluate_all("nodes => nodes.map(n => n.innerText).filter(t => t.trim())")
+        assert [" ".join(text.split()) for text in texts] == [answer], (index, texts)
+    assert page.evaluate("window.llmstreamRan") is None

@@ -693,7 +693,7 @@ def test_widget_plain_deltas_final_state_and_fallback(widget_view: Callable[...,
     assert handle.shown["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.model_id
     assert handle.updates[-1]["text/plain"] == view.text and "text/markdown" not in handle.updates[-1]
     assert list(saved.updates[-1]) == ["text/html"]
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; and &lt;img src=x" in saved.updates[-1]["text/html"]
+    assert "hidden=\"hidden\">&lt;script&gt;alert(1)&lt;/script&gt; and &lt;img src=x" in saved.updates[-1]["text/html"]
     assert "<script>alert" not in saved.updates[-1]["text/html"] and "<img" not in saved.updates[-1]["text/html"]
 
 
