@@ -15,8 +15,8 @@ function load(model) {
   if (!CACHE.has(id))
     CACHE.set(id, (async () => {
       const code = await model.widget_manager.get_model(id);
-      const style = document.getElementById("llmstream-css") || document.head.appendChild(document.createElement("style"));
-      style.id = "llmstream-css";
+      let style = document.getElementById("llmstream-css");
+      if (!style) style = Object.assign(document.head.appendChild(document.createElement("style")), { id: "llmstream-css" });
       if (style.textContent !== code.get("css")) style.textContent = code.get("css");
       const [widget, restore] = await Promise.all([importText(code.get("esm")), importText(code.get("restore_esm"))]);
       return { widget: widget.default, restore: restore.default };
