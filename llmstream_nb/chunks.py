@@ -103,23 +103,33 @@ class Timings:
 
     `ttft` is the time to the first chunk with text; `tokens_per_second` counts text chunks
     after the first one over the time they took, so it measures throughput, not latency.
+    `load` is the time the provider said it spent loading the model first (the demo model's
+    first-use training, Ollama's `load_duration`): a cost of the first request, not the model's
+    latency, so `ttft` leaves it out and it is shown apart ("loaded in 0.8 s").
     """
 
     ttft: float | None = None
     elapsed: float = 0.0
     chunks: int = 0
     tokens_per_second: float | None = None
+    load: float | None = None
 
     @classmethod
-    def from_chunks(cls, chunks: list[Chunk], elapsed: float) -> Timings:
+    def from_chunks(cls, chunks: list[Chunk], elapsed: float, load: float | None = None) -> Timings:
         times = [c.t for c in chunks if c.text]
         rate = None
         if len(times) > 1 and times[-1] > times[0]:
             rate = (len(times) - 1) / (times[-1] - times[0])
-        return cls(ttft=times[0] if times else None, elapsed=elapsed, chunks=len(times), tokens_per_second=rate)
+        ttft = without_load(times[0], load) if times else None
+        return cls(ttft=ttft, elapsed=elapsed, chunks=len(times), tokens_per_second=rate, load=load)
 
     def to_dict(self) -> dict[str, float | int | None]:
         return asdict(self)
+
+
+def without_load(first: float, load: float | None) -> float:
+    """A first token's arrival minus the model's loading time, never below zero."""
+    return max(0.0, first - load) if load else first
 
 
 @dataclass(slots=True)

@@ -9,6 +9,7 @@ and nothing here asserts on durations, so a loaded 2-core CI machine only makes 
 from __future__ import annotations
 
 import json
+import os
 import queue
 import sys
 import tempfile
@@ -53,7 +54,8 @@ class KernelHarness:
         (kernel_dir / "kernel.json").write_text(json.dumps(spec))
         specs = KernelSpecManager(kernel_dirs=[spec_dir.name], ensure_native_kernel=False)
         manager = KernelManager(kernel_name="python3", kernel_spec_manager=specs)
-        manager.start_kernel()
+        # Cells run as a person runs them (async views return at once), though this client sends no cell ids.
+        manager.start_kernel(env={**os.environ, "LLMSTREAM_HEADLESS": "0"})
         return cls(manager, spec_dir)
 
     def shutdown(self) -> None:

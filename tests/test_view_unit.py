@@ -696,9 +696,12 @@ def test_widget_plain_deltas_final_state_and_fallback(widget_view: Callable[...,
     widget = view.widget
     assert (widget.text, widget.status, widget.model_name, widget.mode) == (view.text, "done", "m", "blocking")
     assert widget.stats["chunks"] == 3 and widget.offsets == []
-    (handle,) = handles
+    handle, saved = handles  # the view, and its answer for exports that keep widget state
     assert handle.shown["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.model_id
     assert handle.updates[-1]["text/plain"] == view.text and "text/markdown" not in handle.updates[-1]
+    assert list(saved.updates[-1]) == ["text/html"]
+    assert "hidden=\"hidden\">&lt;script&gt;alert(1)&lt;/script&gt; and &lt;img src=x" in saved.updates[-1]["text/html"]
+    assert "<script>alert" not in saved.updates[-1]["text/html"] and "<img" not in saved.updates[-1]["text/html"]
 
 
 def test_widget_boundaries_send_chunk_lists_and_utf16_offsets(widget_view: Callable[..., Any]) -> None:
@@ -760,9 +763,9 @@ def test_widget_mode_is_set_before_the_page_sees_it(widget_view: Callable[..., A
 
     planned, _, handles = widget_view(["d"])
     planned.display("blocking")  # the magic's --events path: displayed before run()
-    assert planned.widget.mode == "blocking" and len(handles) == 3
+    assert planned.widget.mode == "blocking" and len(handles) == 6  # each view: its output, its saved answer
     planned.run()
-    assert planned.widget.mode == "blocking" and len(handles) == 3  # displayed once
+    assert planned.widget.mode == "blocking" and len(handles) == 6  # displayed once
 
 
 @pytest.mark.asyncio

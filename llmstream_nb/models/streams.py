@@ -111,7 +111,8 @@ class StreamRecord:
 
     @property
     def timings(self) -> Timings:
-        return Timings.from_chunks([c for c in self.chunks if c.kind == TEXT], self.elapsed)
+        load = self.provider_timings.load if self.provider_timings is not None else None
+        return Timings.from_chunks([c for c in self.chunks if c.kind == TEXT], self.elapsed, load)
 
     @property
     def completion(self) -> Completion:

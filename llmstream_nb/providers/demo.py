@@ -11,7 +11,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
 
-from ..chunks import Chunk, Usage
+from ..chunks import Chunk, ProviderTimings, Usage
 from ..errors import ConfigurationError
 from ..models.base import Model
 from ..models.streams import Piece
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 DEFAULT_TEMPERATURE = 0.8
 DEFAULT_MAX_TOKENS = 256
+#: A wait for the model shorter than this is not reported as loading (the model was ready).
+LOAD_REPORTED_FROM = 0.01
 
 
 #: The demo's simulated latency stays within what a lesson can wait for.
@@ -35,6 +37,8 @@ class DemoModel(Model):
     default_model = "ngram"
     settings = ("ttft", "tokens_per_second", "jitter")
     extra_call_options = ("top_k", "min_tokens")
+    #: Measures the wait for the trained model (first-use training, or the warm-up thread still at it).
+    clock = staticmethod(time.perf_counter)
 
     def _configure(  # type: ignore[override]  # Model.__init__ passes only the names in `settings`
         self, ttft: float | None = None, tokens_per_second: float | None = None, jitter: float | None = None
@@ -57,13 +61,20 @@ class DemoModel(Model):
             jitter=base.jitter if jitter is None else bounded_number("jitter", jitter, 0, MAX_SECONDS, "seconds"),
         )
 
-    def _start(self, request: Request) -> Generation:
-        """Train on first use, retrieve the topic and build the generator: the CPU-heavy part."""
+    def _start(self, request: Request) -> tuple[Generation, float]:
+        """Train on first use, retrieve the topic and build the generator: the CPU-heavy part.
+
+        Also returns how long getting the trained model took: a loading cost, reported apart from
+        the time to first token (as Ollama reports `load_duration`), not the model's latency.
+        """
         from ..demo import DemoLM
 
         options = request.options
+        started = self.clock()
+        lm = DemoLM.shared()
+        load = self.clock() - started
         try:
-            return DemoLM.shared().generate(
+            return lm.generate(
                 request.last_user_text,
                 system=options.system,
                 temperature=DEFAULT_TEMPERATURE if options.temperature is None else options.temperature,
@@ -73,16 +84,20 @@ class DemoModel(Model):
                 stop=options.stop,
                 top_logprobs=(options.top_logprobs or 0) if options.logprobs else 0,
                 min_tokens=request.extra.get("min_tokens", 0),
-            )
+            ), load
         except ValueError as exc:
             raise ConfigurationError(f"{self.name}: {exc}") from None
 
-    def _pieces(self, request: Request, generation: Generation) -> Iterator[tuple[float, Piece]]:
-        """Each piece with the delay before it: role chunk, tokens, final chunk, usage."""
+    def _pieces(self, request: Request, started: tuple[Generation, float]) -> Iterator[tuple[float, Piece]]:
+        """Each piece with the delay before it: role chunk, the loading time if there was one, tokens,
+        final chunk, usage."""
+        generation, load = started
         options = request.options
         with_top = options.logprobs and bool(options.top_logprobs)
         delays = self.latency.delays(options.seed)
         yield 0.0, Chunk("")
+        if load >= LOAD_REPORTED_FROM:
+            yield 0.0, ProviderTimings(load=load)
         for token in generation:
             yield next(delays), Chunk(
                 token.text,
@@ -99,8 +114,8 @@ class DemoModel(Model):
             yield piece
 
     async def _astream_chunks(self, request: Request) -> AsyncIterator[Piece]:
-        generation = await asyncio.to_thread(self._start, request)  # keeps the caller's loop free
-        for delay, piece in self._pieces(request, generation):
+        started = await asyncio.to_thread(self._start, request)  # keeps the caller's loop free
+        for delay, piece in self._pieces(request, started):
             if delay > 0:
                 await asyncio.sleep(delay)
             yield piece

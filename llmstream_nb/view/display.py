@@ -8,6 +8,7 @@ final answer as text/plain (and text/markdown when the view renders Markdown).
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -81,3 +82,33 @@ def show_bundle(data: dict[str, Any]) -> Any:
     from IPython.display import display
 
     return display(data, raw=True, display_id=True)
+
+
+# -- the saved answer: a second output for exports that keep the widget state ---------------------
+
+#: nbconvert prefers the widget view whenever the notebook carries widget state, and offline the view
+#: needs a widget manager from a CDN: the export showed every answer blank. So each view has a second
+#: output, display data holding the answer as escaped text in HTML. It is `hidden`, and its own style
+#: shows it only right after an output drawn as a bare widget placeholder (an export with widget state,
+#: or JupyterLab's "model not found"). Elsewhere it stays hidden, so an answer never shows twice: a
+#: live view; an export without state (the view's text/plain fallback shows); an untrusted notebook in
+#: JupyterLab, whose sanitiser drops the style but keeps `hidden`.
+SAVED_ANSWER = "llmstream-saved-answer"
+_AFTER_A_BARE_WIDGET = (
+    ".jp-OutputArea-child:has(>.jupyter-widgets)+.jp-OutputArea-child",
+    ".output_area:has(>.output_widget_view)+.output_area",
+)
+_SAVED_ANSWER_STYLE = (
+    "<style>"
+    f".jp-OutputArea-child:has(.{SAVED_ANSWER}),.output_area:has(.{SAVED_ANSWER}){{display:none}}"
+    f"{_AFTER_A_BARE_WIDGET[0]}:has(.{SAVED_ANSWER}){{display:flex}}"
+    f"{_AFTER_A_BARE_WIDGET[1]}:has(.{SAVED_ANSWER}){{display:block}}"
+    f"{_AFTER_A_BARE_WIDGET[0]} .{SAVED_ANSWER},{_AFTER_A_BARE_WIDGET[1]} .{SAVED_ANSWER}{{display:block}}"
+    f".{SAVED_ANSWER}{{white-space:pre-wrap;font-family:var(--jp-code-font-family,monospace)}}"
+    "</style>"
+)
+
+
+def saved_answer_bundle(text: str) -> dict[str, Any]:
+    """The second output: the answer as text (escaped: it never runs as HTML), hidden unless needed."""
+    return {"text/html": f'{_SAVED_ANSWER_STYLE}<div class="{SAVED_ANSWER}" hidden="hidden">{html.escape(text)}</div>'}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from ..chunks import Chunk, Timings, Usage
+from ..chunks import Chunk, Timings, Usage, without_load
 
 
 class StatsTracker:
@@ -27,11 +27,13 @@ class StatsTracker:
             self.first = chunk.t
         self.last = chunk.t
 
-    def timings(self, elapsed: float) -> Timings:
+    def timings(self, elapsed: float, load: float | None = None) -> Timings:
+        """`load` (the model's loading time, as the provider reported it) is left out of ttft."""
         rate = None
         if self.chunks > 1 and self.first is not None and self.last is not None and self.last > self.first:
             rate = (self.chunks - 1) / (self.last - self.first)
-        return Timings(ttft=self.first, elapsed=elapsed, chunks=self.chunks, tokens_per_second=rate)
+        ttft = None if self.first is None else without_load(self.first, load)
+        return Timings(ttft=ttft, elapsed=elapsed, chunks=self.chunks, tokens_per_second=rate, load=load)
 
     def compact(self, elapsed: float) -> list[float | int | None]:
         """[chunks, ttft, tokens_per_second, elapsed], rounded: the live stats of a delta message."""
@@ -61,7 +63,8 @@ def usage_stats(usage: Usage) -> dict[str, int]:
 def format_stats(stats: Mapping[str, Any]) -> str:
     """A view's stats as one line, like the page's: the fallback note first when there is one.
 
-    "3 chunks · first token 120 ms · 41.7 tokens/s · 0.31 s · tokens 12 in, 3 out"; for an answer that came whole
+    "3 chunks · first token 120 ms · 41.7 tokens/s · 0.31 s · tokens 12 in, 3 out" ("· loaded in 0.8 s" after
+    the first token when the provider loaded the model first); for an answer that came whole
     "1 chunk: this model does not stream · first token 900 ms · 0.90 s" (no rate: there is none).
     """
     chunks = stats.get("chunks") or 0
@@ -69,6 +72,8 @@ def format_stats(stats: Mapping[str, Any]) -> str:
     parts = [note if note else f"{chunks} chunk{'' if chunks == 1 else 's'}"]
     if isinstance(stats.get("ttft"), (int, float)):
         parts.append(f"first token {round(stats['ttft'] * 1000)} ms")
+    if isinstance(stats.get("load"), (int, float)):
+        parts.append(f"loaded in {stats['load']:.1f} s")
     if isinstance(stats.get("tokens_per_second"), (int, float)) and not note:
         parts.append(f"{stats['tokens_per_second']:.1f} tokens/s")
     if isinstance(stats.get("elapsed"), (int, float)):

@@ -178,6 +178,8 @@ class StreamView:
             "elapsed": t.elapsed,
             "status": self.status,
         }
+        if t.load is not None:
+            stats["load"] = t.load  # left out of ttft (chunks.Timings)
         note = fallback_note(self.chunks)
         if note:
             stats["note"] = note
@@ -287,10 +289,14 @@ class StreamView:
         return self
 
     def start(self) -> StreamView:
-        """Stream as a task on the running event loop and return at once."""
+        """Stream as a task on the running event loop and return at once (headless: to the end first)."""
         loop = _runtime.running_loop()
         if loop is None:
             raise RuntimeError("start() needs a running event loop (a notebook cell or async code); use run()")
+        from .headless import executed_headless
+
+        if executed_headless():  # nbclient would save it unfinished: stream to the end now (headless.py)
+            return self.run()
         chunks = self._async_chunks()
         self._begin(ASYNC, chunks.stamper)
         self._task = start_task(loop, chunks, self)
@@ -374,7 +380,8 @@ class StreamView:
             self._sink.model_changed(self.model_name)
 
     def _timings(self) -> Timings:
-        return self._tracker.timings(self.record.elapsed)
+        reported = self.record.provider_timings
+        return self._tracker.timings(self.record.elapsed, reported.load if reported is not None else None)
 
     def _take_reports(self) -> None:
         """A record of the view's own takes what the source reported besides chunks: a slowed stream

@@ -50,6 +50,9 @@ from typing import Any
 
 import anywidget
 import traitlets
+from ipywidgets import widget_serialization
+
+from .code import StreamCode, shared_code
 
 _HERE = Path(__file__).parent
 
@@ -66,8 +69,9 @@ def pack_text(text: str) -> bytes | None:
 class StreamWidget(anywidget.AnyWidget):
     """Header (model, status, Stop button or interrupt hint), collapsible thinking, live text, stats line."""
 
-    _esm = _HERE / "stream_widget.js"
-    _css = _HERE / "stream_widget.css"
+    #: A small loader: the code and styles come from the kernel's one `StreamCode` model (code.py).
+    _esm = _HERE / "stream_loader.js"
+    code = traitlets.Instance(StreamCode).tag(sync=True, **widget_serialization)
 
     model_name = traitlets.Unicode("").tag(sync=True)
     status = traitlets.Unicode("waiting").tag(sync=True)
@@ -103,6 +107,10 @@ class StreamWidget(anywidget.AnyWidget):
     timeline = traitlets.Bool(False).tag(sync=True)
     #: Every token's metadata entry ([t, lp] or [t, lp, top]), set once at the end when a feature is on.
     meta: traitlets.List[Any] = traitlets.List().tag(sync=True)
+
+    @traitlets.default("code")
+    def _default_code(self) -> StreamCode:
+        return shared_code()
 
     @property
     def metadata_on(self) -> bool:

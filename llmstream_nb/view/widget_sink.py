@@ -12,7 +12,7 @@ from typing import Any
 from ..chunks import REASONING, TEXT, Chunk
 from ..status import Status
 from .coalesce import Flusher, loop_schedule, thread_schedule
-from .display import bundle, fallback_text, inert_markdown, placeholder, show_bundle
+from .display import bundle, fallback_text, inert_markdown, placeholder, saved_answer_bundle, show_bundle
 from .sink import Shown
 from .widget import StreamWidget, pack_text
 
@@ -30,6 +30,7 @@ class WidgetSink:
         self._embedded = embedded
         self._widget: StreamWidget | None = None
         self._handle: Any = None
+        self._saved_handle: Any = None  # the answer as HTML for exports (display.saved_answer_bundle)
         self._flusher: Flusher[Chunk] | None = None
 
     @property
@@ -59,6 +60,7 @@ class WidgetSink:
         """Show the view once (with a display_id, so the end can update its text fallback)."""
         if self._handle is None and not self._embedded:
             self._handle = show_bundle(bundle(self.widget.model_id, placeholder(header_name(self._view))))
+            self._saved_handle = show_bundle(saved_answer_bundle(""))
 
     # -- the stream ---------------------------------------------------------------------
 
@@ -103,6 +105,7 @@ class WidgetSink:
             plain = fallback_text(text, view.status, view.error_line)
             markdown = inert_markdown(text) if view.markdown else None
             self._handle.update(bundle(self.widget.model_id, plain, markdown), raw=True)
+            self._saved_handle.update(saved_answer_bundle(plain), raw=True)
 
     # -- helpers ------------------------------------------------------------------------
 

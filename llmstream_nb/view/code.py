@@ -1,0 +1,43 @@
+"""The view's code and styles, held once per kernel by one model that every view refers to.
+
+Each `StreamWidget` used to carry its own copy of the JavaScript (35 KB) and CSS (6 KB), and a
+notebook saved with widget state kept one copy per view. Now a view's `_esm` is a small loader
+(stream_loader.js) that fetches them from this model, once a page; the saved state holds them once.
+
+The loader imports the shared module once per page (cached on `globalThis` by this model's id) and
+calls its default export per view model, as anywidget would: each view keeps its own closure. Every
+view's `initialize` waits for the module, so anywidget still holds comm messages until it is ready.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ipywidgets
+import traitlets
+
+_HERE = Path(__file__).parent
+
+
+class StreamCode(ipywidgets.Widget):
+    """A model without a view (ipywidgets' base WidgetModel): the view's module, its styles and the
+    module that repairs views JupyterLab failed to restore (restore_watch.js)."""
+
+    esm = traitlets.Unicode("").tag(sync=True)
+    css = traitlets.Unicode("").tag(sync=True)
+    restore_esm = traitlets.Unicode("").tag(sync=True)
+
+
+_shared: StreamCode | None = None
+
+
+def shared_code() -> StreamCode:
+    """This kernel's code model, made on first use and again if it was closed (`Widget.close_all()`)."""
+    global _shared
+    if _shared is None or _shared.comm is None:
+        _shared = StreamCode(
+            esm=(_HERE / "stream_widget.js").read_text(encoding="utf-8"),
+            css=(_HERE / "stream_widget.css").read_text(encoding="utf-8"),
+            restore_esm=(_HERE / "restore_watch.js").read_text(encoding="utf-8"),
+        )
+    return _shared
