@@ -12,6 +12,8 @@ from typing import Any
 
 TEXT = "text"
 REASONING = "reasoning"
+#: A model's refusal to answer (OpenAI's `delta.refusal`), kept apart from the answer's text.
+REFUSAL = "refusal"
 
 
 @dataclass(slots=True, eq=False)

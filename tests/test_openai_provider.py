@@ -36,6 +36,7 @@ from llmstream_nb import (
     InterruptedStreamError,
     NotFoundError,
     PermissionDeniedError,
+    ProviderStreamError,
     RateLimitError,
     ServerError,
     get_model,
@@ -588,3 +589,80 @@ def test_status_reports_an_unreachable_server(monkeypatch: pytest.MonkeyPatch) -
 def test_status_without_key_for_a_remote_url_asks_for_one() -> None:
     status = OpenAIModel.status()
     assert not status.configured and "OPENAI_API_KEY" in status.detail and status.models == []
+
+
+# -- servers that answer a streaming request whole -------------------------------------------------
+
+
+class IgnoreStream:
+    """ASGI middleware in front of the real server: turns `"stream": true` off, as proxies that do not
+    stream do, so a streaming request is answered with one whole JSON body."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        payload = json.loads(body)
+        payload["stream"] = False
+        payload.pop("stream_options", None)
+        sent_body = json.dumps(payload).encode()
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # type: ignore[no-any-return]
+            replayed = True
+            return {"type": "http.request", "body": sent_body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+@pytest.fixture(scope="module")
+def whole_server() -> Iterator[BackgroundServer]:
+    server = BackgroundServer(fast=True)
+    server.app = IgnoreStream(server.app)  # type: ignore[assignment]
+    with server:
+        yield server
+
+
+def test_a_whole_json_answer_to_a_streaming_request_is_the_answer(whole_server: Any, llm_server: Any) -> None:
+    with model_for(llm_server) as llm:
+        streamed = llm.invoke("hi", seed=4, max_tokens=6).text
+    with model_for(whole_server) as llm:
+        stream = llm.stream("hi", seed=4, max_tokens=6)
+        chunks = list(stream)
+    assert stream.text == streamed and streamed
+    assert [c.fallback for c in chunks] == [True] and not stream.completion.streamed
+    assert stream.finish_reason == "length" and stream.usage.completion_tokens == 6
+
+
+@pytest.mark.asyncio
+async def test_a_whole_json_answer_async(whole_server: Any) -> None:
+    async with asyncio.timeout(30):
+        llm = model_for(whole_server)
+        stream = llm.astream("hi", seed=4, max_tokens=6)
+        chunks = [c async for c in stream]
+        await llm.aclose()
+    assert len(chunks) == 1 and chunks[0].fallback and stream.text
+
+
+def test_a_whole_json_error_body_with_status_200_raises_its_message() -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = json.dumps({"error": {"message": "upstream model is loading", "type": "server_error"}}).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+
+    server = BackgroundServer(fast=True)
+    server.app = app  # type: ignore[assignment]
+    with server, model_for(server) as llm, pytest.raises(ProviderStreamError, match="upstream model is loading"):
+        llm.invoke("hi")

@@ -16,13 +16,26 @@ Flavour = Literal["openai", "anthropic"]
 
 # On CI the repo is cloned fresh with shared/ beside it: <root>/../shared/fixtures. LLMSTREAM_FIXTURES overrides.
 FIXTURES_DIR = Path(os.environ.get("LLMSTREAM_FIXTURES") or Path(__file__).resolve().parents[2] / "shared" / "fixtures")
+#: Streams written from the providers' documentation, kept in the repo (tests/fixtures/README.md).
+DOC_FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 NEWLINES = ("\n", "\r\n", "\r")
 _SUFFIX = ".chunks.jsonl"
 
 
 def fixture_names() -> list[str]:
     """Names of the recorded streams, e.g. "azure-openai-chat-text" (file name without ".chunks.jsonl")."""
-    return sorted(path.name[: -len(_SUFFIX)] for path in FIXTURES_DIR.glob("*" + _SUFFIX))
+    return sorted({path.name[: -len(_SUFFIX)] for folder in _DIRS for path in folder.glob("*" + _SUFFIX)})
+
+
+_DIRS = (FIXTURES_DIR, DOC_FIXTURES_DIR)
+
+
+def fixture_path(name: str) -> Path:
+    """Where a fixture file is: the recorded ones first, then those written from the documentation."""
+    for folder in _DIRS:
+        if (folder / name).exists():
+            return folder / name
+    return FIXTURES_DIR / name
 
 
 def fixture_flavour(name: str) -> Flavour:
@@ -32,7 +45,7 @@ def fixture_flavour(name: str) -> Flavour:
 
 def fixture_payloads(name: str) -> list[str]:
     """The JSON payloads of a fixture, one per line, in the order the provider sent them."""
-    path = FIXTURES_DIR / (name if name.endswith(_SUFFIX) else name + _SUFFIX)
+    path = fixture_path(name if name.endswith(_SUFFIX) else name + _SUFFIX)
     # split("\n"), not splitlines(): a JSON string may hold a raw U+2028, which splitlines would cut.
     return [line.rstrip("\r") for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
 

@@ -25,14 +25,15 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator, Mapping
+from itertools import chain
 from typing import Any
 
 import httpx
 
 from .errors import ErrorContext, host_of, malformed_error, status_error, transport_error
 from .retry import RetryAfterTooLong, RetryPolicy, should_retry_status
-from .sse import SSEDecoder, SSEEvent
+from .sse import SSEDecoder, SSEEvent, WholeBody, abody_head, body_head, is_json_head
 
 log = logging.getLogger("llmstream_nb.http")
 
@@ -40,6 +41,8 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 60.0
 _DRAIN_LIMIT = 64 * 1024
 _ERROR_BODY_LIMIT = 64 * 1024
+#: The largest whole JSON body taken in place of an event stream (a long answer is a few hundred KB).
+_WHOLE_BODY_LIMIT = 32 * 1024 * 1024
 
 #: Failures that happen before the server has done anything we would lose by asking again.
 _RETRYABLE_TRANSPORT = (
@@ -182,7 +185,12 @@ class HttpSession:
             handed_on = False
             try:
                 reads = response.iter_bytes()
-                for read in reads:
+                head = body_head(reads)
+                if is_json_head(head):  # a whole answer (or error) where a stream was asked for
+                    handed_on = True
+                    yield WholeBody(data=self._whole_body(head, reads))
+                    return
+                for read in chain((head,), reads):
                     for event in decoder.feed(read):
                         handed_on = True
                         yield event
@@ -280,6 +288,17 @@ class HttpSession:
             handed_on = False
             try:
                 reads = response.aiter_bytes()
+                head = await abody_head(reads)
+                if is_json_head(head):
+                    handed_on = True
+                    yield WholeBody(data=self._whole_body(head, [read async for read in _limited(reads)]))
+                    return
+                for event in decoder.feed(head):
+                    handed_on = True
+                    yield event
+                    if end is not None and end(event):
+                        await _adrain(reads)
+                        return
                 async for read in reads:
                     for event in decoder.feed(read):
                         handed_on = True
@@ -389,6 +408,18 @@ class HttpSession:
             delay,
         )
 
+    def _whole_body(self, head: bytes, reads: Iterable[bytes]) -> str:
+        """A JSON body sent where an event stream was asked for, read to its end up to a limit."""
+        parts, size = [head], len(head)
+        for read in reads:
+            parts.append(read)
+            size += len(read)
+            if size > _WHOLE_BODY_LIMIT:
+                raise malformed_error(
+                    self.context, head[:80].decode("utf-8", "replace"), f"a JSON body over {_WHOLE_BODY_LIMIT} bytes"
+                )
+        return b"".join(parts).decode("utf-8", "replace")
+
     def _parse_json(self, body: bytes) -> Any:
         try:
             return jsonlib.loads(body)
@@ -457,6 +488,16 @@ async def _aread_limited(response: httpx.Response) -> bytes:
     except httpx.HTTPError:
         pass
     return b"".join(parts)
+
+
+async def _limited(reads: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The reads of a body until just past `_WHOLE_BODY_LIMIT` (`_whole_body` then refuses it)."""
+    size = 0
+    async for read in reads:
+        yield read
+        size += len(read)
+        if size > _WHOLE_BODY_LIMIT:
+            return
 
 
 def _drain(reads: Iterator[bytes]) -> None:

@@ -134,6 +134,8 @@ class EventParser:
                 self.done = True
             elif kind == "error":
                 raise stream_error(self.context, payload)
+            elif kind == "message":  # a whole message where a stream was asked for
+                return self._whole(payload)
             return _EMPTY  # ping, content_block_stop, and event types added after this was written
         except (AttributeError, KeyError, TypeError):  # JSON, but not shaped like a Messages event
             raise malformed_error(self.context, data, "not an event of the Anthropic Messages format") from None
@@ -151,6 +153,22 @@ class EventParser:
                 provider=self.context.provider,
                 host=self.context.host or None,
             )
+
+    def _whole(self, message: Mapping[str, Any]) -> tuple[Piece, ...]:
+        """A whole `message` body: its thinking and text blocks as fallback chunks, and its usage."""
+        self.done = True
+        self.stop_reason = message.get("stop_reason")
+        self.finish_reason = finish_reason(self.stop_reason or "end_turn")
+        pieces: list[Piece] = []
+        for block in message.get("content") or ():
+            if block.get("type") == "thinking":
+                pieces.append(Chunk(block["thinking"], REASONING, fallback=True))
+        text = "".join(block["text"] for block in message.get("content") or () if block.get("type") == "text")
+        usage = message.get("usage") or {}
+        pieces += [Chunk(text, finish_reason=self.finish_reason, fallback=True), Usage(
+            usage.get("input_tokens"), usage.get("output_tokens")
+        )]
+        return tuple(pieces)
 
     def _message_delta(self, delta: Mapping[str, Any], usage: Mapping[str, Any]) -> tuple[Piece, ...]:
         self.stop_reason = delta.get("stop_reason")

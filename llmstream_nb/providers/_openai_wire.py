@@ -17,10 +17,10 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
-from ..chunks import REASONING, TEXT, Chunk, Usage
-from ..errors import InterruptedStreamError
+from ..chunks import REASONING, REFUSAL, TEXT, Chunk, Usage
+from ..errors import InterruptedStreamError, MalformedStreamError
 from ..http.errors import ErrorContext, malformed_error, stream_error
-from ..http.sse import iter_sse
+from ..http.sse import WholeBody, iter_sse
 from ..models.streams import Piece
 from ..options import Request
 
@@ -139,8 +139,29 @@ class ChunkParser:
             if "error" in payload or payload.get("object") == "error":
                 raise stream_error(self.context, payload)
             return _EMPTY
+        except FieldError as exc:
+            raise exc.malformed(self.context, data) from None
         except (AttributeError, KeyError, IndexError, TypeError):  # JSON, but not shaped like a chunk
             raise malformed_error(self.context, data, "not a chunk of the OpenAI format") from None
+
+    def whole(self, data: str) -> tuple[Piece, ...]:
+        """A whole JSON body sent where a stream was asked for: an error raises the provider's error with
+        its own message; an answer becomes fallback chunks (reasoning, then the text), as if streamed whole."""
+        try:
+            payload = _fast_loads(data)
+        except ValueError:
+            payload = self._slow_loads(data)
+        text, reasoning, finish, usage = parse_response(self.api, payload, self.context)
+        self.done = True
+        self.finish_reason = finish or "stop"
+        pieces: list[Piece] = []
+        if reasoning:
+            pieces.append(Chunk(reasoning, REASONING, fallback=True))
+        refusal = _refusal_of(payload)
+        if refusal:
+            pieces.append(Chunk(refusal, REFUSAL, fallback=True))
+        pieces += [Chunk(text, TEXT, 0, 0.0, self.finish_reason, fallback=True), usage]
+        return tuple(pieces)
 
     def close(self) -> None:
         """The body ended: fine after `[DONE]` or a finish reason (some servers omit `[DONE]`)."""
@@ -163,8 +184,15 @@ class ChunkParser:
             self.finish_reason = finish
         delta = choice.get("delta")
         if delta:
-            text = delta.get("content") or ""
+            text = delta.get("content")
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if text.__class__ is not str:  # None, typed blocks (Mistral), or a value no token can be
+                text, thought = content_parts(text, "choices[0].delta.content")
+                reasoning = reasoning or thought or None
+            if reasoning is not None and reasoning.__class__ is not str:
+                raise FieldError("choices[0].delta.reasoning", reasoning)
+            if delta.get("refusal") is not None:
+                return self._refusal(delta["refusal"], finish)
         else:
             text, reasoning = "", None
         logprobs = choice.get("logprobs")
@@ -185,11 +213,21 @@ class ChunkParser:
             chunk = Chunk(text)
         return (thought, chunk) if reasoning else (chunk,)
 
+    def _refusal(self, refusal: Any, finish: str | None) -> tuple[Piece, ...]:
+        """`delta.refusal`: the model declines, in words kept apart from any answer."""
+        if refusal.__class__ is not str:
+            raise FieldError("choices[0].delta.refusal", refusal)
+        return (Chunk(refusal, REFUSAL, 0, 0.0, finish),)
+
     def _completion_choice(self, choice: dict[str, Any]) -> tuple[Piece, ...]:
         finish = choice.get("finish_reason")
         if finish:
             self.finish_reason = finish
-        text = choice.get("text") or ""
+        text = choice.get("text")
+        if text.__class__ is not str:
+            if text is not None:
+                raise FieldError("choices[0].text", text)
+            text = ""
         logprobs = choice.get("logprobs")
         if not logprobs:
             return (Chunk(text, TEXT, 0, 0.0, finish) if finish else Chunk(text),)
@@ -219,11 +257,76 @@ def _usage(usage: Mapping[str, Any]) -> Usage:
     return Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
 
 
+class FieldError(Exception):
+    """A field whose value no chunk can hold (a token that is a number, an object...): raised deep in the
+    parser, turned into a `MalformedStreamError` naming the field where the event's data is at hand."""
+
+    def __init__(self, field: str, value: Any) -> None:
+        super().__init__(field)
+        self.field = field
+        self.value = value
+
+    def malformed(self, context: ErrorContext, data: str) -> MalformedStreamError:
+        kind = "null" if self.value is None else type(self.value).__name__
+        sample = data[:80] + ("…" if len(data) > 80 else "")
+        return MalformedStreamError(
+            context.clean(f"stream data has {self.field} = {kind}, not a string: {sample!r}"),
+            provider=context.provider,
+            host=context.host or None,
+        )
+
+
+def content_parts(content: Any, field: str) -> tuple[str, str]:
+    """(text, reasoning) of a `content` that is not a plain string: None is empty; a list of typed blocks
+    (Mistral Magistral) gives `text` blocks as text and `thinking` blocks (a list of text parts, or a
+    string) as reasoning, and skips block types it does not know; anything else raises `FieldError`."""
+    if content is None:
+        return "", ""
+    if content.__class__ is not list:
+        raise FieldError(field, content)
+    texts: list[str] = []
+    thoughts: list[str] = []
+    for i, block in enumerate(content):
+        if block.__class__ is str:
+            texts.append(block)
+            continue
+        if block.__class__ is not dict:
+            raise FieldError(f"{field}[{i}]", block)
+        kind = block.get("type")
+        if kind == "text":
+            texts.append(_string(block.get("text"), f"{field}[{i}].text"))
+        elif kind == "thinking":
+            thinking = block.get("thinking")
+            if thinking.__class__ is list:
+                part_field = f"{field}[{i}].thinking"
+                thoughts += [content_parts([part], part_field)[0] for part in thinking]
+            else:
+                thoughts.append(_string(thinking, f"{field}[{i}].thinking"))
+    return "".join(texts), "".join(thoughts)
+
+
+def _string(value: Any, field: str) -> str:
+    if value.__class__ is str:
+        return value  # type: ignore[no-any-return]
+    if value is None:
+        return ""
+    raise FieldError(field, value)
+
+
+def _refusal_of(payload: dict[str, Any]) -> str:
+    message = (payload.get("choices") or [{}])[0].get("message")
+    refusal = message.get("refusal") if isinstance(message, dict) else None
+    return refusal if isinstance(refusal, str) else ""
+
+
 def decode_stream(reads: Iterable[bytes], api: str = "chat") -> list[Piece]:
     """Wire bytes -> pieces, without HTTP: what a provider does with a body, for tests and replays."""
     parser = ChunkParser(api)
     pieces: list[Piece] = []
     for event in iter_sse(reads):
+        if isinstance(event, WholeBody):
+            pieces.extend(parser.whole(event.data))
+            break
         if is_done(event):
             parser.feed(event.data)
             break
@@ -246,11 +349,16 @@ def parse_response(api: str, payload: Any, context: ErrorContext = _NO_CONTEXT) 
         raise malformed_error(context, json.dumps(payload)[:200], "an answer without choices")
     choice = choices[0]
     finish = choice.get("finish_reason")
-    if api == "chat":
-        message = choice.get("message") or {}
-        text = message.get("content") or ""
-        reasoning = message.get("reasoning_content") or message.get("reasoning") or ""
-    else:
-        text, reasoning = choice.get("text") or "", ""
+    try:
+        if api == "chat":
+            message = choice.get("message") or {}
+            content = message.get("content")
+            text, thought = (content, "") if isinstance(content, str) else content_parts(content, "message.content")
+            reasoning = _string(message.get("reasoning_content") or message.get("reasoning"), "message.reasoning")
+            reasoning = reasoning or thought
+        else:
+            text, reasoning = _string(choice.get("text"), "choices[0].text"), ""
+    except FieldError as exc:
+        raise exc.malformed(context, json.dumps(payload)[:200]) from None
     usage = payload.get("usage")
     return text, reasoning, finish, _usage(usage) if usage else Usage()

@@ -31,7 +31,7 @@ from ..http.config import (
     provider_session,
     resolve_key,
 )
-from ..http.sse import SSEEvent
+from ..http.sse import SSEEvent, WholeBody
 from ..models.base import Model, ProviderStatus
 from ..models.streams import Piece
 from ..options import Request
@@ -128,6 +128,10 @@ class OpenAIModel(Model):
         parser = self._parser(request)
         feed = parser.feed
         events, first = self._open(request)
+        if isinstance(first, WholeBody):  # answered whole although a stream was asked for
+            events.close()
+            yield from parser.whole(first.data)
+            return
         try:
             for event in chain((first,), events) if first is not None else events:
                 yield from feed(event.data)
@@ -152,6 +156,11 @@ class OpenAIModel(Model):
         parser = self._parser(request)
         feed = parser.feed
         events, first = await self._aopen(request)
+        if isinstance(first, WholeBody):
+            await aclose_source(events)
+            for piece in parser.whole(first.data):
+                yield piece
+            return
         try:
             if first is not None:
                 for piece in feed(first.data):
