@@ -223,7 +223,7 @@ def test_default_base_url() -> None:
 @pytest.mark.parametrize(
     ("options", "match"),
     [
-        ({"api": "responses"}, "unknown api"),
+        ({"api": "assistants"}, "unknown api .* use .chat., .responses. or .completions."),
         ({"base_url": "localhost:8000/v1"}, "http:// or https://"),
         ({"timeout": 0}, "more than 0"),
         ({"read_timeout": "soon"}, "number of seconds"),

@@ -12,7 +12,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
-Flavour = Literal["openai", "anthropic"]
+Flavour = Literal["openai", "anthropic", "responses"]
 
 # On CI the repo is cloned fresh with shared/ beside it: <root>/../shared/fixtures. LLMSTREAM_FIXTURES overrides.
 FIXTURES_DIR = Path(os.environ.get("LLMSTREAM_FIXTURES") or Path(__file__).resolve().parents[2] / "shared" / "fixtures")
@@ -39,8 +39,12 @@ def fixture_path(name: str) -> Path:
 
 
 def fixture_flavour(name: str) -> Flavour:
-    """How the fixture travels: Anthropic Messages for "anthropic-*" files, OpenAI Chat Completions otherwise."""
-    return "anthropic" if Path(name).name.startswith("anthropic") else "openai"
+    """How the fixture travels: Anthropic Messages for "anthropic-*" files, OpenAI's Responses API for
+    "openai-responses-*", OpenAI Chat Completions otherwise."""
+    base = Path(name).name
+    if base.startswith("openai-responses"):
+        return "responses"
+    return "anthropic" if base.startswith("anthropic") else "openai"
 
 
 def fixture_payloads(name: str) -> list[str]:
@@ -51,12 +55,13 @@ def fixture_payloads(name: str) -> list[str]:
 
 
 def wire_bytes(payloads: list[str], flavour: Flavour = "openai", newline: str = "\n") -> bytes:
-    """OpenAI: `data: <line>` per payload then `data: [DONE]`; Anthropic: `event: <its "type">` + `data: <line>`.
+    """OpenAI: `data: <line>` per payload then `data: [DONE]`; Anthropic and Responses: `event: <its "type">` +
+    `data: <line>`, no end marker.
     Every event ends with a blank line; `newline` is the line end used throughout ("\\n", "\\r\\n" or "\\r")."""
     if newline not in NEWLINES:
         raise ValueError(f"newline must be one of {NEWLINES!r}, got {newline!r}")
     nl = newline
-    if flavour == "anthropic":
+    if flavour in ("anthropic", "responses"):
         events = [f"event: {json.loads(line)['type']}{nl}data: {line}{nl}{nl}" for line in payloads]
     else:
         events = [f"data: {line}{nl}{nl}" for line in [*payloads, "[DONE]"]]

@@ -24,13 +24,13 @@ from ..http.sse import WholeBody, iter_sse
 from ..models.streams import Piece
 from ..options import Request
 
-_fast_loads: Callable[[str], Any]
+fast_loads: Callable[[str], Any]
 try:  # optional speed-up; json below catches what orjson refuses (NaN, huge integers, lone surrogates)
     import orjson
 
-    _fast_loads = orjson.loads
+    fast_loads = orjson.loads
 except ImportError:  # pragma: no cover - depends on the environment
-    _fast_loads = json.loads
+    fast_loads = json.loads
 
 Api = Literal["chat", "completions"]
 APIS: tuple[str, ...] = ("chat", "completions")
@@ -119,7 +119,7 @@ class ChunkParser:
             self.done = True
             return _EMPTY
         try:
-            payload = _fast_loads(data)
+            payload = fast_loads(data)
         except ValueError:
             payload = self._slow_loads(data)
         try:
@@ -148,7 +148,7 @@ class ChunkParser:
         """A whole JSON body sent where a stream was asked for: an error raises the provider's error with
         its own message; an answer becomes fallback chunks (reasoning, then the text), as if streamed whole."""
         try:
-            payload = _fast_loads(data)
+            payload = fast_loads(data)
         except ValueError:
             payload = self._slow_loads(data)
         text, reasoning, finish, usage = parse_response(self.api, payload, self.context)
@@ -242,15 +242,21 @@ class ChunkParser:
     def _chat_logprobs(
         self, entries: list[dict[str, Any]] | None
     ) -> tuple[float | None, tuple[tuple[str, float], ...] | None]:
-        """A chunk's logprob (summed when a server packs several tokens in one chunk) and the first
-        token's alternatives."""
-        if not entries:
-            return None, None
-        first = entries[0]
-        logprob = first.get("logprob") if len(entries) == 1 else sum(e.get("logprob") or 0.0 for e in entries)
-        alternatives = first.get("top_logprobs")
-        top = tuple((a["token"], a["logprob"]) for a in alternatives) if self.keep_top and alternatives else None
-        return logprob, top
+        return chat_logprobs(entries, self.keep_top)
+
+
+def chat_logprobs(
+    entries: list[dict[str, Any]] | None, keep_top: bool
+) -> tuple[float | None, tuple[tuple[str, float], ...] | None]:
+    """A chunk's logprob (summed when a server packs several tokens in one chunk) and the first token's
+    alternatives, from a list of `{"token", "logprob", "top_logprobs"}` entries (Chat Completions, Responses)."""
+    if not entries:
+        return None, None
+    first = entries[0]
+    logprob = first.get("logprob") if len(entries) == 1 else sum(e.get("logprob") or 0.0 for e in entries)
+    alternatives = first.get("top_logprobs")
+    top = tuple((a["token"], a["logprob"]) for a in alternatives) if keep_top and alternatives else None
+    return logprob, top
 
 
 def _usage(usage: Mapping[str, Any]) -> Usage:

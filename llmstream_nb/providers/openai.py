@@ -1,8 +1,9 @@
 """`openai`: OpenAI's API and every server that speaks it (vLLM, llama.cpp, Ollama's /v1,
-LM Studio, Groq, OpenRouter, ...), by Chat Completions or legacy Completions.
+LM Studio, Groq, OpenRouter, ...), by Chat Completions, legacy Completions or the Responses API.
 
     get_model("openai:gpt-4o-mini")                                   # OPENAI_API_KEY from the environment
     get_model("openai:llama3.2", base_url="http://localhost:11434/v1")  # a local server: no key needed
+    get_model("openai:gpt-5-mini", api="responses")                    # POST /v1/responses
 
 The wire format lives in `_openai_wire.py` and the HTTP plumbing in `llmstream_nb.http`;
 this file joins them and remembers what a server turned out not to accept.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
 from itertools import chain
 from typing import Any
@@ -34,7 +36,8 @@ from ..http.config import (
 from ..http.sse import SSEEvent, WholeBody
 from ..models.base import Model, ProviderStatus
 from ..models.streams import Piece
-from ..options import Request
+from ..options import PromptInput, Request
+from . import _responses_wire as responses
 from ._openai_wire import APIS, PATHS, ChunkParser, is_done, parse_response, request_body
 
 log = logging.getLogger("llmstream_nb.providers.openai")
@@ -42,6 +45,12 @@ log = logging.getLogger("llmstream_nb.providers.openai")
 KEY_ENV = "OPENAI_API_KEY"
 BASE_URL_ENV = "OPENAI_BASE_URL"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+RESPONSES = "responses"
+ALL_APIS = (*APIS, RESPONSES)
+SEED_WARNING = (
+    "openai (api='responses'): the Responses API takes no seed, so seed= is not sent "
+    "(a server that takes one gets it through extra_body={'seed': N})"
+)
 
 
 class OpenAIModel(Model):
@@ -64,8 +73,8 @@ class OpenAIModel(Model):
         **session: Any,
     ) -> None:
         """`session`: the settings of `http.config.SESSION_SETTINGS` (timeouts, retries)."""
-        if api not in APIS:
-            raise ConfigurationError(f"unknown api {api!r} for {self.name}; use 'chat' or 'completions'")
+        if api not in ALL_APIS:
+            raise ConfigurationError(f"unknown api {api!r} for {self.name}; use 'chat', 'responses' or 'completions'")
         self.api = api
         self.base_url = check_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
         key = resolve_key(api_key, KEY_ENV)
@@ -74,7 +83,8 @@ class OpenAIModel(Model):
             headers = {"OpenAI-Organization": organization, **(headers or {})}
         hints = api_hints(self.model, self.base_url, self._has_key, KEY_ENV)
         self.http = provider_session(self.provider, self.base_url, key=key, hints=hints, headers=headers, **session)
-        self._path = PATHS[api]
+        self._path = responses.PATH if api == RESPONSES else PATHS[api]
+        self._end = responses.is_done if api == RESPONSES else is_done
         #: Body changes a server has asked for with a 400, learnt once per model.
         self._quirks: set[str] = set()
 
@@ -83,7 +93,18 @@ class OpenAIModel(Model):
 
     # -- requests -------------------------------------------------------------------------
 
+    def _request(self, input: PromptInput, options: dict[str, Any]) -> Request:
+        """The Responses API takes no seed: say so when one is set and not passed through `extra_body`."""
+        request = super()._request(input, options)
+        if self.api == RESPONSES:
+            responses.request_body(self.model, request, stream=True)  # a ConfigurationError for stop=
+            if request.options.seed is not None and "seed" not in (request.extra.get("extra_body") or {}):
+                warnings.warn(SEED_WARNING, UserWarning, stacklevel=3)
+        return request
+
     def _body(self, request: Request, stream: bool) -> dict[str, Any]:
+        if self.api == RESPONSES:
+            return responses.request_body(self.model, request, stream=stream)
         return request_body(
             self.api,
             self.model,
@@ -107,8 +128,11 @@ class OpenAIModel(Model):
         log.info("%s at %s refused a field (%s): %s from now on", self.name, self.http.context.host, exc.detail, change)
         return True
 
-    def _parser(self, request: Request) -> ChunkParser:
-        return ChunkParser(self.api, self.http.context, keep_top=bool(request.options.top_logprobs))
+    def _parser(self, request: Request) -> ChunkParser | responses.EventParser:
+        keep_top = bool(request.options.top_logprobs)
+        if self.api == RESPONSES:
+            return responses.EventParser(self.http.context, keep_top=keep_top)
+        return ChunkParser(self.api, self.http.context, keep_top=keep_top)
 
     # -- streaming --------------------------------------------------------------------
 
@@ -117,7 +141,7 @@ class OpenAIModel(Model):
         event iterator and its first event (None for an empty body)."""
         while True:
             body = self._body(request, stream=True)
-            events = self.http.stream_sse("POST", self._path, json=body, end=is_done)
+            events = self.http.stream_sse("POST", self._path, json=body, end=self._end)
             try:
                 return events, next(events, None)
             except BadRequestError as exc:
@@ -145,7 +169,7 @@ class OpenAIModel(Model):
     async def _aopen(self, request: Request) -> tuple[AsyncGenerator[SSEEvent, None], SSEEvent | None]:
         while True:
             body = self._body(request, stream=True)
-            events = self.http.astream_sse("POST", self._path, json=body, end=is_done)
+            events = self.http.astream_sse("POST", self._path, json=body, end=self._end)
             try:
                 return events, await anext(events, None)
             except BadRequestError as exc:
@@ -202,7 +226,10 @@ class OpenAIModel(Model):
         return self._completion(payload, time.perf_counter() - started)
 
     def _completion(self, payload: Any, elapsed: float) -> Completion:
-        text, reasoning, finish, usage = parse_response(self.api, payload, self.http.context)
+        if self.api == RESPONSES:
+            text, reasoning, finish, usage = responses.parse_response(payload, self.http.context)
+        else:
+            text, reasoning, finish, usage = parse_response(self.api, payload, self.http.context)
         chunk = Chunk(text, finish_reason=finish, t=elapsed, fallback=True)
         return Completion(
             text=text,

@@ -14,9 +14,14 @@ from ..chunks import TEXT, Chunk, Usage
 from ._shared import Piece, UsageDelta, field
 from .anthropic_sdk import anthropic_model_name, anthropic_pieces
 from .langchain import langchain_model_name, langchain_pieces
-from .openai_sdk import openai_pieces
+from .openai_sdk import openai_pieces, openai_response_model_name, openai_response_pieces
 
-_FAMILIES: tuple[Callable[[Any], list[Piece] | None], ...] = (openai_pieces, anthropic_pieces, langchain_pieces)
+_FAMILIES: tuple[Callable[[Any], list[Piece] | None], ...] = (
+    openai_pieces,
+    openai_response_pieces,
+    anthropic_pieces,
+    langchain_pieces,
+)
 
 
 def read_item(item: Any) -> list[Piece]:
@@ -38,7 +43,7 @@ def read_item(item: Any) -> list[Piece]:
             return pieces
     raise TypeError(
         f"cannot read text from a {type(item).__name__}; expected str, Chunk, or an object with "
-        ".content, .text or .choices (LangChain, OpenAI SDK) or an Anthropic stream event"
+        ".content, .text or .choices (LangChain, OpenAI SDK), an OpenAI Responses event or an Anthropic stream event"
     )
 
 
@@ -74,7 +79,7 @@ def item_model_name(item: Any) -> str | None:
     name = field(item, "model")
     if isinstance(name, str) and name:
         return name
-    return anthropic_model_name(item) or langchain_model_name(item)
+    return anthropic_model_name(item) or openai_response_model_name(item) or langchain_model_name(item)
 
 
 class ItemReader:
