@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, AsyncIterator, Callable, ClassVar, Iterator, Sequence, TypeVar
 
-from ..chunks import REASONING, Chunk, Completion
+from ..chunks import REASONING, TOOL_CALL, Chunk, Completion
 from ..options import (
     GENERATION_OPTION_NAMES,
     GenerationOptions,
@@ -291,6 +291,7 @@ def _as_one_chunk(completion: Completion) -> Iterator[Piece]:
     if completion.reasoning:
         yield Chunk(completion.reasoning, kind=REASONING, fallback=True)
     yield Chunk(completion.text, finish_reason=completion.finish_reason or "stop", fallback=True)
+    yield from (chunk for chunk in completion.chunks if chunk.kind == TOOL_CALL)
     yield completion.usage
     if completion.provider_timings is not None:
         yield completion.provider_timings

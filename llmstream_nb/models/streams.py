@@ -16,6 +16,7 @@ from .._asyncgen import aclose_source
 from ..chunks import REASONING, TEXT, Chunk, Completion, ProviderTimings, Timings, Usage
 from ..errors import LLMStreamError
 from ..joined_text import JoinedText
+from ..tool_calls import ToolCall, assemble
 
 Piece = Union[Chunk, Usage, ProviderTimings]
 
@@ -78,6 +79,11 @@ class _StreamState:
         return str(self._reasoning)
 
     @property
+    def tool_calls(self) -> list[ToolCall]:
+        """The tool calls asked for so far, assembled from their chunks (arguments parsed once complete)."""
+        return assemble(self.chunks)
+
+    @property
     def done(self) -> bool:
         return self.ended is not None
 
@@ -108,6 +114,7 @@ class _StreamState:
             model=self.model,
             reasoning=self.reasoning,
             provider_timings=self.provider_timings,
+            tool_calls=self.tool_calls,
         )
 
     def __repr__(self) -> str:

@@ -23,6 +23,7 @@ from ..http.errors import ErrorContext, malformed_error, stream_error
 from ..http.sse import WholeBody, iter_sse
 from ..models.streams import Piece
 from ..options import Request
+from ..tool_calls import ToolCallChunk, arguments_text, chat_tool_choice, chat_tools, tool_call_chunk
 
 fast_loads: Callable[[str], Any]
 try:  # optional speed-up; json below catches what orjson refuses (NaN, huge integers, lone surrogates)
@@ -87,6 +88,10 @@ def request_body(
     for name in ("top_k", "min_tokens"):
         if extra.get(name) is not None:
             body[name] = extra[name]
+    if extra.get("tools"):
+        body["tools"] = chat_tools(extra["tools"])
+    if extra.get("tool_choice") is not None:
+        body["tool_choice"] = chat_tool_choice(extra["tool_choice"])
     body.update(extra.get("extra_body") or {})
     return body
 
@@ -160,7 +165,9 @@ class ChunkParser:
         refusal = _refusal_of(payload)
         if refusal:
             pieces.append(Chunk(refusal, REFUSAL, fallback=True))
-        pieces += [Chunk(text, TEXT, 0, 0.0, self.finish_reason, fallback=True), usage]
+        pieces.append(Chunk(text, TEXT, 0, 0.0, self.finish_reason, fallback=True))
+        pieces += message_tool_calls(payload)
+        pieces.append(usage)
         return tuple(pieces)
 
     def close(self) -> None:
@@ -193,6 +200,9 @@ class ChunkParser:
                 raise FieldError("choices[0].delta.reasoning", reasoning)
             if delta.get("refusal") is not None:
                 return self._refusal(delta["refusal"], finish)
+            calls = delta.get("tool_calls")
+            if calls:
+                return _tool_call_deltas(calls, text, finish)
         else:
             text, reasoning = "", None
         logprobs = choice.get("logprobs")
@@ -261,6 +271,32 @@ def chat_logprobs(
 
 def _usage(usage: Mapping[str, Any]) -> Usage:
     return Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+
+
+def _tool_call_deltas(calls: list[dict[str, Any]], text: str, finish: str | None) -> tuple[Piece, ...]:
+    """`delta.tool_calls`: one chunk per call fragment (id and name on a call's first), after any text."""
+    pieces: list[Chunk] = [Chunk(text)] if text else []
+    for position, call in enumerate(calls):
+        function = call.get("function") or {}
+        call_index = call.get("index", position)
+        pieces.append(
+            tool_call_chunk(arguments_text(function.get("arguments")), call_index, call.get("id"), function.get("name"))
+        )
+    pieces[-1].finish_reason = finish
+    return tuple(pieces)
+
+
+def message_tool_calls(payload: Any, fallback: bool = True) -> list[ToolCallChunk]:
+    """The tool calls of a whole `chat.completion` (`choices[0].message.tool_calls`) as chunks, one per call."""
+    choices = payload.get("choices") if isinstance(payload, dict) else None
+    message = choices[0].get("message") if choices and isinstance(choices[0], dict) else None
+    calls = message.get("tool_calls") if isinstance(message, dict) else None
+    chunks = []
+    for position, call in enumerate(calls or ()):
+        function = call.get("function") or {}
+        arguments = arguments_text(function.get("arguments"))
+        chunks.append(tool_call_chunk(arguments, position, call.get("id"), function.get("name"), fallback))
+    return chunks
 
 
 class FieldError(Exception):

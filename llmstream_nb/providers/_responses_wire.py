@@ -22,6 +22,7 @@ from ..http.errors import ErrorContext, malformed_error, stream_error
 from ..http.sse import SSEEvent, WholeBody, iter_sse
 from ..models.streams import Piece
 from ..options import Request
+from ..tool_calls import ToolCallChunk, arguments_text, responses_tool_choice, responses_tools, tool_call_chunk
 from ._openai_wire import FieldError, chat_logprobs, fast_loads
 
 PATH = "responses"
@@ -56,6 +57,10 @@ def request_body(model: str, request: Request, *, stream: bool) -> dict[str, Any
     if options.logprobs:
         body["include"] = [LOGPROBS_INCLUDE]
         body["top_logprobs"] = options.top_logprobs or 0
+    if extra.get("tools"):
+        body["tools"] = responses_tools(extra["tools"])
+    if extra.get("tool_choice") is not None:
+        body["tool_choice"] = responses_tool_choice(extra["tool_choice"])
     body.update(extra.get("extra_body") or {})
     return body
 
@@ -110,6 +115,15 @@ class EventParser:
                 return (Chunk(_string(payload["delta"]), REASONING),)
             if kind == "response.refusal.delta":
                 return (Chunk(_string(payload["delta"]), REFUSAL),)
+            if kind == "response.function_call_arguments.delta":
+                return (tool_call_chunk(_string(payload["delta"]), payload["output_index"]),)
+            if kind == "response.output_item.added":
+                item = payload["item"]
+                if item.get("type") != "function_call":
+                    return _EMPTY
+                call = tool_call_chunk(arguments_text(item.get("arguments")), payload["output_index"])
+                call.call_id, call.name = item.get("call_id"), item.get("name")
+                return (call,)
             if kind == "response.created":
                 return (Chunk(""),)
             if kind in TERMINAL_EVENTS:
@@ -134,7 +148,7 @@ class EventParser:
         text, reasoning, finish, usage = parse_response(json.loads(data), self.context)
         self.done, self.finish_reason = True, finish
         pieces: list[Piece] = [Chunk(reasoning, REASONING, fallback=True)] if reasoning else []
-        return (*pieces, Chunk(text, TEXT, 0, 0.0, finish, fallback=True), usage)
+        return (*pieces, Chunk(text, TEXT, 0, 0.0, finish, fallback=True), *function_calls(json.loads(data)), usage)
 
     def _end(self, kind: str, payload: Mapping[str, Any]) -> tuple[Piece, ...]:
         self.done = True
@@ -156,10 +170,12 @@ def _string(value: Any) -> str:
 
 
 def _finish_reason(response: Mapping[str, Any], context: ErrorContext) -> str:
-    """`stop` when completed; `length` when cut by `max_output_tokens` (as Chat Completions says it);
-    any other reason a response is incomplete (a content filter) is an error: the answer was withheld."""
+    """`stop` when completed (`tool_calls` when it holds function calls, as Chat Completions says it);
+    `length` when cut by `max_output_tokens`; any other reason a response is incomplete (a content
+    filter) is an error: the answer was withheld."""
     if response.get("status") != "incomplete":
-        return "stop"
+        output = response.get("output") or ()
+        return "tool_calls" if any(item.get("type") == "function_call" for item in output) else "stop"
     reason = (response.get("incomplete_details") or {}).get("reason")
     if reason == "max_output_tokens":
         return "length"
@@ -222,3 +238,13 @@ def parse_response(payload: Any, context: ErrorContext = _NO_CONTEXT) -> tuple[s
             thoughts += [part.get("text") or "" for part in item.get("summary") or ()]
             thoughts += [part.get("text") or "" for part in item.get("content") or ()]
     return "".join(texts), "".join(thoughts), _finish_reason(payload, context), _usage(payload.get("usage"))
+
+
+def function_calls(payload: Any) -> list[ToolCallChunk]:
+    """The `function_call` items of a whole `response` as chunks, one per call."""
+    output = payload.get("output") if isinstance(payload, dict) else None
+    calls = [item for item in output or () if isinstance(item, dict) and item.get("type") == "function_call"]
+    return [
+        tool_call_chunk(arguments_text(item.get("arguments")), i, item.get("call_id"), item.get("name"), True)
+        for i, item in enumerate(calls)
+    ]

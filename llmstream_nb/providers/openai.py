@@ -38,7 +38,8 @@ from ..models.base import Model, ProviderStatus
 from ..models.streams import Piece
 from ..options import PromptInput, Request
 from . import _responses_wire as responses
-from ._openai_wire import APIS, PATHS, ChunkParser, is_done, parse_response, request_body
+from ..tool_calls import assemble
+from ._openai_wire import APIS, PATHS, ChunkParser, is_done, message_tool_calls, parse_response, request_body
 
 log = logging.getLogger("llmstream_nb.providers.openai")
 
@@ -60,8 +61,9 @@ class OpenAIModel(Model):
     default_model = "gpt-4o-mini"
     settings = ("api_key", "base_url", "api", "organization", *SESSION_SETTINGS)
     #: Sent in the request body as given: vLLM, llama.cpp and our demo server read top_k and
-    #: min_tokens; `extra_body` (a dict) adds anything else a server understands.
-    extra_call_options = ("top_k", "min_tokens", "extra_body")
+    #: min_tokens; `tools` and `tool_choice` offer functions to call (see `llmstream_nb.tool_calls`);
+    #: `extra_body` (a dict) adds anything else a server understands.
+    extra_call_options = ("top_k", "min_tokens", "tools", "tool_choice", "extra_body")
 
     def _configure(
         self,
@@ -228,12 +230,15 @@ class OpenAIModel(Model):
     def _completion(self, payload: Any, elapsed: float) -> Completion:
         if self.api == RESPONSES:
             text, reasoning, finish, usage = responses.parse_response(payload, self.http.context)
+            calls = responses.function_calls(payload)
         else:
             text, reasoning, finish, usage = parse_response(self.api, payload, self.http.context)
+            calls = message_tool_calls(payload)
         chunk = Chunk(text, finish_reason=finish, t=elapsed, fallback=True)
         return Completion(
             text=text,
-            chunks=[chunk],
+            chunks=[chunk, *calls],
+            tool_calls=assemble(calls),
             finish_reason=finish,
             usage=usage,
             timings=Timings(ttft=elapsed if text else None, elapsed=elapsed, chunks=1 if text else 0),

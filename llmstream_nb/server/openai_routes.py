@@ -19,11 +19,13 @@ from starlette.types import ASGIApp
 
 from . import openai_requests as parse
 from . import openai_wire as wire
+from . import tool_wire
 from .faults import FAULT_HEADER, FaultSpec, FaultSpecError
 from .log import COMPLETED, RequestRecord
 from .problem import Problem, UnknownModel, error_answer
 from .state import MODEL_PREFIXES, SERVED_MODEL, Call, Generation, ServerState
 from .streaming import Answer, StreamingBody, answer_whole, stream_answer
+from .tool_answers import plan, required_tool, tool_call_answer
 
 _NO_KEY = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header "
@@ -129,13 +131,24 @@ async def _generate(state: ServerState, endpoint: _Endpoint, request: Request) -
     headers = {"x-request-id": record.id}
     try:
         _check_key(state, request)
-        parsed = endpoint.parse(parse.parse_json(await request.body()))
+        body = parse.parse_json(await request.body())
+        parsed = endpoint.parse(body)
         record.model, record.stream = parsed.model, parsed.stream
         call = state.admit(parsed.model, request.headers.get(FAULT_HEADER), record, headers, wire.status_problem)
-        generation = await state.start(call, parsed.prompt, parsed.options, record)
+        tool = required_tool(body.get("tools"), body.get("tool_choice")) if endpoint is _CHAT else None
+        if tool is None:
+            generation = await state.start(call, parsed.prompt, parsed.options, record)
     except Problem as problem:
         return _fail(problem, record, headers)
     response_id, created = wire.new_id(endpoint.id_prefix), int(time.time())
+    if tool is not None:
+        answer = plan(tool, parsed.prompt, parsed.options.get("seed"))
+        frames = tool_wire.ChatToolFrames(response_id, created, call.model_name, include_usage=parsed.include_usage)
+        whole = tool_wire.chat_completion(response_id, created, call.model_name, answer)
+        seed = parsed.options.get("seed")
+        return tool_call_answer(
+            answer, call, stream=parsed.stream, encoder=frames, whole=whole, seed=seed, record=record, headers=headers
+        )
     if parsed.stream:
         frames = endpoint.frames(
             response_id, created, call.model_name, include_usage=parsed.include_usage, logprobs=parsed.logprobs

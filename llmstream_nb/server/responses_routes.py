@@ -19,8 +19,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from ..models.streams import AsyncTokenStream
+from ..tool_calls import Tool
 from . import openai_wire
 from . import responses_wire as wire
+from . import tool_wire
 from .faults import FAULT_HEADER
 from .log import RequestRecord
 from .openai_requests import parse_json
@@ -30,6 +32,7 @@ from .responses_requests import ParsedResponseRequest, parse_responses
 from .state import Call, Generation, ServerState
 from .streaming import Answer, StreamingBody, answer_whole, stream_answer
 from .thinking import THINKING_TOKENS, after_thinking, think, thought_tokens
+from .tool_answers import plan, required_tool, tool_call_answer
 
 
 def routes(state: ServerState) -> list[Route]:
@@ -50,12 +53,17 @@ async def _generate(state: ServerState, request: Request) -> ASGIApp:
     headers = {"x-request-id": record.id}
     try:
         _check_key(state, request)
-        parsed = parse_responses(parse_json(await request.body()))
+        body = parse_json(await request.body())
+        parsed = parse_responses(body)
         record.model, record.stream = parsed.model, parsed.stream
         call = state.admit(parsed.model, request.headers.get(FAULT_HEADER), record, headers, openai_wire.status_problem)
-        generation = await state.start(call, parsed.messages, parsed.options, record)
+        tool = required_tool(body.get("tools"), body.get("tool_choice"))
+        if tool is None:
+            generation = await state.start(call, parsed.messages, parsed.options, record)
     except Problem as problem:
         return _fail(problem, record, headers)
+    if tool is not None:
+        return _tool_call(tool, parsed, body, call, record, headers)
     thoughts = think(call, parsed.messages, parsed.options, THINKING_TOKENS) if parsed.reasoning_summary else None
     response_id, created = wire.new_id("resp"), int(time.time())
     if parsed.stream:
@@ -65,6 +73,22 @@ async def _generate(state: ServerState, request: Request) -> ASGIApp:
         body = stream_answer(generation, frames, record, lambda: _usage(generation, thoughts, record), thoughts)
         return StreamingBody(body, record, headers=headers, batch=call.latency.is_zero)
     return await _whole(request, parsed, generation, thoughts, call, record, headers, response_id, created)
+
+
+def _tool_call(
+    tool: Tool, parsed: ParsedResponseRequest, body: dict[str, Any], call: Call, record: RequestRecord,
+    headers: dict[str, str],
+) -> ASGIApp:  # fmt: skip
+    """The demo's answer when the request requires a tool call: one `function_call` item."""
+    seed = parsed.options.get("seed")
+    answer = plan(tool, parsed.messages, seed)
+    response_id, created = wire.new_id("resp"), int(time.time())
+    echo = {**parsed.echo, "tools": body.get("tools") or [], "tool_choice": body.get("tool_choice")}
+    frames = tool_wire.ResponseToolFrames(response_id, created, call.model_name, echo)
+    whole = tool_wire.whole_response(response_id, created, call.model_name, echo, answer)
+    return tool_call_answer(
+        answer, call, stream=parsed.stream, encoder=frames, whole=whole, seed=seed, record=record, headers=headers
+    )
 
 
 def _usage(generation: Generation, thoughts: AsyncTokenStream | None, record: RequestRecord) -> dict[str, Any]:
