@@ -35,6 +35,8 @@ __all__ = [
     "chosen_name",
     "parse_tools",
     "tool_call_chunk",
+    "tool_call_deltas",
+    "tool_call_state",
     "responses_tool_choice",
     "responses_tools",
 ]
@@ -113,6 +115,25 @@ def assemble(chunks: Iterable[Chunk]) -> list[ToolCall]:
         head.raw_arguments = "".join(parts[call])
         head.arguments, head.error = parse_arguments(head.raw_arguments, head.name)
     return list(heads.values())
+
+
+def tool_call_deltas(chunks: Iterable[Chunk]) -> list[list[Any]]:
+    """The widget's "t" entries for these chunks: [call, id, name, fragment] per tool-call chunk."""
+    return [[c.call, c.call_id, c.name, c.text] for c in chunks if isinstance(c, ToolCallChunk)]
+
+
+def tool_call_state(calls: Iterable[ToolCall]) -> list[dict[str, Any]]:
+    """The widget's synced `tool_calls`: each call with its raw arguments, and indented JSON when they parse."""
+    return [
+        {
+            "id": call.id,
+            "name": call.name,
+            "arguments": call.raw_arguments,
+            "pretty": None if call.error else json.dumps(call.arguments, indent=2, ensure_ascii=False),
+            "error": call.error,
+        }
+        for call in calls
+    ]
 
 
 def parse_arguments(raw: str, name: str = "") -> tuple[Any, str | None]:

@@ -25,6 +25,7 @@ import time
 from typing import Any, AsyncIterator, Generator, Protocol, TextIO
 
 from ..chunks import REASONING, TEXT, Chunk, Completion, Timings, Usage
+from ..tool_calls import ToolCall, assemble
 from ..errors import LLMStreamError, one_line, redact
 from ..joined_text import JoinedText
 from ..models._bridge import aiterate_sync_in_thread
@@ -143,6 +144,11 @@ class StreamView:
     def reasoning(self) -> str:
         """A reasoning model's thinking so far, apart from the answer ("" when the model showed none)."""
         return str(self._reasoning)
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        """The tool calls the model asked for, assembled from their chunks (see `llmstream_nb.tool_calls`)."""
+        return assemble(self._chunks)
 
     @property
     def chunks(self) -> list[Chunk]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from ..chunks import REASONING, TEXT, Chunk
+from ..chunks import REASONING, TEXT, TOOL_CALL, Chunk
+from ..tool_calls import tool_call_deltas, tool_call_state
 from .coalesce import Flusher, loop_schedule, thread_schedule
 from .display import bundle, fallback_text, inert_markdown, placeholder, show_bundle
 from .widget import StreamWidget, pack_text
@@ -17,8 +18,8 @@ from .widget import StreamWidget, pack_text
 if TYPE_CHECKING:
     from .stream_view import StreamView
 
-#: The chunk kinds the page draws: the answer, and the reasoning in its own section.
-_SHOWN = frozenset({TEXT, REASONING})
+#: The chunk kinds the page draws: the answer, the reasoning in its own section, tool calls under the answer.
+_SHOWN = frozenset({TEXT, REASONING, TOOL_CALL})
 
 
 class WidgetSink:
@@ -67,7 +68,8 @@ class WidgetSink:
         self.display()
 
     def feed(self, chunk: Chunk) -> None:
-        if chunk.kind in _SHOWN and chunk.text and self._flusher is not None:
+        # A tool call's first chunk may carry only its name: drawn at once all the same.
+        if chunk.kind in _SHOWN and (chunk.text or chunk.kind == TOOL_CALL) and self._flusher is not None:
             self._flusher.add(chunk)
 
     def status_changed(self) -> None:
@@ -89,6 +91,7 @@ class WidgetSink:
             else:  # the page has it from the deltas: a long one goes compressed (widget.py)
                 self.widget.text_z = packed
             self.widget.reasoning = view.reasoning
+            self.widget.tool_calls = tool_call_state(view.tool_calls)
             if self.widget.boundaries:
                 self.widget.offsets = _utf16_end_offsets(view.text_pieces())
             if self.widget.metadata_on:
@@ -108,7 +111,8 @@ class WidgetSink:
         pieces = [c.text for c in chunks if c.kind == TEXT]
         reasoning = "".join(c.text for c in chunks if c.kind == REASONING)
         meta = self._meta([c for c in chunks if c.kind == TEXT]) if self.widget.metadata_on else None
-        self.widget.send_pieces(pieces, self._view.live_stats(), reasoning=reasoning, meta=meta)
+        tools = tool_call_deltas(chunks)
+        self.widget.send_pieces(pieces, self._view.live_stats(), reasoning=reasoning, meta=meta, tools=tools)
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         action = content.get("action") if isinstance(content, dict) else None
@@ -120,7 +124,10 @@ class WidgetSink:
     def _send_reset(self) -> None:
         view = self._view
         meta = self._meta(_text_chunks(view.chunks)) if self.widget.metadata_on else None
-        self.widget.send_pieces(view.text_pieces(), view.live_stats(), reset=True, reasoning=view.reasoning, meta=meta)
+        tools = tool_call_deltas(view.chunks)
+        self.widget.send_pieces(
+            view.text_pieces(), view.live_stats(), reset=True, reasoning=view.reasoning, meta=meta, tools=tools
+        )
 
     def _meta(self, chunks: list[Chunk]) -> list[list[Any]]:
         """The "m" entries of these text chunks (widget.py documents the format)."""
