@@ -270,3 +270,41 @@ def test_the_official_sdks_parse_the_demo_calls(llm_server: Any) -> None:
     # the call still names the required properties, with the enum's values.
     arguments = dict(calls[0].function.arguments)
     assert {"city", "unit", "days"} <= set(arguments) and arguments["unit"] in ("celsius", "fahrenheit")
+
+
+# -- LangChain chunks and astream_events ------------------------------------------------------
+
+
+def test_langchain_tool_call_chunks_map_to_ours() -> None:
+    from langchain_core.messages import AIMessage, AIMessageChunk
+
+    from llmstream_nb.sources import read_item
+
+    parts = [
+        AIMessageChunk(content="", tool_call_chunks=[{"name": "get_time", "args": "", "id": "call_7", "index": 0}]),
+        AIMessageChunk(content="", tool_call_chunks=[{"name": None, "args": '{"tz": ', "id": None, "index": 0}]),
+        AIMessageChunk(content="", tool_call_chunks=[{"name": None, "args": '"UTC"}', "id": None, "index": 0}]),
+    ]
+    pieces = [p for part in parts for p in read_item(part)]
+    assert [(c.call_id, c.name, c.text) for c in calls_of(pieces)] == [
+        ("call_7", "get_time", ""),
+        (None, None, '{"tz": '),
+        (None, None, '"UTC"}'),
+    ]
+    assert [(c.id, c.name, c.arguments) for c in assemble(pieces)] == [("call_7", "get_time", {"tz": "UTC"})]
+    whole = AIMessage(content="", tool_calls=[{"name": "get_time", "args": {"tz": "UTC"}, "id": "call_8"}])
+    assert [(c.id, c.arguments) for c in assemble(read_item(whole))] == [("call_8", {"tz": "UTC"})]
+
+
+@pytest.mark.asyncio
+async def test_astream_events_carry_the_tool_call_chunks(llm_server: Any) -> None:
+    llm = get_model("openai:ngram", base_url=llm_server.base_url)
+    events = [e async for e in llm.astream_events(PROMPT, tools=TOOLS, tool_choice="required", seed=1)]
+    v1 = [e async for e in llm.astream_events(PROMPT, version="v1", tools=TOOLS, tool_choice="required", seed=1)]
+    await llm.aclose()
+    fragments = [e["data"]["chunk"] for e in events if e["event"] == "on_llm_stream"]
+    calls = [c for c in fragments if isinstance(c, ToolCallChunk)]
+    assert calls and calls[0].name == "get_weather"
+    end = events[-1]["data"]["output"]
+    assert [c.name for c in end.tool_calls] == ["get_weather"]
+    assert v1[-1]["data"]["output"]["tool_calls"][0]["arguments"] == end.tool_calls[0].arguments
