@@ -28,6 +28,7 @@ from .errors import (
 from .models import AsyncTokenStream, Model, TokenStream
 from .registry import get_model, provider_names, register_provider
 from .timeline import Timeline, TimelineRow, timeline
+from .tool_calls import ToolCall, ToolCallChunk
 
 __version__ = "0.1.0"
 
@@ -56,6 +57,8 @@ __all__ = [
     "Timeline",
     "TimelineRow",
     "TokenStream",
+    "ToolCall",
+    "ToolCallChunk",
     "Usage",
     "get_model",
     "provider_names",
