@@ -70,3 +70,19 @@ def test_a_tool_call_streams_into_its_own_block_under_the_answer(
     assert block.count() == 1 and view.locator("b, img, script").count() == 0
     assert kernel_value(page, "[c.arguments for c in view.tool_calls]") == [{"city": "<b>Paris</b>", "days": 2}]
     assert page_watch.page_errors == [] and page_watch.dialogs == []
+
+
+REFUSAL_CELL = """from llmstream_nb import Chunk, show
+def refusing():
+    yield Chunk("I'm sorry, ", kind="refusal")
+    yield Chunk("I can't help with <i>that</i>.", kind="refusal")
+view = show(refusing())"""
+
+
+def test_a_refusal_is_shown_apart_from_the_answer(page: Any, lab: LabServer) -> None:
+    open_notebook(page, lab, SCRATCH)
+    cell = run_code(page, REFUSAL_CELL)
+    view = cell.locator(".llmstream-view")
+    expect(view.locator(".llmstream-status")).to_have_text("done")
+    expect(view.locator(".llmstream-refusal")).to_have_text("I'm sorry, I can't help with <i>that</i>.")
+    assert shown(view.locator(".llmstream-text")) == "" and view.locator("i").count() == 0

@@ -16,6 +16,7 @@ from wire import NEWLINES, fixture_flavour, fixture_names, fixture_path, fixture
 
 from llmstream_nb.chunks import REASONING, REFUSAL, TEXT, Chunk, Usage
 from llmstream_nb.errors import InterruptedStreamError, MalformedStreamError, ProviderStreamError
+from llmstream_nb.models.streams import TokenStream
 from llmstream_nb.providers import _anthropic_wire
 from llmstream_nb.providers._openai_wire import ChunkParser, decode_stream
 
@@ -249,6 +250,9 @@ def test_one_delta_with_text_and_thinking_blocks_gives_both() -> None:
 
 
 def test_refusal_is_its_own_kind_not_the_answer() -> None:
+    stream = TokenStream(iter(decode_stream([fixture_wire("openai-chat-refusal")])), "openai:gpt-4o")
+    assert [c.text for c in stream if c.text] == ["I'm sorry,", " I can't help with that."]
+    assert stream.refusal == "I'm sorry, I can't help with that." and stream.text == ""
     pieces = decode_stream([fixture_wire("openai-chat-refusal")])
     refusals = [p for p in pieces if isinstance(p, Chunk) and p.kind == REFUSAL and p.text]
     assert [c.text for c in refusals] == ["I'm sorry,", " I can't help with that."]

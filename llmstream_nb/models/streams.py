@@ -13,7 +13,7 @@ import time
 from typing import Any, AsyncIterator, Iterator, Union
 
 from .._asyncgen import aclose_source
-from ..chunks import REASONING, TEXT, Chunk, Completion, ProviderTimings, Timings, Usage
+from ..chunks import REASONING, REFUSAL, TEXT, Chunk, Completion, ProviderTimings, Timings, Usage
 from ..errors import LLMStreamError
 from ..joined_text import JoinedText
 from ..tool_calls import ToolCall, assemble
@@ -77,6 +77,11 @@ class _StreamState:
     @property
     def reasoning(self) -> str:
         return str(self._reasoning)
+
+    @property
+    def refusal(self) -> str:
+        """The model's refusal, if it refused (OpenAI's `delta.refusal`), apart from the answer."""
+        return "".join(c.text for c in self.chunks if c.kind == REFUSAL)
 
     @property
     def tool_calls(self) -> list[ToolCall]:

@@ -580,10 +580,11 @@ function markdownWanted(model) {
 
 // -- the widget ---------------------------------------------------------------------------
 
-// -- tool calls (branch `wire`) ------------------------------------------------------------
+// -- tool calls and refusals (branch `wire`) ----------------------------------------------
 // Each call the model asks for is a block under the answer: its name at once, its JSON
 // arguments growing as the "t" fragments arrive, indented JSON once the synced `tool_calls`
-// state says the call is whole (or the raw text and why it is not valid JSON). All as text.
+// state says the call is whole (or the raw text and why it is not valid JSON). A refusal ("f",
+// synced `refusal`) is a block of its own, never part of the answer. All as text.
 
 function toolCallsFromState(model) {
   return (model.get("tool_calls") || []).map((call) => ({
@@ -595,9 +596,13 @@ function toolCallsFromState(model) {
   }));
 }
 
-// Fold one delta's "t" entries ([call, id, name, fragment]) into `live.tools`.
+// Fold one delta's "t" entries ([call, id, name, fragment]) into `live.tools`, and its refusal ("f").
 function applyToolDelta(live, msg) {
-  if (msg.reset) live.tools = [];
+  if (msg.reset) {
+    live.tools = [];
+    live.refusal = "";
+  }
+  if (typeof msg.f === "string") live.refusal += msg.f;
   if (!Array.isArray(msg.t)) return;
   for (const [index, id, name, fragment] of msg.t) {
     const call = (live.tools[index] ||= { id: "", name: "", args: "", pretty: null, error: "" });
@@ -607,15 +612,19 @@ function applyToolDelta(live, msg) {
   }
 }
 
-// Where a view draws its calls: after the answer (and its Markdown), before the stats line.
+// Where a view draws its calls (and a refusal): after the answer (and its Markdown), before the stats line.
 function mountToolCalls(dom) {
   const box = element("div", "llmstream-tool-calls");
-  box.hidden = true;
+  const refusal = element("div", "llmstream-refusal");
+  box.hidden = refusal.hidden = true;
+  dom.root.insertBefore(refusal, dom.timeline);
   dom.root.insertBefore(box, dom.timeline);
-  return box;
+  return { box, refusal };
 }
 
-function drawToolCalls(box, live) {
+function drawToolCalls({ box, refusal }, live) {
+  refusal.textContent = live.refusal || "";
+  refusal.hidden = !live.refusal;
   const calls = live.tools || [];
   box.hidden = calls.length === 0;
   calls.forEach((call, index) => {
@@ -644,16 +653,20 @@ export default () => {
     if (live) return;
     live = createLive(model);
     live.tools = toolCallsFromState(model);
+    live.refusal = model.get("refusal") || "";
     const boundaries = usesBoundaries(model);
     model.on("msg:custom", (msg) => {
       if (!msg || !applyDelta(live, msg, boundaries)) return;
       applyToolDelta(live, msg);
       for (const view of live.views) view.onDelta(msg);
     });
-    model.on("change:tool_calls", () => {
+    const onToolState = () => {
       live.tools = toolCallsFromState(model);
+      live.refusal = model.get("refusal") || "";
       for (const view of live.views) view.redraw();
-    });
+    };
+    model.on("change:tool_calls", onToolState);
+    model.on("change:refusal", onToolState);
     const onFinalState = () => {
       if (!adoptState(live, model)) return;
       for (const view of live.views) view.redraw();
@@ -827,7 +840,7 @@ export default () => {
           if (msg.r) dom.reasoning.appendChild(document.createTextNode(msg.r));
           append(Array.isArray(msg.c) ? msg.c.map(String) : typeof msg.d === "string" ? [msg.d] : []);
         }
-        if (msg.t || msg.reset) drawToolCalls(toolBox, live);
+        if (msg.t || msg.f || msg.reset) drawToolCalls(toolBox, live);
         drawThinking();
         drawStats();
         drawFeatures();

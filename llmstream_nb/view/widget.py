@@ -21,6 +21,8 @@ kernel -> page, custom messages (`widget.send`), at most ~30 a second:
   flush: `call` numbers the calls from 0, `id` and `name` are null except where the wire gave them
   (a call's first chunk), `fragment` is the next piece of the call's JSON arguments. With "reset",
   "t" holds every fragment so far. The page shows each call as a block under the answer.
+  "f": "refusal text" rides along likewise when the model refuses (OpenAI's `delta.refusal`): shown
+  apart from the answer, never as part of it.
 page -> kernel, custom messages:
   {"action": "stop"}   the Stop button (offered in async mode only)
   {"action": "sync"}   a model created mid-stream (page reload) asks for the text so far
@@ -103,6 +105,8 @@ class StreamWidget(anywidget.AnyWidget):
     inspect = traitlets.Bool(False).tag(sync=True)
     color = traitlets.Unicode("").tag(sync=True)
     timeline = traitlets.Bool(False).tag(sync=True)
+    #: The model's refusal (apart from `text`), set once at the end.
+    refusal = traitlets.Unicode("").tag(sync=True)
     #: The assembled tool calls, set once at the end (see the wire format above).
     tool_calls: traitlets.List[Any] = traitlets.List().tag(sync=True)
     #: Every token's metadata entry ([t, lp] or [t, lp, top]), set once at the end when a feature is on.
@@ -126,6 +130,7 @@ class StreamWidget(anywidget.AnyWidget):
         reasoning: str = "",
         meta: list[Any] | None = None,
         tools: list[list[Any]] | None = None,
+        refusal: str = "",
     ) -> None:
         message: dict[str, Any] = {"c": pieces} if self.boundaries else {"d": "".join(pieces)}
         if meta is not None:
@@ -134,6 +139,8 @@ class StreamWidget(anywidget.AnyWidget):
             message["r"] = reasoning
         if tools:
             message["t"] = tools
+        if refusal:
+            message["f"] = refusal
         message["s"] = stats
         if reset:
             message["reset"] = 1

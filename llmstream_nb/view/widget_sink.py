@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from ..chunks import REASONING, TEXT, TOOL_CALL, Chunk
+from ..chunks import REASONING, REFUSAL, TEXT, TOOL_CALL, Chunk
 from ..tool_calls import tool_call_deltas, tool_call_state
 from .coalesce import Flusher, loop_schedule, thread_schedule
 from .display import bundle, fallback_text, inert_markdown, placeholder, show_bundle
@@ -18,8 +18,9 @@ from .widget import StreamWidget, pack_text
 if TYPE_CHECKING:
     from .stream_view import StreamView
 
-#: The chunk kinds the page draws: the answer, the reasoning in its own section, tool calls under the answer.
-_SHOWN = frozenset({TEXT, REASONING, TOOL_CALL})
+#: The chunk kinds the page draws: the answer, the reasoning in its own section, tool calls and a refusal
+#: under the answer.
+_SHOWN = frozenset({TEXT, REASONING, TOOL_CALL, REFUSAL})
 
 
 class WidgetSink:
@@ -92,6 +93,7 @@ class WidgetSink:
                 self.widget.text_z = packed
             self.widget.reasoning = view.reasoning
             self.widget.tool_calls = tool_call_state(view.tool_calls)
+            self.widget.refusal = _joined(view.chunks, REFUSAL)
             if self.widget.boundaries:
                 self.widget.offsets = _utf16_end_offsets(view.text_pieces())
             if self.widget.metadata_on:
@@ -111,8 +113,10 @@ class WidgetSink:
         pieces = [c.text for c in chunks if c.kind == TEXT]
         reasoning = "".join(c.text for c in chunks if c.kind == REASONING)
         meta = self._meta([c for c in chunks if c.kind == TEXT]) if self.widget.metadata_on else None
-        tools = tool_call_deltas(chunks)
-        self.widget.send_pieces(pieces, self._view.live_stats(), reasoning=reasoning, meta=meta, tools=tools)
+        tools, refusal = tool_call_deltas(chunks), _joined(chunks, REFUSAL)
+        self.widget.send_pieces(
+            pieces, self._view.live_stats(), reasoning=reasoning, meta=meta, tools=tools, refusal=refusal
+        )
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         action = content.get("action") if isinstance(content, dict) else None
@@ -124,15 +128,20 @@ class WidgetSink:
     def _send_reset(self) -> None:
         view = self._view
         meta = self._meta(_text_chunks(view.chunks)) if self.widget.metadata_on else None
-        tools = tool_call_deltas(view.chunks)
+        tools, refusal = tool_call_deltas(view.chunks), _joined(view.chunks, REFUSAL)
         self.widget.send_pieces(
-            view.text_pieces(), view.live_stats(), reset=True, reasoning=view.reasoning, meta=meta, tools=tools
-        )
+            view.text_pieces(), view.live_stats(), reset=True, reasoning=view.reasoning, meta=meta, tools=tools,
+            refusal=refusal,
+        )  # fmt: skip
 
     def _meta(self, chunks: list[Chunk]) -> list[list[Any]]:
         """The "m" entries of these text chunks (widget.py documents the format)."""
         with_top = self.widget.inspect
         return [token_meta(c, with_top) for c in chunks]
+
+
+def _joined(chunks: list[Chunk], kind: str) -> str:
+    return "".join(c.text for c in chunks if c.kind == kind)
 
 
 def _text_chunks(chunks: list[Chunk]) -> list[Chunk]:
