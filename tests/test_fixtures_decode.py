@@ -19,6 +19,7 @@ from llmstream_nb.errors import InterruptedStreamError, MalformedStreamError, Pr
 from llmstream_nb.models.streams import TokenStream
 from llmstream_nb.providers import _anthropic_wire
 from llmstream_nb.providers._openai_wire import ChunkParser, decode_stream
+from llmstream_nb.tool_calls import assemble
 
 EXPECTED_TEXT = {
     "azure-openai-chat-text": "Hello World",
@@ -26,6 +27,7 @@ EXPECTED_TEXT = {
     "mistral-magistral-thinking-blocks": "2 + 2 = 4",
     "groq-chat-reasoning": "It is 4.",
     "openai-chat-refusal": "",
+    "openai-chat-tool-calls": "",
 }
 EXPECTED_REASONING = {
     "deepseek-chat-logprobs": "Think more",
@@ -39,6 +41,13 @@ EXPECTED_USAGE = {
     "mistral-magistral-thinking-blocks": (9, 22),
     "groq-chat-reasoning": (14, 8),
     "openai-chat-refusal": (30, 9),
+    "openai-chat-tool-calls": (60, 40),
+}
+EXPECTED_TOOL_CALLS = {
+    "openai-chat-tool-calls": [
+        ("call_DdmO9pD3xa9XTPNJ32zg2hcA", "get_weather", {"location": "Paris, France"}),
+        ("call_ABC123", "get_time", {"tz": "Europe/Paris"}),
+    ]
 }
 OPENAI_FIXTURES = [name for name in fixture_names() if fixture_flavour(name) == "openai"]
 ANTHROPIC_EXPECTED = {  # text, (input, output) tokens
@@ -84,6 +93,7 @@ def test_fixture_decodes_under_random_splits(name: str, cuts: list[int], newline
     pieces = decode_stream(reads)
     assert pieces == decode_stream([data])  # chunk for chunk, not only the joined text
     assert texts(pieces) == EXPECTED_TEXT[name]
+    assert [(c.id, c.name, c.arguments) for c in assemble(pieces)] == EXPECTED_TOOL_CALLS.get(name, [])
     assert texts(pieces, REASONING) == EXPECTED_REASONING.get(name, "")
 
 
