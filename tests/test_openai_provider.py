@@ -246,24 +246,29 @@ def test_timeout_sets_both_and_specific_ones_win() -> None:
 # -- every fault mode ---------------------------------------------------------------------------
 
 
+#: The seed goes in the body as such (the Responses API has no `seed`; our server reads it from any of the three).
+SEEDED = {"extra_body": {"seed": 7}, "max_tokens": 60}
+
+
 @each_stream_fault
-@pytest.mark.parametrize("api", ["chat", "completions"])
+@pytest.mark.parametrize("api", ["chat", "completions", "responses"])
 def test_stream_faults_keep_exactly_the_partial_text(
     llm_server: Any, fault: str, kind: type[Exception], tokens: int, options: dict[str, Any], api: str
 ) -> None:
     with model_for(llm_server, f"ngram+{fault}", api=api, api_key=SECRET, **options) as llm:
-        stream = llm.stream(SONG, seed=7, max_tokens=60)
+        stream = llm.stream(SONG, **SEEDED)
         assert_fault_keeps_the_partial_text(stream, kind, tokens, llm_server, SECRET, "openai")
 
 
 @pytest.mark.asyncio
 @each_stream_fault
+@pytest.mark.parametrize("api", ["chat", "responses"])
 async def test_stream_faults_async(
-    llm_server: Any, fault: str, kind: type[Exception], tokens: int, options: dict[str, Any]
+    llm_server: Any, fault: str, kind: type[Exception], tokens: int, options: dict[str, Any], api: str
 ) -> None:
-    llm = model_for(llm_server, f"ngram+{fault}", api_key=SECRET, **options)
+    llm = model_for(llm_server, f"ngram+{fault}", api=api, api_key=SECRET, **options)
     await assert_async_fault_keeps_the_partial_text(
-        llm.astream(SONG, seed=7, max_tokens=60), kind, tokens, llm_server, SECRET, "openai"
+        llm.astream(SONG, **SEEDED), kind, tokens, llm_server, SECRET, "openai"
     )
     await llm.aclose()
 
@@ -403,11 +408,7 @@ class RefuseStreamOptions:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
             return await self.app(scope, receive, send)
-        body, more = b"", True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
+        body = await read_body(receive)
         if b"stream_options" in body:
             self.refused += 1
             refusal = "Unrecognized request argument supplied: stream_options"
@@ -417,17 +418,31 @@ class RefuseStreamOptions:
             )
             await send({"type": "http.response.body", "body": error})
             return
+        await self.app(scope, replaying(body, receive), send)
 
-        replayed = False
 
-        async def replay() -> dict[str, Any]:  # the body once, then the real channel (it reports disconnects)
-            nonlocal replayed
-            if replayed:
-                return await receive()  # type: ignore[no-any-return]
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
+async def read_body(receive: Any) -> bytes:
+    """A request's whole body, read off the ASGI channel."""
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    return body
 
-        await self.app(scope, replay, send)
+
+def replaying(body: bytes, receive: Any) -> Any:
+    """An ASGI `receive` that gives `body` once, then the real channel (it reports disconnects)."""
+    replayed = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal replayed
+        if replayed:
+            return await receive()  # type: ignore[no-any-return]
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 @pytest.fixture(scope="module")
@@ -604,25 +619,10 @@ class IgnoreStream:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
             return await self.app(scope, receive, send)
-        body, more = b"", True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-        payload = json.loads(body)
+        payload = json.loads(await read_body(receive))
         payload["stream"] = False
         payload.pop("stream_options", None)
-        sent_body = json.dumps(payload).encode()
-        replayed = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal replayed
-            if replayed:
-                return await receive()  # type: ignore[no-any-return]
-            replayed = True
-            return {"type": "http.request", "body": sent_body, "more_body": False}
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(json.dumps(payload).encode(), receive), send)
 
 
 @pytest.fixture(scope="module")

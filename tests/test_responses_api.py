@@ -13,11 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from provider_contract import (
     SONG,
-    assert_async_fault_keeps_the_partial_text,
     assert_clean_message,
-    assert_fault_keeps_the_partial_text,
     clear_env,
-    each_stream_fault,
     sent,
 )
 from wire import NEWLINES, fixture_wire, random_splits
@@ -210,27 +207,7 @@ def test_the_sdk_sees_the_failure_event_of_an_injected_error(llm_server: Any) ->
     assert kinds[-1] == "response.failed" and kinds.count("response.output_text.delta") == 2
 
 
-# -- the fault table every HTTP provider passes ---------------------------------------------------
-
-
-@each_stream_fault
-def test_stream_faults_keep_exactly_the_partial_text(
-    llm_server: Any, fault: str, kind: type[Exception], tokens: int, options: dict[str, Any]
-) -> None:
-    with responses_model(llm_server, f"ngram+{fault}", api_key=SECRET, **options) as llm:
-        stream = llm.stream(SONG, max_tokens=60, extra_body={"seed": 7})
-        assert_fault_keeps_the_partial_text(stream, kind, tokens, llm_server, SECRET, "openai")
-
-
-@pytest.mark.asyncio
-@each_stream_fault
-async def test_stream_faults_async(
-    llm_server: Any, fault: str, kind: type[Exception], tokens: int, options: dict[str, Any]
-) -> None:
-    llm = responses_model(llm_server, f"ngram+{fault}", api_key=SECRET, **options)
-    stream = llm.astream(SONG, max_tokens=60, extra_body={"seed": 7})
-    await assert_async_fault_keeps_the_partial_text(stream, kind, tokens, llm_server, SECRET, "openai")
-    await llm.aclose()
+# -- faults (the stream fault table runs in test_openai_provider.py with api='responses') ---------------
 
 
 def test_status_faults_are_the_api_errors(llm_server: Any) -> None:
