@@ -15,7 +15,7 @@ from json.encoder import encode_basestring as _quote  # str -> JSON string liter
 from typing import Any
 
 from ..chunks import Chunk
-from .openai_wire import SERVER_ERROR_MESSAGE
+from .openai_wire import SERVER_ERROR_MESSAGE, chat_logprob
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -35,14 +35,8 @@ def usage(input_tokens: int, output_tokens: int, reasoning_tokens: int = 0) -> d
     }
 
 
-def logprob_entry(chunk: Chunk) -> dict[str, Any]:
-    """One token's logprob with its alternatives, as `output_text` parts and deltas carry them."""
-    return {
-        "token": chunk.text,
-        "logprob": chunk.logprob,
-        "bytes": list(chunk.text.encode()),
-        "top_logprobs": [{"token": t, "logprob": lp, "bytes": list(t.encode())} for t, lp in chunk.top_logprobs or ()],
-    }
+#: One token's logprob with its alternatives: `output_text` parts and deltas carry them as chat's `logprobs.content`.
+logprob_entry = chat_logprob
 
 
 def message_item(item_id: str, text: str, logprobs: list[dict[str, Any]], status: str = "completed") -> dict[str, Any]:
