@@ -308,3 +308,19 @@ async def test_astream_events_carry_the_tool_call_chunks(llm_server: Any) -> Non
     end = events[-1]["data"]["output"]
     assert [c.name for c in end.tool_calls] == ["get_weather"]
     assert v1[-1]["data"]["output"]["tool_calls"][0]["arguments"] == end.tool_calls[0].arguments
+
+
+def test_a_recorded_tool_call_replays_the_same(llm_server: Any, tmp_path: Any) -> None:
+    from llmstream_nb.recording import save
+
+    with get_model("openai:ngram", base_url=llm_server.base_url) as llm:
+        stream = llm.stream(PROMPT, tools=TOOLS, tool_choice="required", seed=5)
+        list(stream)
+    path = tmp_path / "call.jsonl"
+    save(stream, path)
+    replayed = get_model(f"replay:{path}", speed=0).stream(PROMPT)
+    chunks = list(replayed)
+    assert replayed.tool_calls == stream.tool_calls and replayed.text == ""
+    assert [(c.call, c.call_id, c.name) for c in calls_of(chunks)] == [
+        (c.call, c.call_id, c.name) for c in calls_of(stream.chunks)
+    ]
