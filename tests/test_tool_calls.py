@@ -230,6 +230,11 @@ def test_the_official_sdks_parse_the_demo_calls(llm_server: Any) -> None:
     messages = [{"role": "user", "content": PROMPT}]
     client = openai.OpenAI(base_url=llm_server.base_url, api_key="unused")
     whole = client.chat.completions.create(model="ngram", messages=messages, tools=TOOLS, tool_choice="required", seed=2)
+    whole_response = client.responses.create(
+        model="ngram", input=PROMPT, tools=[{"type": "function", **tool["function"]} for tool in TOOLS],
+        tool_choice="required", extra_body={"seed": 2},
+    )  # fmt: skip
+    assert whole_response.output[0].type == "function_call" and whole_response.output[0].name == "get_weather"
     with client.chat.completions.stream(
         model="ngram", messages=messages, tools=TOOLS, tool_choice="required", seed=2
     ) as stream:
@@ -257,13 +262,21 @@ def test_the_official_sdks_parse_the_demo_calls(llm_server: Any) -> None:
         extra_body={"seed": 2},
     ) as stream:  # fmt: skip
         message = stream.get_final_message()
+    whole_message = claude.messages.create(
+        model="ngram", max_tokens=100, messages=messages, tools=anthropic_tools,
+        tool_choice={"type": "tool", "name": "get_weather"}, extra_body={"seed": 2},
+    )  # fmt: skip
     claude.close()
+    assert whole_message.content == message.content
     tool_use = message.content[0]
     assert tool_use.type == "tool_use" and message.stop_reason == "tool_use"
     assert tool_use.input == json.loads(chat_call.function.arguments)
 
     parts = list(ollama.Client(host=llm_server.url).chat(model="ngram", messages=messages, tools=TOOLS, stream=True,
                                                          options={"seed": 2}))  # fmt: skip
+    whole_reply = ollama.Client(host=llm_server.url).chat(model="ngram", messages=messages, tools=TOOLS,
+                                                          options={"seed": 2})  # fmt: skip
+    assert [c.function.name for c in whole_reply.message.tool_calls or ()] == ["get_weather"]
     calls = [call for part in parts for call in part.message.tool_calls or ()]
     assert [c.function.name for c in calls] == ["get_weather"] and parts[-1].done
     # The ollama client rebuilds the schema through its own model, dropping bounds such as `maximum`:
