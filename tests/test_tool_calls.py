@@ -337,3 +337,19 @@ def test_a_recorded_tool_call_replays_the_same(llm_server: Any, tmp_path: Any) -
     assert [(c.call, c.call_id, c.name) for c in calls_of(chunks)] == [
         (c.call, c.call_id, c.name) for c in calls_of(stream.chunks)
     ]
+
+
+def test_the_terminal_marks_tool_calls_and_refusals_apart_from_the_answer() -> None:
+    import io
+
+    from llmstream_nb.chunks import REFUSAL
+    from llmstream_nb.terminal import TerminalPrinter
+
+    out = io.StringIO()
+    printer = TerminalPrinter(sep="|", file=out)
+    chunks = [Chunk("Let"), Chunk(" me"), ToolCallChunk("", call_id="c1", name="get_time"), ToolCallChunk('{"tz": 1}')]
+    chunks += [ToolCallChunk("{}", call=1, name="get_date"), Chunk("No.", REFUSAL)]
+    for chunk in chunks:
+        printer.feed(chunk)
+    printer.finish()
+    assert out.getvalue() == 'Let| me|\n\n[tool call] get_time {"tz": 1}\n\n[tool call] get_date {}\n\n[refusal] No.\n'

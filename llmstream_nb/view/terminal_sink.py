@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from ..chunks import Chunk
 from ..terminal import TerminalPrinter
+from ..tool_calls import ToolCallChunk
 
 if TYPE_CHECKING:
     from .stream_view import StreamView
@@ -26,7 +27,7 @@ class TerminalSink:
         pass
 
     def feed(self, chunk: Chunk) -> None:
-        if chunk.text:
+        if chunk.text or (isinstance(chunk, ToolCallChunk) and chunk.name):  # a call's name comes alone
             self._printer.feed(chunk)
 
     def status_changed(self) -> None:
