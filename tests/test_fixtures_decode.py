@@ -277,7 +277,7 @@ def test_refusal_is_its_own_kind_not_the_answer() -> None:
         ({"content": [{"type": "text", "text": None}, {"type": "text", "text": 7}]}, "delta.content[1].text", "int"),
         ({"content": [{"type": "thinking", "thinking": [{"type": "text", "text": 1.5}]}]}, "thinking", "float"),
         ({"content": [None]}, "choices[0].delta.content[0]", "null"),
-        ({"reasoning_content": ["a"]}, "choices[0].delta.reasoning", "list"),
+        ({"reasoning_content": ["a"]}, "choices[0].delta.reasoning_content", "list"),
         ({"reasoning": 3}, "choices[0].delta.reasoning", "int"),
         ({"refusal": {"no": 1}}, "choices[0].delta.refusal", "dict"),
     ],

@@ -197,7 +197,8 @@ class ChunkParser:
                 text, thought = content_parts(text, "choices[0].delta.content")
                 reasoning = reasoning or thought or None
             if reasoning is not None and reasoning.__class__ is not str:
-                raise FieldError("choices[0].delta.reasoning", reasoning)
+                name = "reasoning_content" if delta.get("reasoning_content") else "reasoning"
+                raise FieldError(f"choices[0].delta.{name}", reasoning)
             if delta.get("refusal") is not None:
                 return self._refusal(delta["refusal"], finish)
             calls = delta.get("tool_calls")
