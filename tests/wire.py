@@ -1,4 +1,4 @@
-"""The bytes a provider puts on the wire, rebuilt from the recorded fixtures (see shared/fixtures/README.md).
+"""The bytes a provider puts on the wire, rebuilt from the recorded fixtures (see tests/fixtures/README.md).
 
 Tests of every stream decoder use these, so that "the fixture decodes to its expected text" is checked on the same
 bytes, whatever the line ends and however the reads are cut.
@@ -7,34 +7,25 @@ bytes, whatever the line ends and however the reads are cut.
 from __future__ import annotations
 
 import json
-import os
 from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
 Flavour = Literal["openai", "anthropic", "responses"]
 
-# On CI the repo is cloned fresh with shared/ beside it: <root>/../shared/fixtures. LLMSTREAM_FIXTURES overrides.
-FIXTURES_DIR = Path(os.environ.get("LLMSTREAM_FIXTURES") or Path(__file__).resolve().parents[2] / "shared" / "fixtures")
-#: Streams written from the providers' documentation, kept in the repo (tests/fixtures/README.md).
-DOC_FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
+#: The recorded streams, and those written from the providers' documentation, live with the tests.
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 NEWLINES = ("\n", "\r\n", "\r")
 _SUFFIX = ".chunks.jsonl"
 
 
 def fixture_names() -> list[str]:
     """Names of the recorded streams, e.g. "azure-openai-chat-text" (file name without ".chunks.jsonl")."""
-    return sorted({path.name[: -len(_SUFFIX)] for folder in _DIRS for path in folder.glob("*" + _SUFFIX)})
-
-
-_DIRS = (FIXTURES_DIR, DOC_FIXTURES_DIR)
+    return sorted(path.name[: -len(_SUFFIX)] for path in FIXTURES_DIR.glob("*" + _SUFFIX))
 
 
 def fixture_path(name: str) -> Path:
-    """Where a fixture file is: the recorded ones first, then those written from the documentation."""
-    for folder in _DIRS:
-        if (folder / name).exists():
-            return folder / name
+    """A fixture file by its name (a stream, or a whole body such as "proxy-chat-whole-body.json")."""
     return FIXTURES_DIR / name
 
 

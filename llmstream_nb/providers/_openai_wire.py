@@ -149,6 +149,11 @@ class ChunkParser:
         except (AttributeError, KeyError, IndexError, TypeError):  # JSON, but not shaped like a chunk
             raise malformed_error(self.context, data, "not a chunk of the OpenAI format") from None
 
+    @property
+    def finished(self) -> bool:
+        """The answer is whole: `[DONE]` or a finish reason arrived (a drop after it loses nothing)."""
+        return self.done or self.finish_reason is not None
+
     def whole(self, data: str) -> tuple[Piece, ...]:
         """A whole JSON body sent where a stream was asked for: an error raises the provider's error with
         its own message; an answer becomes fallback chunks (reasoning, then the text), as if streamed whole."""
@@ -172,7 +177,7 @@ class ChunkParser:
 
     def close(self) -> None:
         """The body ended: fine after `[DONE]` or a finish reason (some servers omit `[DONE]`)."""
-        if not self.done and self.finish_reason is None:
+        if not self.finished:
             raise InterruptedStreamError(
                 "the stream ended without [DONE] or a finish reason",
                 provider=self.context.provider,

@@ -7,16 +7,15 @@ made inside a kernel, so terminals and `import llmstream_nb` stay free of them.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..chunks import REASONING, REFUSAL, TEXT, TOOL_CALL, Chunk
-from ..tool_calls import tool_call_deltas, tool_call_state
+from ..status import Status
+from ..tool_calls import assemble, tool_call_deltas, tool_call_state
 from .coalesce import Flusher, loop_schedule, thread_schedule
 from .display import bundle, fallback_text, inert_markdown, placeholder, show_bundle
+from .sink import Shown
 from .widget import StreamWidget, pack_text
-
-if TYPE_CHECKING:
-    from .stream_view import StreamView
 
 #: The chunk kinds the page draws: the answer, the reasoning in its own section, tool calls and a refusal
 #: under the answer.
@@ -26,9 +25,11 @@ _SHOWN = frozenset({TEXT, REASONING, TOOL_CALL, REFUSAL})
 class WidgetSink:
     """Sends a view's tokens as coalesced deltas and its final state once."""
 
-    def __init__(self, view: StreamView, interval: float) -> None:
+    def __init__(self, view: Shown, interval: float, *, embedded: bool = False) -> None:
         self._view = view
         self._interval = interval
+        #: Shown inside another widget (compare's columns): never displayed, never updated as an output.
+        self._embedded = embedded
         self._widget: StreamWidget | None = None
         self._handle: Any = None
         self._flusher: Flusher[Chunk] | None = None
@@ -36,7 +37,7 @@ class WidgetSink:
     @property
     def widget(self) -> StreamWidget:
         """The widget, made on first use: its comm opens with the view's mode already set
-        when the view is begun (or displayed by `_display(mode)`) before the widget exists."""
+        when the view is begun (or displayed by `display(mode)`) before the widget exists."""
         if self._widget is None:
             view = self._view
             self._widget = StreamWidget(
@@ -45,9 +46,9 @@ class WidgetSink:
                 tint=view.tint,
                 markdown=view.markdown,
                 mode=view.mode,
-                inspect=getattr(view, "inspect", False),
-                color=getattr(view, "color", None) or "",
-                timeline=getattr(view, "timeline", False),
+                inspect=view.inspect,
+                color=view.color or "",
+                timeline=view.timeline,
             )
             self._widget.on_msg(self._on_message)
         return self._widget
@@ -56,7 +57,7 @@ class WidgetSink:
 
     def display(self) -> None:
         """Show the view once (with a display_id, so the end can update its text fallback)."""
-        if self._handle is None:
+        if self._handle is None and not self._embedded:
             self._handle = show_bundle(bundle(self.widget.model_id, placeholder(self._view.model_name)))
 
     # -- the stream ---------------------------------------------------------------------
@@ -73,11 +74,11 @@ class WidgetSink:
         if chunk.kind in _SHOWN and (chunk.text or chunk.kind == TOOL_CALL) and self._flusher is not None:
             self._flusher.add(chunk)
 
-    def status_changed(self) -> None:
-        self.widget.status = self._view.status
+    def status_changed(self, status: Status) -> None:
+        self.widget.status = status
 
-    def model_changed(self) -> None:
-        self.widget.model_name = self._view.model_name
+    def model_changed(self, model_name: str) -> None:
+        self.widget.model_name = model_name
 
     def end(self) -> None:
         """Last deltas, then the final state in one message, then the text fallback."""
@@ -92,7 +93,7 @@ class WidgetSink:
             else:  # the page has it from the deltas: a long one goes compressed (widget.py)
                 self.widget.text_z = packed
             self.widget.reasoning = view.reasoning
-            self.widget.tool_calls = tool_call_state(view.tool_calls)
+            self.widget.tool_calls = tool_call_state(assemble(view.chunks))
             self.widget.refusal = _joined(view.chunks, REFUSAL)
             if self.widget.boundaries:
                 self.widget.offsets = _utf16_end_offsets(view.text_pieces())
