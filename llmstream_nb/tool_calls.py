@@ -34,11 +34,11 @@ __all__ = [
     "chat_tools",
     "chosen_name",
     "parse_tools",
+    "responses_tool_choice",
+    "responses_tools",
     "tool_call_chunk",
     "tool_call_deltas",
     "tool_call_state",
-    "responses_tool_choice",
-    "responses_tools",
 ]
 
 
@@ -215,13 +215,13 @@ def chosen_name(tool_choice: Any) -> str | None:
 
 
 def chat_tool_choice(tool_choice: Any) -> Any:
-    """"auto" / "required" / "none" as they are; a named function as `{"type": "function", "function": {...}}`."""
+    """ "auto" / "required" / "none" as they are; a named function as `{"type": "function", "function": {...}}`."""
     name = chosen_name(tool_choice)
     return {"type": "function", "function": {"name": name}} if name else tool_choice
 
 
 def responses_tool_choice(tool_choice: Any) -> Any:
-    """"auto" / "required" / "none" as they are; a named function as `{"type": "function", "name": ...}`."""
+    """ "auto" / "required" / "none" as they are; a named function as `{"type": "function", "name": ...}`."""
     name = chosen_name(tool_choice)
     return {"type": "function", "name": name} if name else tool_choice
 

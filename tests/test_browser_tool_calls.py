@@ -12,7 +12,7 @@ import pytest
 
 pytest.register_assert_rewrite("browser_harness")
 
-from browser_harness import SCRATCH, LabServer, PageWatch, kernel_value, open_notebook, run_code  # noqa: E402
+from browser_harness import SCRATCH, LabServer, PageWatch, kernel_value, open_notebook, run_code
 
 pytest_plugins = ["browser_harness"]
 pytestmark = pytest.mark.browser

@@ -25,6 +25,7 @@ from llmstream_nb import (
     MalformedStreamError,
     ProviderStreamError,
     RateLimitError,
+    ServerError,
     get_model,
 )
 from llmstream_nb.chunks import REASONING, REFUSAL, TEXT, Chunk, Usage
@@ -57,7 +58,10 @@ def delta(text: Any) -> dict[str, Any]:
 
 
 def terminal(kind: str = "response.completed", **response: Any) -> dict[str, Any]:
-    return {"type": kind, "response": {"status": "completed", "usage": {"input_tokens": 2, "output_tokens": 3}, **response}}
+    return {
+        "type": kind,
+        "response": {"status": "completed", "usage": {"input_tokens": 2, "output_tokens": 3}, **response},
+    }
 
 
 # -- the wire, without HTTP ---------------------------------------------------------------------
@@ -211,14 +215,14 @@ def test_the_sdk_sees_the_failure_event_of_an_injected_error(llm_server: Any) ->
 
 
 def test_status_faults_are_the_api_errors(llm_server: Any) -> None:
-    with responses_model(llm_server, "ngram+status=429,retry_after=0", api_key=SECRET, max_retries=0) as llm:
-        with pytest.raises(RateLimitError) as info:
-            llm.invoke(SONG)
+    llm = responses_model(llm_server, "ngram+status=429,retry_after=0", api_key=SECRET, max_retries=0)
+    with llm, pytest.raises(RateLimitError) as info:
+        llm.invoke(SONG)
     assert "HTTP 429" in str(info.value)
     assert_clean_message(info.value, llm_server, SECRET, "openai")
 
 
 def test_whole_response_faults(llm_server: Any) -> None:
-    with responses_model(llm_server, "ngram+error_after=3", max_retries=0) as llm:
-        with pytest.raises(Exception, match="HTTP 500"):
-            llm._complete(llm._request(SONG, {}))
+    llm = responses_model(llm_server, "ngram+error_after=3", max_retries=0)
+    with llm, pytest.raises(ServerError, match="HTTP 500"):
+        llm._complete(llm._request(SONG, {}))

@@ -35,7 +35,10 @@ SCHEMA = {
     "required": ["city", "unit", "days"],
 }
 TOOLS = [
-    {"type": "function", "function": {"name": "get_weather", "description": "Weather for a city", "parameters": SCHEMA}},
+    {
+        "type": "function",
+        "function": {"name": "get_weather", "description": "Weather for a city", "parameters": SCHEMA},
+    },
     {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}},
 ]
 PROMPT = "What is the weather in Paris tomorrow?"
@@ -229,7 +232,9 @@ def test_an_unknown_named_function_is_a_400(llm_server: Any) -> None:
 def test_the_official_sdks_parse_the_demo_calls(llm_server: Any) -> None:
     messages = [{"role": "user", "content": PROMPT}]
     client = openai.OpenAI(base_url=llm_server.base_url, api_key="unused")
-    whole = client.chat.completions.create(model="ngram", messages=messages, tools=TOOLS, tool_choice="required", seed=2)
+    whole = client.chat.completions.create(
+        model="ngram", messages=messages, tools=TOOLS, tool_choice="required", seed=2
+    )
     whole_response = client.responses.create(
         model="ngram", input=PROMPT, tools=[{"type": "function", **tool["function"]} for tool in TOOLS],
         tool_choice="required", extra_body={"seed": 2},

@@ -20,9 +20,8 @@ from starlette.types import ASGIApp
 
 from ..models.streams import AsyncTokenStream
 from ..tool_calls import Tool
-from . import openai_wire
+from . import openai_wire, tool_wire
 from . import responses_wire as wire
-from . import tool_wire
 from .faults import FAULT_HEADER
 from .log import RequestRecord
 from .openai_requests import parse_json

@@ -190,7 +190,9 @@ class ResponseFrames:
             entries = "[" + _dumps(entry) + "]"
         sequence = self.sequence
         self.sequence += 1
-        return f'{self._delta_head}{_quote(chunk.text)},"logprobs":{entries},"sequence_number":{sequence}}}\n\n'.encode()
+        return (
+            f'{self._delta_head}{_quote(chunk.text)},"logprobs":{entries},"sequence_number":{sequence}}}\n\n'.encode()
+        )
 
     def finish(self, reason: str) -> bytes:
         return b""  # the status goes in the terminal event, at the end

@@ -85,7 +85,7 @@ def plan(tool: Tool, messages: Sequence[Mapping[str, Any]] | str, seed: int | No
 def arguments_for(schema: Mapping[str, Any], rng: random.Random, words: list[str]) -> Any:
     """A value that matches `schema` (the JSON Schema subset tools use: object, array, string with enum
     or format, integer and number with bounds, boolean, null, anyOf/oneOf)."""
-    if "enum" in schema and schema["enum"]:
+    if schema.get("enum"):
         return rng.choice(list(schema["enum"]))
     if "const" in schema:
         return schema["const"]

@@ -40,7 +40,12 @@ class ChatToolFrames:
         return f"data: {_dumps({**self.envelope, 'choices': [choice], **usage})}\n\n".encode()
 
     def tool_opening(self, answer: ToolAnswer) -> tuple[bytes, ...]:
-        call = {"index": 0, "id": answer.call_id, "type": "function", "function": {"name": answer.name, "arguments": ""}}
+        call = {
+            "index": 0,
+            "id": answer.call_id,
+            "type": "function",
+            "function": {"name": answer.name, "arguments": ""},
+        }
         return (self._chunk({"role": "assistant", "content": None, "tool_calls": [call]}),)
 
     def tool_fragment(self, answer: ToolAnswer, text: str) -> bytes:
