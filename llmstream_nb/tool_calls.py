@@ -142,7 +142,7 @@ def parse_arguments(raw: str, name: str = "") -> tuple[Any, str | None]:
         return {}, None
     try:
         return json.loads(raw), None
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         where = f" of {name}" if name else ""
         return None, f"the arguments{where} are not valid JSON ({exc.msg} at character {exc.pos})"
 
@@ -169,7 +169,8 @@ def parse_tools(tools: Any) -> list[Tool]:
     for i, tool in enumerate(tools):
         if not isinstance(tool, Mapping):
             raise ConfigurationError(f"tools[{i}] must be a dict such as {{'type': 'function', 'function': {{...}}}}")
-        spec = tool.get("function") if isinstance(tool.get("function"), Mapping) else tool
+        function = tool.get("function")
+        spec: Mapping[str, Any] = function if isinstance(function, Mapping) else tool
         name = spec.get("name")
         if not isinstance(name, str) or not name:
             raise ConfigurationError(f"tools[{i}] has no function name")

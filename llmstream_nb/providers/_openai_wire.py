@@ -199,8 +199,8 @@ class ChunkParser:
             text = delta.get("content")
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
             if text.__class__ is not str:  # None, typed blocks (Mistral), or a value no token can be
-                text, thought = content_parts(text, "choices[0].delta.content")
-                reasoning = reasoning or thought or None
+                text, thinking = content_parts(text, "choices[0].delta.content")
+                reasoning = reasoning or thinking or None
             if reasoning is not None and reasoning.__class__ is not str:
                 name = "reasoning_content" if delta.get("reasoning_content") else "reasoning"
                 raise FieldError(f"choices[0].delta.{name}", reasoning)

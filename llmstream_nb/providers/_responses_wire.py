@@ -216,7 +216,7 @@ def decode_stream(reads: Iterable[bytes]) -> list[Piece]:
 # -- whole answers --------------------------------------------------------------------------
 
 
-def parse_response(payload: Any, context: ErrorContext = _NO_CONTEXT) -> tuple[str, str, str, Usage]:
+def parse_response(payload: Any, context: ErrorContext = _NO_CONTEXT) -> tuple[str, str, str | None, Usage]:
     """A non-streamed `response` object: (text, reasoning, finish_reason, usage). An error body, or a
     response that failed, raises the provider's error."""
     if not isinstance(payload, dict):

@@ -64,18 +64,18 @@ async def _generate(state: ServerState, request: Request) -> ASGIApp:
     headers = {"x-request-id": record.id, "request-id": record.id}
     try:
         _check_headers(state, request)
-        body = parse_json(await request.body())
-        parsed = parse_messages(body)
+        payload = parse_json(await request.body())
+        parsed = parse_messages(payload)
         record.model, record.stream = parsed.model, parsed.stream
         call = state.admit(parsed.model, request.headers.get(FAULT_HEADER), record, headers, wire.status_problem)
-        tool = required_tool(body.get("tools"), body.get("tool_choice"))
+        tool = required_tool(payload.get("tools"), payload.get("tool_choice"))
         if tool is not None:
             seed = parsed.options.get("seed")
             answer = plan(tool, parsed.messages, seed)
-            frames = tool_wire.MessageToolFrames(wire.new_id(), call.model_name)
-            whole = tool_wire.anthropic_message(frames.id, call.model_name, answer)
+            tool_frames = tool_wire.MessageToolFrames(wire.new_id(), call.model_name)
+            message = tool_wire.anthropic_message(tool_frames.id, call.model_name, answer)
             return tool_call_answer(
-                answer, call, stream=parsed.stream, encoder=frames, whole=whole, seed=seed, record=record,
+                answer, call, stream=parsed.stream, encoder=tool_frames, whole=message, seed=seed, record=record,
                 headers=headers,
             )  # fmt: skip
         thinking = min(parsed.thinking_budget, THINKING_TOKENS) if parsed.thinking_budget else 0

@@ -137,9 +137,9 @@ async def _generate(state: ServerState, request: Request, chat: bool) -> ASGIApp
             seed = parsed.options.get("seed")
             answer = plan(tool, parsed.prompt, seed)
             encoder = tool_wire.OllamaToolLines(call.model_name)
-            whole = encoder.last(answer, with_call=True)
+            last = encoder.last(answer, with_call=True)
             return tool_call_answer(
-                answer, call, stream=parsed.stream, encoder=encoder, whole=whole, seed=seed, record=record,
+                answer, call, stream=parsed.stream, encoder=encoder, whole=last, seed=seed, record=record,
                 headers={**headers, **NDJSON} if parsed.stream else headers,
             )  # fmt: skip
         generation = await state.start(call, parsed.prompt, parsed.options, record)

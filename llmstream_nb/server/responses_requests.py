@@ -92,7 +92,8 @@ def _input(raw: Any) -> list[dict[str, str]]:
             raise Problem(400, f"Invalid 'input[{i}]': expected an object.", param=f"input[{i}]", code="invalid_type")
         kind = item.get("type", "message")
         if kind == "message" or "role" in item:
-            role = _ROLES.get(item.get("role")) if isinstance(item.get("role"), str) else None
+            name = item.get("role")
+            role = _ROLES.get(name) if isinstance(name, str) else None
             if role is None:
                 raise Problem(
                     400,

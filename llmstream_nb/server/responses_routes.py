@@ -52,17 +52,17 @@ async def _generate(state: ServerState, request: Request) -> ASGIApp:
     headers = {"x-request-id": record.id}
     try:
         _check_key(state, request)
-        body = parse_json(await request.body())
-        parsed = parse_responses(body)
+        payload = parse_json(await request.body())
+        parsed = parse_responses(payload)
         record.model, record.stream = parsed.model, parsed.stream
         call = state.admit(parsed.model, request.headers.get(FAULT_HEADER), record, headers, openai_wire.status_problem)
-        tool = required_tool(body.get("tools"), body.get("tool_choice"))
+        tool = required_tool(payload.get("tools"), payload.get("tool_choice"))
         if tool is None:
             generation = await state.start(call, parsed.messages, parsed.options, record)
     except Problem as problem:
         return _fail(problem, record, headers)
     if tool is not None:
-        return _tool_call(tool, parsed, body, call, record, headers)
+        return _tool_call(tool, parsed, payload, call, record, headers)
     thoughts = think(call, parsed.messages, parsed.options, THINKING_TOKENS) if parsed.reasoning_summary else None
     response_id, created = wire.new_id("resp"), int(time.time())
     if parsed.stream:

@@ -111,8 +111,8 @@ def arguments_for(schema: Mapping[str, Any], rng: random.Random, words: list[str
         low, high = int(schema.get("minimum", 1)), int(schema.get("maximum", 10))
         return rng.randint(low, max(low, high))
     if kind == "number":
-        low, high = float(schema.get("minimum", 0.0)), float(schema.get("maximum", 100.0))
-        return round(rng.uniform(low, max(low, high)), 2)
+        bottom, top = float(schema.get("minimum", 0.0)), float(schema.get("maximum", 100.0))
+        return round(rng.uniform(bottom, max(bottom, top)), 2)
     if kind == "boolean":
         return rng.random() < 0.5
     if kind == "null":
