@@ -25,13 +25,13 @@ from ..models.streams import Piece
 from ..options import Request
 from ..tool_calls import ToolCallChunk, arguments_text, chat_tool_choice, chat_tools, tool_call_chunk
 
-fast_loads: Callable[[str], Any]
+_fast_loads: Callable[[str], Any]
 try:  # optional speed-up; json below catches what orjson refuses (NaN, huge integers, lone surrogates)
     import orjson
 
-    fast_loads = orjson.loads
+    _fast_loads = orjson.loads
 except ImportError:  # pragma: no cover - depends on the environment
-    fast_loads = json.loads
+    _fast_loads = json.loads
 
 Api = Literal["chat", "completions"]
 APIS: tuple[str, ...] = ("chat", "completions")
@@ -124,7 +124,7 @@ class ChunkParser:
             self.done = True
             return _EMPTY
         try:
-            payload = fast_loads(data)
+            payload = _fast_loads(data)
         except ValueError:
             payload = self._slow_loads(data)
         try:
@@ -158,7 +158,7 @@ class ChunkParser:
         """A whole JSON body sent where a stream was asked for: an error raises the provider's error with
         its own message; an answer becomes fallback chunks (reasoning, then the text), as if streamed whole."""
         try:
-            payload = fast_loads(data)
+            payload = _fast_loads(data)
         except ValueError:
             payload = self._slow_loads(data)
         text, reasoning, finish, usage = parse_response(self.api, payload, self.context)

@@ -23,7 +23,7 @@ from ..http.sse import SSEEvent, WholeBody, iter_sse
 from ..models.streams import Piece
 from ..options import Request
 from ..tool_calls import ToolCallChunk, arguments_text, responses_tool_choice, responses_tools, tool_call_chunk
-from ._openai_wire import FieldError, chat_logprobs, fast_loads
+from ._openai_wire import FieldError, _fast_loads, chat_logprobs
 
 PATH = "responses"
 LOGPROBS_INCLUDE = "message.output_text.logprobs"
@@ -94,7 +94,7 @@ class EventParser:
     def feed(self, data: str) -> tuple[Piece, ...]:
         """The pieces one event's data carries (often one chunk, often none)."""
         try:
-            payload = fast_loads(data)
+            payload = _fast_loads(data)
         except ValueError:
             try:
                 payload = json.loads(data)
