@@ -31,6 +31,7 @@ from .models import AsyncTokenStream, Chat, Model, StreamRecord, TokenStream
 from .registry import get_model, provider_names, register_provider
 from .status import Status
 from .timeline import Timeline, TimelineRow, timeline
+from .tool_calls import ToolCall, ToolCallChunk
 
 if TYPE_CHECKING:  # what type checkers see; at run time these load on first use (see __getattr__)
     from .view.compare import Comparison, compare
@@ -73,6 +74,8 @@ __all__ = [
     "TimelineRow",
     "Timings",
     "TokenStream",
+    "ToolCall",
+    "ToolCallChunk",
     "Usage",
     "__version__",
     "compare",

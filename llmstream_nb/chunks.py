@@ -12,6 +12,10 @@ from typing import Any
 
 TEXT = "text"
 REASONING = "reasoning"
+#: A model's refusal to answer (OpenAI's `delta.refusal`), kept apart from the answer's text.
+REFUSAL = "refusal"
+#: A fragment of a tool call's arguments (see `llmstream_nb.tool_calls`): never part of the answer's text.
+TOOL_CALL = "tool_call"
 
 
 @dataclass(slots=True, eq=False)
@@ -168,6 +172,8 @@ class Completion:
     model: str = ""
     reasoning: str = ""
     provider_timings: ProviderTimings | None = None
+    #: The tool calls the model asked for (`llmstream_nb.tool_calls.ToolCall`), in order; [] when none.
+    tool_calls: list[Any] = field(default_factory=list)
 
     def __str__(self) -> str:
         return self.text
@@ -191,4 +197,5 @@ class Completion:
             "timings": self.timings.to_dict(),
             "provider_timings": self.provider_timings.to_dict() if self.provider_timings else None,
             "streamed": self.streamed,
+            "tool_calls": [call.to_dict() for call in self.tool_calls],
         }

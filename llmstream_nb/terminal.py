@@ -2,7 +2,8 @@
 
 Tokens are written and flushed one by one, so the answer appears live, as in LangChain's
 `print(chunk, end="|", flush=True)`. Reasoning goes to the same stream, dimmed where the
-terminal supports colour, and never mixes into the answer's separators.
+terminal supports colour, and never mixes into the answer's separators; tool calls and refusals
+are marked apart from the answer too.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from .chunks import REASONING, Chunk, Completion, Timings
+from .chunks import REASONING, REFUSAL, TEXT, Chunk, Completion, Timings
 from .errors import one_line, redact
+from .tool_calls import ToolCallChunk
 
 _DIM, _RESET = "\x1b[2m", "\x1b[0m"
 
@@ -37,28 +39,35 @@ class TerminalPrinter:
         self.stats = stats
         self.file = file or sys.stdout
         self.colour = bool(getattr(self.file, "isatty", lambda: False)())
-        self._in_reasoning = False
+        self._kind = TEXT
         self._wrote = False
 
     def feed(self, chunk: Chunk | str) -> None:
         text = chunk.text if isinstance(chunk, Chunk) else str(chunk)
-        reasoning = isinstance(chunk, Chunk) and chunk.kind == REASONING
-        if reasoning != self._in_reasoning:
-            self._switch(reasoning)
-        if self.sep is not None and not reasoning:
+        kind = chunk.kind if isinstance(chunk, Chunk) else TEXT
+        named = isinstance(chunk, ToolCallChunk) and bool(chunk.name)  # a new tool call begins
+        if kind != self._kind or named:
+            self._switch(kind, chunk.name if named else None)  # type: ignore[union-attr]
+        reasoning = kind == REASONING
+        if self.sep is not None and kind == TEXT:
             text += self.sep
         self.file.write(_DIM + text + _RESET if reasoning and self.colour else text)
         self.file.flush()
         self._wrote = True
 
-    def _switch(self, reasoning: bool) -> None:
-        """Mark where reasoning starts and ends, so it reads apart from the answer: a blank line
-        between them either way round (a model may think again after some answer), and a marker."""
+    def _switch(self, kind: str, tool: str | None = None) -> None:
+        """Mark where reasoning, a tool call or a refusal starts and ends, so it reads apart from the
+        answer: a blank line between them either way round (a model may think again after some
+        answer), and a marker ("[tool call] NAME " before a call's JSON arguments)."""
         if self._wrote:
             self.file.write("\n\n")
-        if reasoning:
+        if kind == REASONING:
             self.file.write("[reasoning] " if not self.colour else _DIM + "thinking: " + _RESET)
-        self._in_reasoning = reasoning
+        elif tool is not None:
+            self.file.write(f"[tool call] {tool} ")
+        elif kind == REFUSAL:
+            self.file.write("[refusal] ")
+        self._kind = kind
 
     def finish(self, outcome: Completion | BaseException | None = None) -> None:
         """End the answer's line; print stats (to stderr) or the one-line error."""

@@ -533,6 +533,84 @@ PROVIDERS = [
         [(r["status"], r["outcome"]) for r in server.requests()[-2:]]
     """),
     md("""
+        ## The Responses API
+
+        OpenAI now recommends its Responses API (`POST /v1/responses`) for new projects. Its stream
+        is typed events (`response.output_text.delta`, reasoning summaries, `response.completed`
+        with the usage) instead of Chat Completions chunks. `api="responses"` speaks it; the chunks
+        you get are the same. The Responses API takes no `seed`: a server that does, like ours, gets
+        it through `extra_body`. Keep the default `api="chat"` for servers other than OpenAI's: most
+        of them speak only Chat Completions.
+    """),
+    code("""
+        responses = get_model("openai:ngram", base_url=server.base_url, api="responses")
+        stream = responses.stream("Tell me about trains.", max_tokens=20, extra_body={"seed": 1})
+        for chunk in stream:
+            print(chunk, end="|", flush=True)
+        print()
+        print(stream.finish_reason, stream.usage)
+        server.requests()[-1]["path"]
+    """),
+    md("""
+        Asked for a reasoning summary, a reasoning model streams its thinking first, as
+        `kind="reasoning"` chunks; the view shows it dimmed above the answer:
+    """),
+    code("""
+        view = show(responses.stream(
+            "Tell me about trains.", max_tokens=40, extra_body={"seed": 2, "reasoning": {"summary": "auto"}}
+        ))
+    """),
+    md("""
+        ## Tool calls, streamed
+
+        Offer the model functions with `tools=` (OpenAI's shape; each provider gets its own) and
+        `tool_choice=`. A call arrives as its name, then its JSON arguments in fragments: chunks of
+        `kind="tool_call"`, kept apart from the answer's text. The view draws each call as a block
+        under the answer, the arguments growing as they come and indented once whole.
+        `stream.tool_calls` holds the assembled calls. llmstream_nb shows calls; it never runs them.
+
+        The local server's demo model answers with a call when `tool_choice` requires one
+        (`"required"` or a named function), with arguments that match the tool's JSON schema:
+    """),
+    code("""
+        tools = [{
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "The weather forecast for a city",
+                "parameters": {
+                    "type": "object",
+                    "properties": {
+                        "city": {"type": "string"},
+                        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                        "days": {"type": "integer", "minimum": 1, "maximum": 7},
+                    },
+                    "required": ["city", "unit", "days"],
+                },
+            },
+        }]
+        slow = get_model("openai:ngram+tps=25", base_url=server.base_url)
+        view = show(slow.stream("What is the weather in Paris?", tools=tools, tool_choice="required", seed=4))
+    """),
+    code("""
+        for call in view.tool_calls:
+            print(call.id, call.name, call.arguments)
+        repr(view.text)
+    """),
+    md("""
+        The same call through the Responses API, chunk by chunk (`print` shows each argument fragment):
+    """),
+    code("""
+        stream = responses.stream(
+            "What is the weather in Paris?", tools=tools, tool_choice="required", extra_body={"seed": 4}
+        )
+        for chunk in stream:
+            if chunk.kind == "tool_call":
+                print(chunk, end="|", flush=True)
+        print()
+        stream.tool_calls
+    """),
+    md("""
         Finally, stop the local server:
     """),
     code("""

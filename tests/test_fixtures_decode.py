@@ -12,19 +12,52 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wire import FIXTURES_DIR, NEWLINES, fixture_flavour, fixture_names, fixture_wire, random_splits, wire_bytes
+from wire import (
+    FIXTURES_DIR,
+    NEWLINES,
+    fixture_flavour,
+    fixture_names,
+    fixture_path,
+    fixture_wire,
+    random_splits,
+    wire_bytes,
+)
 
-from llmstream_nb.chunks import REASONING, TEXT, Chunk, Usage
+from llmstream_nb.chunks import REASONING, REFUSAL, TEXT, Chunk, Usage
 from llmstream_nb.errors import InterruptedStreamError, MalformedStreamError, ProviderStreamError
+from llmstream_nb.models.streams import TokenStream
 from llmstream_nb.providers import _anthropic_wire
 from llmstream_nb.providers._openai_wire import ChunkParser, decode_stream
+from llmstream_nb.tool_calls import assemble
 
 EXPECTED_TEXT = {
     "azure-openai-chat-text": "Hello World",
     "deepseek-chat-logprobs": "Answer.",
+    "mistral-magistral-thinking-blocks": "2 + 2 = 4",
+    "groq-chat-reasoning": "It is 4.",
+    "openai-chat-refusal": "",
+    "openai-chat-tool-calls": "",
 }
-EXPECTED_REASONING = {"deepseek-chat-logprobs": "Think more"}
-EXPECTED_USAGE = {"azure-openai-chat-text": (15, 5), "deepseek-chat-logprobs": (3, 4)}
+EXPECTED_REASONING = {
+    "deepseek-chat-logprobs": "Think more",
+    "mistral-magistral-thinking-blocks": "The user asks for 2+2.",
+    "groq-chat-reasoning": "Sum the numbers.",
+}
+EXPECTED_REFUSAL = {"openai-chat-refusal": "I'm sorry, I can't help with that."}
+EXPECTED_USAGE = {
+    "azure-openai-chat-text": (15, 5),
+    "deepseek-chat-logprobs": (3, 4),
+    "mistral-magistral-thinking-blocks": (9, 22),
+    "groq-chat-reasoning": (14, 8),
+    "openai-chat-refusal": (30, 9),
+    "openai-chat-tool-calls": (60, 40),
+}
+EXPECTED_TOOL_CALLS = {
+    "openai-chat-tool-calls": [
+        ("call_DdmO9pD3xa9XTPNJ32zg2hcA", "get_weather", {"location": "Paris, France"}),
+        ("call_ABC123", "get_time", {"tz": "Europe/Paris"}),
+    ]
+}
 OPENAI_FIXTURES = [name for name in fixture_names() if fixture_flavour(name) == "openai"]
 ANTHROPIC_EXPECTED = {  # text, (input, output) tokens
     "anthropic-messages-text": (
@@ -55,7 +88,9 @@ def test_fixture_decodes_whole(name: str, newline: str) -> None:
     pieces = decode_stream([fixture_wire(name, newline)])
     assert texts(pieces) == EXPECTED_TEXT[name]
     assert texts(pieces, REASONING) == EXPECTED_REASONING.get(name, "")
+    assert texts(pieces, REFUSAL) == EXPECTED_REFUSAL.get(name, "")
     assert usage_of(pieces) == EXPECTED_USAGE[name]
+    assert all(isinstance(p.text, str) for p in pieces if isinstance(p, Chunk))
 
 
 @pytest.mark.parametrize("name", OPENAI_FIXTURES)
@@ -67,6 +102,7 @@ def test_fixture_decodes_under_random_splits(name: str, cuts: list[int], newline
     pieces = decode_stream(reads)
     assert pieces == decode_stream([data])  # chunk for chunk, not only the joined text
     assert texts(pieces) == EXPECTED_TEXT[name]
+    assert [(c.id, c.name, c.arguments) for c in assemble(pieces)] == EXPECTED_TOOL_CALLS.get(name, [])
     assert texts(pieces, REASONING) == EXPECTED_REASONING.get(name, "")
 
 
@@ -208,3 +244,103 @@ def test_legacy_completions_text_and_logprobs() -> None:
     assert pieces[0].top_logprobs == (("Hi", -0.5), ("zz", -9.0))
     quiet = ChunkParser("completions", keep_top=False).feed(json.dumps(choice("Hi", -0.5)))
     assert quiet[0].top_logprobs is None and quiet[0].logprob == -0.5
+
+
+# -- content shapes real servers send ---------------------------------------------------------
+
+
+def test_typed_content_blocks_become_text_and_reasoning_in_order() -> None:
+    """Mistral Magistral: `thinking` blocks (lists of text parts) are reasoning, `text` blocks the answer,
+    a block type we do not know (`reference`) is skipped, not crashed on."""
+    pieces = decode_stream([fixture_wire("mistral-magistral-thinking-blocks")])
+    shown = [(p.kind, p.text) for p in pieces if isinstance(p, Chunk) and p.text]
+    assert shown == [
+        (REASONING, "The user asks"),
+        (REASONING, " for 2+2."),
+        (TEXT, "2 + 2"),
+        (TEXT, " = 4"),
+    ]
+
+
+def test_one_delta_with_text_and_thinking_blocks_gives_both() -> None:
+    blocks = [{"type": "thinking", "thinking": "so"}, {"type": "text", "text": "A"}, {"type": "image_url"}]
+    pieces = decode_stream([sse(chat(blocks), chat(None, "stop"))])
+    assert [(p.kind, p.text) for p in pieces if isinstance(p, Chunk)] == [(REASONING, "so"), (TEXT, "A"), (TEXT, "")]
+
+
+def test_refusal_is_its_own_kind_not_the_answer() -> None:
+    stream = TokenStream(iter(decode_stream([fixture_wire("openai-chat-refusal")])), "openai:gpt-4o")
+    assert [c.text for c in stream if c.text] == ["I'm sorry,", " I can't help with that."]
+    assert stream.refusal == "I'm sorry, I can't help with that." and stream.text == ""
+    pieces = decode_stream([fixture_wire("openai-chat-refusal")])
+    refusals = [p for p in pieces if isinstance(p, Chunk) and p.kind == REFUSAL and p.text]
+    assert [c.text for c in refusals] == ["I'm sorry,", " I can't help with that."]
+    assert texts(pieces) == ""
+
+
+@pytest.mark.parametrize(
+    ("delta", "field", "kind"),
+    [
+        ({"content": 42}, "choices[0].delta.content", "int"),
+        ({"content": {"text": "x"}}, "choices[0].delta.content", "dict"),
+        ({"content": [{"type": "text", "text": None}, {"type": "text", "text": 7}]}, "delta.content[1].text", "int"),
+        ({"content": [{"type": "thinking", "thinking": [{"type": "text", "text": 1.5}]}]}, "thinking", "float"),
+        ({"content": [None]}, "choices[0].delta.content[0]", "null"),
+        ({"reasoning_content": ["a"]}, "choices[0].delta.reasoning_content", "list"),
+        ({"reasoning": 3}, "choices[0].delta.reasoning", "int"),
+        ({"refusal": {"no": 1}}, "choices[0].delta.refusal", "dict"),
+    ],
+)
+def test_a_token_that_is_not_a_string_is_malformed_and_names_the_field(delta: dict, field: str, kind: str) -> None:
+    with pytest.raises(MalformedStreamError) as info:
+        decode_stream([sse(chat("ok"), chat(**delta))])
+    message = str(info.value)
+    assert field in message and f"is {kind}, not text" in message
+
+
+def test_legacy_completion_text_that_is_not_a_string_is_malformed() -> None:
+    parser = ChunkParser("completions")
+    with pytest.raises(MalformedStreamError, match=r"choices\[0\]\.text is int"):
+        parser.feed(json.dumps({"choices": [{"index": 0, "text": 5}]}))
+
+
+def test_whole_json_body_is_the_answer_as_one_fallback_chunk() -> None:
+    """A proxy that ignores `stream: true`: the body is one `chat.completion`, taken whole."""
+    body = fixture_path("proxy-chat-whole-body.json").read_bytes()
+    pieces = decode_stream(random_splits(body, [1, 2, 40, 41]))
+    chunks = [p for p in pieces if isinstance(p, Chunk)]
+    assert [(c.kind, c.text, c.fallback) for c in chunks] == [
+        (REASONING, "Short.", True),
+        (TEXT, "Whole answer, not streamed.", True),
+    ]
+    assert chunks[-1].finish_reason == "stop"
+    assert usage_of(pieces) == (11, 6)
+
+
+def test_whole_json_body_with_blocks_and_a_refusal() -> None:
+    message = {"role": "assistant", "content": [{"type": "text", "text": "Hi"}], "refusal": "no way"}
+    body = json.dumps({"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}).encode()
+    pieces = decode_stream([b"\n  ", body])
+    assert [(p.kind, p.text) for p in pieces if isinstance(p, Chunk)] == [(REFUSAL, "no way"), (TEXT, "Hi")]
+
+
+def test_whole_json_error_body_raises_the_providers_error_with_its_message() -> None:
+    body = fixture_path("proxy-chat-error-body.json").read_bytes()
+    with pytest.raises(ProviderStreamError, match="currently loading, please retry") as info:
+        decode_stream([body])
+    assert info.value.status == 503
+
+
+def test_anthropic_whole_message_body_is_the_answer() -> None:
+    message = {
+        "type": "message",
+        "content": [{"type": "thinking", "thinking": "hm", "signature": "x"}, {"type": "text", "text": "Hello"}],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 3, "output_tokens": 2},
+    }
+    pieces = _anthropic_wire.decode_stream([json.dumps(message).encode()])
+    assert [(p.kind, p.text, p.fallback) for p in pieces if isinstance(p, Chunk)] == [
+        (REASONING, "hm", True),
+        (TEXT, "Hello", True),
+    ]
+    assert usage_of(pieces) == (3, 2)

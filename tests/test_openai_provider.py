@@ -35,6 +35,7 @@ from llmstream_nb import (
     InterruptedStreamError,
     NotFoundError,
     PermissionDeniedError,
+    ProviderStreamError,
     RateLimitError,
     ServerError,
     get_model,
@@ -221,7 +222,7 @@ def test_default_base_url() -> None:
 @pytest.mark.parametrize(
     ("options", "match"),
     [
-        ({"api": "responses"}, "unknown api"),
+        ({"api": "assistants"}, "unknown api .* use .chat., .responses. or .completions."),
         ({"base_url": "localhost:8000/v1"}, "http:// or https://"),
         ({"timeout": 0}, "more than 0"),
         ({"read_timeout": "soon"}, "number of seconds"),
@@ -245,24 +246,29 @@ def test_timeout_bounds_the_whole_request_beside_connect_and_read() -> None:
 # -- every fault mode ---------------------------------------------------------------------------
 
 
+#: The seed goes in the body as such (the Responses API has no `seed`; our server reads it from any of the three).
+SEEDED = {"extra_body": {"seed": 7}, "max_tokens": 60}
+
+
 @each_stream_fault
-@pytest.mark.parametrize("api", ["chat", "completions"])
+@pytest.mark.parametrize("api", ["chat", "completions", "responses"])
 def test_stream_faults_keep_exactly_the_partial_text(
     llm_server: Any, fault: str, kind: type[Exception], tokens: int, options: dict[str, Any], api: str
 ) -> None:
     with model_for(llm_server, f"ngram+{fault}", api=api, api_key=SECRET, **options) as llm:
-        stream = llm.stream(SONG, seed=7, max_tokens=60)
+        stream = llm.stream(SONG, **SEEDED)
         assert_fault_keeps_the_partial_text(stream, kind, tokens, llm_server, SECRET, "openai")
 
 
 @pytest.mark.asyncio
 @each_stream_fault
+@pytest.mark.parametrize("api", ["chat", "responses"])
 async def test_stream_faults_async(
-    llm_server: Any, fault: str, kind: type[Exception], tokens: int, options: dict[str, Any]
+    llm_server: Any, fault: str, kind: type[Exception], tokens: int, options: dict[str, Any], api: str
 ) -> None:
-    llm = model_for(llm_server, f"ngram+{fault}", api_key=SECRET, **options)
+    llm = model_for(llm_server, f"ngram+{fault}", api=api, api_key=SECRET, **options)
     await assert_async_fault_keeps_the_partial_text(
-        llm.astream(SONG, seed=7, max_tokens=60), kind, tokens, llm_server, SECRET, "openai"
+        llm.astream(SONG, **SEEDED), kind, tokens, llm_server, SECRET, "openai"
     )
     await llm.aclose()
 
@@ -403,11 +409,7 @@ class RefuseStreamOptions:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
             return await self.app(scope, receive, send)
-        body, more = b"", True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
+        body = await read_body(receive)
         if b"stream_options" in body:
             self.refused += 1
             refusal = "Unrecognized request argument supplied: stream_options"
@@ -417,17 +419,31 @@ class RefuseStreamOptions:
             )
             await send({"type": "http.response.body", "body": error})
             return
+        await self.app(scope, replaying(body, receive), send)
 
-        replayed = False
 
-        async def replay() -> dict[str, Any]:  # the body once, then the real channel (it reports disconnects)
-            nonlocal replayed
-            if replayed:
-                return await receive()  # type: ignore[no-any-return]
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
+async def read_body(receive: Any) -> bytes:
+    """A request's whole body, read off the ASGI channel."""
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    return body
 
-        await self.app(scope, replay, send)
+
+def replaying(body: bytes, receive: Any) -> Any:
+    """An ASGI `receive` that gives `body` once, then the real channel (it reports disconnects)."""
+    replayed = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal replayed
+        if replayed:
+            return await receive()  # type: ignore[no-any-return]
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 @pytest.fixture(scope="module")
@@ -589,3 +605,65 @@ def test_status_reports_an_unreachable_server(monkeypatch: pytest.MonkeyPatch) -
 def test_status_without_key_for_a_remote_url_asks_for_one() -> None:
     status = OpenAIModel.status()
     assert not status.configured and "OPENAI_API_KEY" in status.detail and status.models == []
+
+
+# -- servers that answer a streaming request whole -------------------------------------------------
+
+
+class IgnoreStream:
+    """ASGI middleware in front of the real server: turns `"stream": true` off, as proxies that do not
+    stream do, so a streaming request is answered with one whole JSON body."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        payload = json.loads(await read_body(receive))
+        payload["stream"] = False
+        payload.pop("stream_options", None)
+        await self.app(scope, replaying(json.dumps(payload).encode(), receive), send)
+
+
+@pytest.fixture(scope="module")
+def whole_server() -> Iterator[BackgroundServer]:
+    server = BackgroundServer(fast=True)
+    server.app = IgnoreStream(server.app)  # type: ignore[assignment]
+    with server:
+        yield server
+
+
+def test_a_whole_json_answer_to_a_streaming_request_is_the_answer(whole_server: Any, llm_server: Any) -> None:
+    with model_for(llm_server) as llm:
+        streamed = llm.invoke("hi", seed=4, max_tokens=6).text
+    with model_for(whole_server) as llm:
+        stream = llm.stream("hi", seed=4, max_tokens=6)
+        chunks = list(stream)
+    assert stream.text == streamed and streamed
+    assert [c.fallback for c in chunks] == [True] and not stream.completion.streamed
+    assert stream.finish_reason == "length" and stream.usage.completion_tokens == 6
+
+
+@pytest.mark.asyncio
+async def test_a_whole_json_answer_async(whole_server: Any) -> None:
+    async with asyncio.timeout(30):
+        llm = model_for(whole_server)
+        stream = llm.astream("hi", seed=4, max_tokens=6)
+        chunks = [c async for c in stream]
+        await llm.aclose()
+    assert len(chunks) == 1 and chunks[0].fallback and stream.text
+
+
+def test_a_whole_json_error_body_with_status_200_raises_its_message() -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = json.dumps({"error": {"message": "upstream model is loading", "type": "server_error"}}).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+
+    server = BackgroundServer(fast=True)
+    server.app = app  # type: ignore[assignment]
+    with server, model_for(server) as llm, pytest.raises(ProviderStreamError, match="upstream model is loading"):
+        llm.invoke("hi")

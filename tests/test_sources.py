@@ -26,7 +26,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.prompts import ChatPromptTemplate
 
-from llmstream_nb import Chunk, ConfigurationError, Usage, get_model
+from llmstream_nb import Chunk, ConfigurationError, ProviderStreamError, Usage, get_model
 from llmstream_nb.chunks import REASONING, TEXT
 from llmstream_nb.sources import (
     AsyncChunkIterator,
@@ -329,6 +329,42 @@ def test_openai_async_stream_is_closed_when_we_stop(llm_server: Any) -> None:
 
     first, closed = asyncio.run(main())
     assert len(first) == 3 and closed
+
+
+def test_openai_responses_streams_created_and_managed(llm_server: Any) -> None:
+    """`responses.create(stream=True)` and `responses.stream(...)` (entered or not) read alike, usage and model included."""
+    client = openai_client(llm_server)
+    request = {"model": "demo", "input": "Tell me about tea.", "max_output_tokens": 12, "extra_body": {"seed": 1}}
+    created = ChunkIterator(client.responses.create(**request, stream=True))
+    received = list(created)
+    text = "".join(c.text for c in received)
+    assert text and sum(1 for c in received if c.text) == 12
+    assert [c.finish_reason for c in received if c.finish_reason] == ["length"]
+    assert created.stamper.usage is not None and created.stamper.usage.completion_tokens == 12
+    assert created.stamper.model == "demo"
+    with client.responses.stream(**request) as stream:
+        assert "".join(c.text for c in ChunkIterator(stream)) == text
+    manager = ChunkIterator(client.responses.stream(**request))
+    try:
+        assert "".join(c.text for c in manager) == text
+    finally:
+        manager.close()
+
+
+def test_openai_responses_reasoning_and_failure(llm_server: Any) -> None:
+    client = openai_client(llm_server)
+    stream = client.responses.create(
+        model="demo", input="tea", max_output_tokens=6, reasoning={"summary": "auto"}, stream=True,
+        extra_body={"seed": 1},
+    )  # fmt: skip
+    kinds = [c.kind for c in ChunkIterator(stream) if c.text]
+    assert kinds[0] == REASONING and kinds[-1] == TEXT and kinds == sorted(kinds)
+    failing = client.responses.create(model="demo+error_after=2", input="tea", stream=True)
+    seen = []
+    with pytest.raises(ProviderStreamError, match="server_error"):
+        for chunk in ChunkIterator(failing):
+            seen.append(chunk.text)
+    assert sum(1 for text in seen if text) == 2
 
 
 def test_openai_reasoning_content_and_usage_chunks() -> None:

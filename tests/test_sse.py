@@ -279,7 +279,7 @@ STREAMS["synthetic-openai-unicode"] = (SYNTHETIC_PAYLOADS, "openai")
 
 
 def expected_events(payloads: list[str], flavour: Flavour) -> list[tuple[str, str]]:
-    if flavour == "anthropic":
+    if flavour in ("anthropic", "responses"):  # typed events, no end marker
         return [(json.loads(payload)["type"], payload) for payload in payloads]
     if flavour == "gemini":  # no end marker
         return [("message", payload) for payload in payloads]

@@ -24,7 +24,8 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator, Mapping
+from itertools import chain
 from typing import Any
 
 import httpx
@@ -37,7 +38,7 @@ from .errors import ErrorContext, host_of, malformed_error, status_error, transp
 from .limits import Limits, ReadGuard
 from .payload import loads
 from .retry import RetryAfterTooLong, RetryPolicy, should_retry_status
-from .sse import SSEDecoder, SSEEvent
+from .sse import SSEDecoder, SSEEvent, WholeBody, abody_head, body_head, is_json_head
 
 log = logging.getLogger("llmstream_nb.http")
 for _name in HTTP_LOGGERS:  # httpx's INFO line shows each URL, credentials included; httpcore's DEBUG, headers
@@ -47,6 +48,8 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 60.0
 _DRAIN_LIMIT = 64 * 1024
 _ERROR_BODY_LIMIT = 64 * 1024
+#: The largest whole JSON body taken in place of an event stream (a long answer is a few hundred KB).
+_WHOLE_BODY_LIMIT = 32 * 1024 * 1024
 
 #: Failures that happen before the server has done anything we would lose by asking again.
 _RETRYABLE_TRANSPORT = (
@@ -195,9 +198,13 @@ class HttpSession:
             handed_on = False
             head = BodyHead()
             try:
-                reads = response.iter_bytes()
-                for read in reads:
-                    guard.read(read)
+                reads = _guarded(response.iter_bytes(), guard)
+                first = body_head(reads)
+                if is_json_head(first):  # a whole answer (or error) where a stream was asked for
+                    handed_on = True
+                    yield WholeBody(data=self._whole_body(first, reads))
+                    return
+                for read in chain((first,), reads):
                     if not handed_on:
                         head.keep(read)
                     for event in decoder.feed(read):
@@ -307,9 +314,13 @@ class HttpSession:
             handed_on = False
             head = BodyHead()
             try:
-                reads = response.aiter_bytes()
-                async for read in reads:
-                    guard.read(read)
+                reads = _aguarded(response.aiter_bytes(), guard)
+                first = await abody_head(reads)
+                if is_json_head(first):
+                    handed_on = True
+                    yield WholeBody(data=self._whole_body(first, [read async for read in _limited(reads)]))
+                    return
+                async for read in _after(first, reads):
                     if not handed_on:
                         head.keep(read)
                     for event in decoder.feed(read):
@@ -463,6 +474,18 @@ class HttpSession:
             delay,
         )
 
+    def _whole_body(self, head: bytes, reads: Iterable[bytes]) -> str:
+        """A JSON body sent where an event stream was asked for, read to its end up to a limit."""
+        parts, size = [head], len(head)
+        for read in reads:
+            parts.append(read)
+            size += len(read)
+            if size > _WHOLE_BODY_LIMIT:
+                raise malformed_error(
+                    self.context, head[:80].decode("utf-8", "replace"), f"a JSON body over {_WHOLE_BODY_LIMIT} bytes"
+                )
+        return b"".join(parts).decode("utf-8", "replace")
+
     def _parse_json(self, body: bytes) -> Any:
         try:
             return loads(body)
@@ -537,6 +560,29 @@ def _guarded(reads: Iterator[bytes], guard: ReadGuard) -> Iterator[bytes]:
     for read in reads:
         guard.read(read)
         yield read
+
+
+async def _aguarded(reads: AsyncIterator[bytes], guard: ReadGuard) -> AsyncIterator[bytes]:
+    async for read in reads:
+        guard.read(read)
+        yield read
+
+
+async def _after(first: bytes, reads: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """`first`, then the rest of `reads` (the async `chain((first,), reads)`)."""
+    yield first
+    async for read in reads:
+        yield read
+
+
+async def _limited(reads: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The reads of a body until just past `_WHOLE_BODY_LIMIT` (`_whole_body` then refuses it)."""
+    size = 0
+    async for read in reads:
+        yield read
+        size += len(read)
+        if size > _WHOLE_BODY_LIMIT:
+            return
 
 
 def _drain(reads: Iterator[bytes]) -> None:

@@ -24,7 +24,7 @@ class FieldTypeError(TypeError):
     """A field that must hold text holds something else; `why` says which field and what it held."""
 
     def __init__(self, name: str, value: Any) -> None:
-        self.why = f"{name} is {type(value).__name__}, not text"
+        self.why = f"{name} is {'null' if value is None else type(value).__name__}, not text"
         super().__init__(self.why)
 
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 
-__all__ = ["SSEDecoder", "SSEEvent", "aiter_sse", "iter_sse"]
+__all__ = ["SSEDecoder", "SSEEvent", "WholeBody", "aiter_sse", "body_head", "is_json_head", "iter_sse"]
 
 
 @dataclass(slots=True)
@@ -49,6 +49,42 @@ class SSEEvent:
     data: str = ""
     id: str | None = None
     retry: int | None = None
+
+
+@dataclass(slots=True)
+class WholeBody(SSEEvent):
+    """Not an event: a whole JSON document where an event stream was asked for (some proxies answer a
+    streaming request so, and so do error pages sent with status 200). `data` is the body's text; the
+    provider reads it as a whole answer or an error."""
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def is_json_head(head: bytes) -> bool:
+    """True when a body starts like a JSON document: an event stream never starts with `{` or `[`
+    (the spec would read such a line as an unknown field and ignore it)."""
+    return head.lstrip().removeprefix(_BOM).lstrip()[:1] in (b"{", b"[")
+
+
+def body_head(reads: Iterator[bytes]) -> bytes:
+    """The first reads of a body, up to and including the first that is not only whitespace."""
+    parts = []
+    for read in reads:
+        parts.append(read)
+        if read.strip():
+            break
+    return b"".join(parts)
+
+
+async def abody_head(reads: AsyncIterator[bytes]) -> bytes:
+    """Async twin of `body_head`."""
+    parts = []
+    async for read in reads:
+        parts.append(read)
+        if read.strip():
+            break
+    return b"".join(parts)
 
 
 class SSEDecoder:
@@ -148,17 +184,32 @@ class SSEDecoder:
 
 
 def iter_sse(chunks: Iterable[bytes]) -> Iterator[SSEEvent]:
-    """Decode events from reads such as `response.iter_bytes()`, yielding each as soon as its read arrives."""
+    """Decode events from reads such as `response.iter_bytes()`, yielding each as soon as its read arrives.
+    A body that is one JSON document instead is yielded whole, as a `WholeBody`."""
+    reads = iter(chunks)
+    head = body_head(reads)
+    if is_json_head(head):
+        yield WholeBody(data=b"".join((head, *reads)).decode("utf-8", "replace"))
+        return
     decoder = SSEDecoder()
-    for chunk in chunks:
+    yield from decoder.feed(head)
+    for chunk in reads:
         yield from decoder.feed(chunk)
     yield from decoder.close()
 
 
 async def aiter_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[SSEEvent]:
     """Async twin of `iter_sse`, for `response.aiter_bytes()`."""
+    reads = aiter(chunks)
+    head = await abody_head(reads)
+    if is_json_head(head):
+        rest = [chunk async for chunk in reads]
+        yield WholeBody(data=b"".join((head, *rest)).decode("utf-8", "replace"))
+        return
     decoder = SSEDecoder()
-    async for chunk in chunks:
+    for event in decoder.feed(head):
+        yield event
+    async for chunk in reads:
         for event in decoder.feed(chunk):
             yield event
     for event in decoder.close():

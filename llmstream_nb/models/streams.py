@@ -18,9 +18,10 @@ import time
 from typing import Any, AsyncIterator, Iterator
 
 from .._asyncgen import aclose_source
-from ..chunks import REASONING, TEXT, Chunk, Completion, ProviderTimings, Timings, Usage
+from ..chunks import REASONING, REFUSAL, TEXT, TOOL_CALL, Chunk, Completion, ProviderTimings, Timings, Usage
 from ..errors import LLMStreamError
 from ..joined_text import JoinedText
+from ..tool_calls import ToolCall, assemble
 
 Piece = Chunk | Usage | ProviderTimings
 
@@ -99,6 +100,16 @@ class StreamRecord:
         return str(self._reasoning)
 
     @property
+    def refusal(self) -> str:
+        """The model's refusal, if it refused (OpenAI's `delta.refusal`), apart from the answer."""
+        return "".join(c.text for c in self.chunks if c.kind == REFUSAL)
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        """The tool calls asked for so far, assembled from their chunks (arguments parsed once complete)."""
+        return assemble(self.chunks)
+
+    @property
     def done(self) -> bool:
         return self.ended is not None
 
@@ -128,6 +139,7 @@ class StreamRecord:
             model=self.model,
             reasoning=self.reasoning,
             provider_timings=self.provider_timings,
+            tool_calls=self.tool_calls,
         )
 
     def __repr__(self) -> str:
@@ -227,6 +239,7 @@ def one_chunk_pieces(completion: Completion) -> Iterator[Piece]:
     if completion.reasoning:
         yield Chunk(completion.reasoning, kind=REASONING, fallback=True)
     yield Chunk(completion.text, finish_reason=completion.finish_reason or "stop", fallback=True)
+    yield from (chunk for chunk in completion.chunks if chunk.kind == TOOL_CALL)  # the calls, as they were given
     yield completion.usage
     if completion.provider_timings is not None:
         yield completion.provider_timings

@@ -21,6 +21,7 @@ from ..http.payload import loads, text_field, why_malformed
 from ..http.sse import SSEEvent, iter_sse
 from ..models.streams import Piece
 from ..options import Request
+from ..tool_calls import anthropic_tool_choice, anthropic_tools, arguments_text, tool_call_chunk
 
 PATH = "v1/messages"
 VERSION = "2023-06-01"
@@ -67,6 +68,10 @@ def request_body(model: str, request: Request, *, stream: bool) -> dict[str, Any
         body["top_k"] = extra["top_k"]
     if thinking is not None:
         body["thinking"] = thinking
+    if extra.get("tools"):
+        body["tools"] = anthropic_tools(extra["tools"])
+    if extra.get("tool_choice") is not None:
+        body["tool_choice"] = anthropic_tool_choice(extra["tool_choice"])
     body.update(extra.get("extra_body") or {})
     return body
 
@@ -122,9 +127,9 @@ class EventParser:
         try:
             kind = payload.get("type")
             if kind == "content_block_delta":
-                return _delta(payload["delta"])
+                return _delta(payload["delta"], payload.get("index", 0))
             if kind == "content_block_start":
-                return _block_start(payload["content_block"])
+                return _block_start(payload["content_block"], payload.get("index", 0))
             if kind == "message_start":
                 usage = payload["message"].get("usage") or {}
                 return (Chunk(""), Usage(usage.get("input_tokens")))
@@ -134,6 +139,8 @@ class EventParser:
                 self.done = True
             elif kind == "error":
                 raise stream_error(self.context, payload)
+            elif kind == "message":  # a whole message where a stream was asked for
+                return self._whole(payload)
             return _EMPTY  # ping, content_block_stop, and event types added after this was written
         except (AttributeError, KeyError, TypeError) as exc:  # JSON, but not shaped like a Messages event
             why = why_malformed(exc, "not an event of the Anthropic Messages format")
@@ -153,6 +160,22 @@ class EventParser:
                 host=self.context.host or None,
             )
 
+    def _whole(self, message: Mapping[str, Any]) -> tuple[Piece, ...]:
+        """A whole `message` body: its thinking and text blocks as fallback chunks, and its usage."""
+        self.done = True
+        self.stop_reason = message.get("stop_reason")
+        self.finish_reason = finish_reason(self.stop_reason or "end_turn")
+        pieces: list[Piece] = []
+        for block in message.get("content") or ():
+            if block.get("type") == "thinking":
+                pieces.append(Chunk(block["thinking"], REASONING, fallback=True))
+        text = "".join(block["text"] for block in message.get("content") or () if block.get("type") == "text")
+        usage = message.get("usage") or {}
+        pieces.append(Chunk(text, finish_reason=self.finish_reason, fallback=True))
+        pieces += message_tool_uses(message)
+        pieces.append(Usage(usage.get("input_tokens"), usage.get("output_tokens")))
+        return tuple(pieces)
+
     def _message_delta(self, delta: Mapping[str, Any], usage: Mapping[str, Any]) -> tuple[Piece, ...]:
         self.stop_reason = delta.get("stop_reason")
         self.stop_sequence = delta.get("stop_sequence")
@@ -163,23 +186,37 @@ class EventParser:
         return (Chunk("", finish_reason=self.finish_reason), *pieces) if self.finish_reason else pieces
 
 
-def _delta(delta: Mapping[str, Any]) -> tuple[Piece, ...]:
+def _delta(delta: Mapping[str, Any], index: int) -> tuple[Piece, ...]:
     kind = delta["type"]
     if kind == "text_delta":
         return (Chunk(text_field(delta["text"], "delta.text")),)
     if kind == "thinking_delta":
         return (Chunk(text_field(delta["thinking"], "delta.thinking"), REASONING),)
-    return _EMPTY  # signature_delta (verifies the thinking), input_json_delta (tool calls), citations_delta
+    if kind == "input_json_delta":  # a fragment of a tool call's arguments; the block's index is the call's
+        return (tool_call_chunk(text_field(delta["partial_json"], "delta.partial_json"), index),)
+    return _EMPTY  # signature_delta (verifies the thinking), citations_delta
 
 
-def _block_start(block: Mapping[str, Any]) -> tuple[Piece, ...]:
-    """Blocks normally start empty; text already in one is kept rather than lost."""
+def _block_start(block: Mapping[str, Any], index: int) -> tuple[Piece, ...]:
+    """Blocks normally start empty; text already in one is kept rather than lost. A `tool_use` block
+    names the call (its `input` is `{}` until the `input_json_delta`s fill it)."""
     kind = block.get("type")
     if kind == "text" and block.get("text"):
         return (Chunk(text_field(block["text"], "content_block.text")),)
     if kind == "thinking" and block.get("thinking"):
         return (Chunk(text_field(block["thinking"], "content_block.thinking"), REASONING),)
+    if kind == "tool_use":
+        return (tool_call_chunk("", index, block.get("id"), block.get("name")),)
     return _EMPTY
+
+
+def message_tool_uses(message: Mapping[str, Any]) -> list[Piece]:
+    """The `tool_use` blocks of a whole message as tool-call chunks, one per call."""
+    blocks = [b for b in message.get("content") or () if isinstance(b, Mapping) and b.get("type") == "tool_use"]
+    return [
+        tool_call_chunk(arguments_text(b.get("input")), i, b.get("id"), b.get("name"), fallback=True)
+        for i, b in enumerate(blocks)
+    ]
 
 
 def finish_reason(stop_reason: str) -> str:

@@ -22,6 +22,7 @@ from ..http.errors import ErrorContext, malformed_error, stream_error
 from ..http.payload import loads, text_field, why_malformed
 from ..models.streams import Piece
 from ..options import Request
+from ..tool_calls import arguments_text, chat_tools, tool_call_chunk
 
 APIS: tuple[str, ...] = ("chat", "generate")
 PATHS: dict[str, str] = {"chat": "api/chat", "generate": "api/generate"}
@@ -52,6 +53,10 @@ def request_body(api: str, model: str, request: Request, *, stream: bool) -> dic
     for name in ("think", "keep_alive"):
         if extra.get(name) is not None:
             body[name] = extra[name]
+    if extra.get("tools") and api == "chat":
+        body["tools"] = chat_tools(extra["tools"])
+        if extra.get("tool_choice") is not None:  # not Ollama's: our local server reads it, Ollama ignores it
+            body["tool_choice"] = extra["tool_choice"]
     body.update(extra.get("extra_body") or {})
     return body
 
@@ -92,7 +97,7 @@ class LineParser:
     at the end of the body raises `InterruptedStreamError` unless the `"done": true` line arrived.
     """
 
-    __slots__ = ("context", "field", "finished")
+    __slots__ = ("calls", "context", "field", "finished")
 
     def __init__(self, api: str = "chat", context: ErrorContext = _NO_CONTEXT) -> None:
         if api not in APIS:
@@ -100,6 +105,7 @@ class LineParser:
         self.field = "message" if api == "chat" else None
         self.context = context
         self.finished = False
+        self.calls = 0
 
     def feed(self, line: str) -> tuple[Piece, ...]:
         """The pieces one line carries; none after the `"done": true` line (what follows is not the answer)."""
@@ -118,6 +124,8 @@ class LineParser:
             name = "message.content" if self.field else "response"
             text = text_field(part.get("content" if self.field else "response"), name)
             thinking = text_field(part.get("thinking"), "message.thinking" if self.field else "thinking")
+            if self.field and part.get("tool_calls"):
+                return self._tool_calls(part["tool_calls"], payload, text, thinking)
             if payload.get("done"):
                 self.finished = True
                 return _thought(thinking) + (
@@ -130,6 +138,26 @@ class LineParser:
             return _thought(thinking)
         except (AttributeError, KeyError, TypeError) as exc:  # JSON, but not shaped like an Ollama line
             raise malformed_error(self.context, line, why_malformed(exc, "not a line of Ollama's format")) from None
+
+    def _tool_calls(self, calls: list[Any], payload: dict[str, Any], text: str, thinking: Any) -> tuple[Piece, ...]:
+        """`message.tool_calls`: Ollama sends each call whole (arguments as an object), one chunk per call."""
+        pieces: list[Piece] = list(_thought(thinking))
+        if text:
+            pieces.append(Chunk(text))
+        for call in calls:
+            function = call["function"]
+            pieces.append(
+                tool_call_chunk(arguments_text(function.get("arguments")), self.calls, call.get("id"), function["name"])
+            )
+            self.calls += 1
+        if payload.get("done"):
+            self.finished = True
+            pieces += [
+                Chunk("", TEXT, 0, 0.0, payload.get("done_reason") or "stop"),
+                Usage(payload.get("prompt_eval_count"), payload.get("eval_count")),
+                provider_timings(payload),
+            ]
+        return tuple(pieces)
 
     def close(self) -> None:
         """The body ended: fine only after the `"done": true` line."""

@@ -17,13 +17,14 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
-from ..chunks import REASONING, TEXT, Chunk, Usage
+from ..chunks import REASONING, REFUSAL, TEXT, Chunk, Usage
 from ..errors import InterruptedStreamError
 from ..http.errors import ErrorContext, malformed_error, stream_error
-from ..http.payload import loads, text_field, why_malformed
-from ..http.sse import iter_sse
+from ..http.payload import FieldTypeError, loads, text_field, why_malformed
+from ..http.sse import WholeBody, iter_sse
 from ..models.streams import Piece
 from ..options import Request
+from ..tool_calls import ToolCallChunk, arguments_text, chat_tool_choice, chat_tools, tool_call_chunk
 
 _fast_loads: Callable[[str], Any]
 try:  # optional speed-up; json below catches what orjson refuses (NaN, huge integers, lone surrogates)
@@ -88,6 +89,10 @@ def request_body(
     for name in ("top_k", "min_tokens"):
         if extra.get(name) is not None:
             body[name] = extra[name]
+    if extra.get("tools"):
+        body["tools"] = chat_tools(extra["tools"])
+    if extra.get("tool_choice") is not None:
+        body["tool_choice"] = chat_tool_choice(extra["tool_choice"])
     body.update(extra.get("extra_body") or {})
     return body
 
@@ -148,6 +153,27 @@ class ChunkParser:
         """The answer is whole: `[DONE]` or a finish reason arrived (a drop after it loses nothing)."""
         return self.done or self.finish_reason is not None
 
+    def whole(self, data: str) -> tuple[Piece, ...]:
+        """A whole JSON body sent where a stream was asked for: an error raises the provider's error with
+        its own message; an answer becomes fallback chunks (reasoning, then the text), as if streamed whole."""
+        try:
+            payload = _fast_loads(data)
+        except ValueError:
+            payload = self._slow_loads(data)
+        text, reasoning, finish, usage = parse_response(self.api, payload, self.context)
+        self.done = True
+        self.finish_reason = finish or "stop"
+        pieces: list[Piece] = []
+        if reasoning:
+            pieces.append(Chunk(reasoning, REASONING, fallback=True))
+        refusal = _refusal_of(payload)
+        if refusal:
+            pieces.append(Chunk(refusal, REFUSAL, fallback=True))
+        pieces.append(Chunk(text, TEXT, 0, 0.0, self.finish_reason, fallback=True))
+        pieces += message_tool_calls(payload)
+        pieces.append(usage)
+        return tuple(pieces)
+
     def close(self) -> None:
         """The body ended: fine after `[DONE]` or a finish reason (some servers omit `[DONE]`)."""
         if not self.finished:
@@ -169,8 +195,19 @@ class ChunkParser:
             self.finish_reason = finish
         delta = choice.get("delta")
         if delta:
-            text = text_field(delta.get("content"), "delta.content")
-            reasoning = text_field(delta.get("reasoning_content") or delta.get("reasoning"), "delta.reasoning")
+            text = delta.get("content")
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if text.__class__ is not str:  # None, typed blocks (Mistral), or a value no token can be
+                text, thinking = content_parts(text, "choices[0].delta.content")
+                reasoning = reasoning or thinking or None
+            if reasoning is not None and reasoning.__class__ is not str:
+                name = "reasoning_content" if delta.get("reasoning_content") else "reasoning"
+                raise FieldTypeError(f"choices[0].delta.{name}", reasoning)
+            if delta.get("refusal") is not None:
+                return self._refusal(delta["refusal"], finish)
+            calls = delta.get("tool_calls")
+            if calls:
+                return _tool_call_deltas(calls, text, finish)
         else:
             text, reasoning = "", None
         logprobs = choice.get("logprobs")
@@ -191,11 +228,17 @@ class ChunkParser:
             chunk = Chunk(text)
         return (thought, chunk) if reasoning else (chunk,)
 
+    def _refusal(self, refusal: Any, finish: str | None) -> tuple[Piece, ...]:
+        """`delta.refusal`: the model declines, in words kept apart from any answer."""
+        if refusal.__class__ is not str:
+            raise FieldTypeError("choices[0].delta.refusal", refusal)
+        return (Chunk(refusal, REFUSAL, 0, 0.0, finish),)
+
     def _completion_choice(self, choice: dict[str, Any]) -> tuple[Piece, ...]:
         finish = choice.get("finish_reason")
         if finish:
             self.finish_reason = finish
-        text = text_field(choice.get("text"), "text")
+        text = text_field(choice.get("text"), "choices[0].text")
         logprobs = choice.get("logprobs")
         if not logprobs:
             return (Chunk(text, TEXT, 0, 0.0, finish) if finish else Chunk(text),)
@@ -210,19 +253,94 @@ class ChunkParser:
     def _chat_logprobs(
         self, entries: list[dict[str, Any]] | None
     ) -> tuple[float | None, tuple[tuple[str, float], ...] | None]:
-        """A chunk's logprob (summed when a server packs several tokens in one chunk) and the first
-        token's alternatives."""
-        if not entries:
-            return None, None
-        first = entries[0]
-        logprob = first.get("logprob") if len(entries) == 1 else sum(e.get("logprob") or 0.0 for e in entries)
-        alternatives = first.get("top_logprobs")
-        top = tuple((a["token"], a["logprob"]) for a in alternatives) if self.keep_top and alternatives else None
-        return logprob, top
+        return chat_logprobs(entries, self.keep_top)
+
+
+def chat_logprobs(
+    entries: list[dict[str, Any]] | None, keep_top: bool
+) -> tuple[float | None, tuple[tuple[str, float], ...] | None]:
+    """A chunk's logprob (summed when a server packs several tokens in one chunk) and the first token's
+    alternatives, from a list of `{"token", "logprob", "top_logprobs"}` entries (Chat Completions, Responses)."""
+    if not entries:
+        return None, None
+    first = entries[0]
+    logprob = first.get("logprob") if len(entries) == 1 else sum(e.get("logprob") or 0.0 for e in entries)
+    alternatives = first.get("top_logprobs")
+    top = tuple((a["token"], a["logprob"]) for a in alternatives) if keep_top and alternatives else None
+    return logprob, top
 
 
 def _usage(usage: Mapping[str, Any]) -> Usage:
     return Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+
+
+def _tool_call_deltas(calls: list[dict[str, Any]], text: str, finish: str | None) -> tuple[Piece, ...]:
+    """`delta.tool_calls`: one chunk per call fragment (id and name on a call's first), after any text."""
+    pieces: list[Chunk] = [Chunk(text)] if text else []
+    for position, call in enumerate(calls):
+        function = call.get("function") or {}
+        call_index = call.get("index", position)
+        pieces.append(
+            tool_call_chunk(arguments_text(function.get("arguments")), call_index, call.get("id"), function.get("name"))
+        )
+    pieces[-1].finish_reason = finish
+    return tuple(pieces)
+
+
+def message_tool_calls(payload: Any, fallback: bool = True) -> list[ToolCallChunk]:
+    """The tool calls of a whole `chat.completion` (`choices[0].message.tool_calls`) as chunks, one per call."""
+    choices = payload.get("choices") if isinstance(payload, dict) else None
+    message = choices[0].get("message") if choices and isinstance(choices[0], dict) else None
+    calls = message.get("tool_calls") if isinstance(message, dict) else None
+    chunks = []
+    for position, call in enumerate(calls or ()):
+        function = call.get("function") or {}
+        arguments = arguments_text(function.get("arguments"))
+        chunks.append(tool_call_chunk(arguments, position, call.get("id"), function.get("name"), fallback))
+    return chunks
+
+
+def content_parts(content: Any, field: str) -> tuple[str, str]:
+    """(text, reasoning) of a `content` that is not a plain string: None is empty; a list of typed blocks
+    (Mistral Magistral) gives `text` blocks as text and `thinking` blocks (a list of text parts, or a
+    string) as reasoning, and skips block types it does not know; anything else raises `FieldTypeError`."""
+    if content is None:
+        return "", ""
+    if content.__class__ is not list:
+        raise FieldTypeError(field, content)
+    texts: list[str] = []
+    thoughts: list[str] = []
+    for i, block in enumerate(content):
+        if block.__class__ is str:
+            texts.append(block)
+            continue
+        if block.__class__ is not dict:
+            raise FieldTypeError(f"{field}[{i}]", block)
+        kind = block.get("type")
+        if kind == "text":
+            texts.append(_string(block.get("text"), f"{field}[{i}].text"))
+        elif kind == "thinking":
+            thinking = block.get("thinking")
+            if thinking.__class__ is list:
+                part_field = f"{field}[{i}].thinking"
+                thoughts += [content_parts([part], part_field)[0] for part in thinking]
+            else:
+                thoughts.append(_string(thinking, f"{field}[{i}].thinking"))
+    return "".join(texts), "".join(thoughts)
+
+
+def _string(value: Any, field: str) -> str:
+    if value.__class__ is str:
+        return value  # type: ignore[no-any-return]
+    if value is None:
+        return ""
+    raise FieldTypeError(field, value)
+
+
+def _refusal_of(payload: dict[str, Any]) -> str:
+    message = (payload.get("choices") or [{}])[0].get("message")
+    refusal = message.get("refusal") if isinstance(message, dict) else None
+    return refusal if isinstance(refusal, str) else ""
 
 
 def decode_stream(reads: Iterable[bytes], api: str = "chat") -> list[Piece]:
@@ -230,6 +348,9 @@ def decode_stream(reads: Iterable[bytes], api: str = "chat") -> list[Piece]:
     parser = ChunkParser(api)
     pieces: list[Piece] = []
     for event in iter_sse(reads):
+        if isinstance(event, WholeBody):
+            pieces.extend(parser.whole(event.data))
+            break
         if is_done(event):
             parser.feed(event.data)
             break
@@ -252,11 +373,16 @@ def parse_response(api: str, payload: Any, context: ErrorContext = _NO_CONTEXT) 
         raise malformed_error(context, json.dumps(payload)[:200], "an answer without choices")
     choice = choices[0]
     finish = choice.get("finish_reason")
-    if api == "chat":
-        message = choice.get("message") or {}
-        text = message.get("content") or ""
-        reasoning = message.get("reasoning_content") or message.get("reasoning") or ""
-    else:
-        text, reasoning = choice.get("text") or "", ""
+    try:
+        if api == "chat":
+            message = choice.get("message") or {}
+            content = message.get("content")
+            text, thought = (content, "") if isinstance(content, str) else content_parts(content, "message.content")
+            reasoning = _string(message.get("reasoning_content") or message.get("reasoning"), "message.reasoning")
+            reasoning = reasoning or thought
+        else:
+            text, reasoning = _string(choice.get("text"), "choices[0].text"), ""
+    except FieldTypeError as exc:
+        raise malformed_error(context, json.dumps(payload)[:200], exc.why) from None
     usage = payload.get("usage")
     return text, reasoning, finish, _usage(usage) if usage else Usage()

@@ -45,7 +45,7 @@ class AnthropicModel(HttpProvider):
     settings = ("api_key", "base_url", *SESSION_SETTINGS)
     #: `top_k` is Anthropic's own; `thinking`/`thinking_budget` ask for extended thinking; `extra_body`
     #: (a dict) adds anything else to the request body (`top_p`, `metadata`, a seed for servers that take one).
-    extra_call_options = ("top_k", "thinking", "thinking_budget", "extra_body")
+    extra_call_options = ("top_k", "thinking", "thinking_budget", "tools", "tool_choice", "extra_body")
 
     def _configure(self, api_key: str | None = None, base_url: str | None = None, **session: Any) -> None:
         """`session`: the settings of `http_setup.SESSION_SETTINGS` (headers, timeouts, retries)."""

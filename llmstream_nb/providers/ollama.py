@@ -44,7 +44,7 @@ class OllamaModel(HttpProvider):
     settings = ("host", "api", "api_key", *SESSION_SETTINGS)
     #: `think` (True, or "low"/"medium"/"high" for some models) asks for reasoning; `top_k` and
     #: `extra_options` (a dict) go into Ollama's `options`; `keep_alive` and `extra_body` into the body.
-    extra_call_options = ("think", "top_k", "keep_alive", "extra_options", "extra_body")
+    extra_call_options = ("think", "top_k", "keep_alive", "tools", "tool_choice", "extra_options", "extra_body")
 
     def _configure(
         self, host: str | None = None, api: str = "chat", api_key: str | None = None, **session: Any

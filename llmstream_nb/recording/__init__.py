@@ -6,6 +6,7 @@ own pace or faster. The file, one JSON object per line:
     {"llmstream": 1, "model": "demo:ngram", "prompt": "...", "options": {"seed": 1}, "recorded_at": "..."}
     {"t": 0.412, "text": "Spark", "logprob": -0.3, "top_logprobs": [["Spark", -0.3], ["Bub", -1.9]]}
     {"t": 0.431, "kind": "reasoning", "text": "...", "finish_reason": "stop", "fallback": true}
+    {"t": 0.52, "kind": "tool_call", "text": "{\"city\": ", "call": 0, "id": "call_1", "name": "get_weather"}
     {"end": 1.207, "usage": {...}, "timings": {...}, "provider_timings": {...}, "error": {"type": ..., "message": ...}}
 
 `t` and `end` are seconds since the request. Fields that are null or at their default

@@ -15,8 +15,9 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from ..chunks import TEXT, Chunk, ProviderTimings, Timings, Usage
+from ..chunks import TEXT, TOOL_CALL, Chunk, ProviderTimings, Timings, Usage
 from ..errors import ConfigurationError, one_line
+from ..tool_calls import ToolCallChunk, tool_call_chunk
 from ._types import FORMAT_VERSION, RecordedError, Recording
 
 #: A recording is a few KB to a few MB; beyond this it is not one (or `/dev/zero`).
@@ -72,6 +73,9 @@ def _chunk_line(chunk: Chunk) -> dict[str, Any]:
         line["top_logprobs"] = [[token, logprob] for token, logprob in chunk.top_logprobs]
     if chunk.fallback:
         line["fallback"] = True
+    if isinstance(chunk, ToolCallChunk):  # which call the fragment belongs to, and its id and name if given
+        line["call"] = chunk.call
+        line.update({key: value for key, value in (("id", chunk.call_id), ("name", chunk.name)) if value})
     return line
 
 
@@ -179,9 +183,16 @@ def _chunk(obj: dict[str, Any], index: int) -> Chunk:
     text = obj.get("text")
     if not isinstance(text, str):
         raise _Mistake(f'a chunk needs "text", a string; got {text!r:.40}')
+    kind = _typed(obj, "kind", str, TEXT)
+    if kind == TOOL_CALL:
+        call_id, name = _typed(obj, "id", str, None), _typed(obj, "name", str, None)
+        chunk = tool_call_chunk(text, _typed(obj, "call", int, 0), call_id, name)
+        chunk.index, chunk.t, chunk.fallback = index, t, _typed(obj, "fallback", bool, False)
+        chunk.finish_reason = _typed(obj, "finish_reason", str, None)
+        return chunk
     return Chunk(
         text,
-        kind=_typed(obj, "kind", str, TEXT),
+        kind=kind,
         index=index,
         t=t,
         finish_reason=_typed(obj, "finish_reason", str, None),

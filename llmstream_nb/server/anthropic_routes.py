@@ -20,6 +20,7 @@ from starlette.types import ASGIApp
 
 from ..models.streams import AsyncTokenStream
 from . import anthropic_wire as wire
+from . import tool_wire
 from .anthropic_requests import parse_messages
 from .body import read_body
 from .faults import FAULT_HEADER
@@ -29,6 +30,7 @@ from .problem import Problem, error_answer
 from .state import Call, Generation, ServerState
 from .streaming import Answer, StreamingBody, answer_whole, stream_answer
 from .thinking import THINKING_TOKENS, after_thinking, think, thought_tokens
+from .tool_answers import plan, required_tool, tool_call_answer
 
 
 def routes(state: ServerState) -> list[Route]:
@@ -63,9 +65,20 @@ async def _generate(state: ServerState, request: Request) -> ASGIApp:
     headers = {"x-request-id": record.id, "request-id": record.id}
     try:
         _check_headers(state, request)
-        parsed = parse_messages(parse_json(await read_body(request)))
+        payload = parse_json(await read_body(request))
+        parsed = parse_messages(payload)
         record.model, record.stream = parsed.model, parsed.stream
         call = state.admit(parsed.model, request.headers.get(FAULT_HEADER), record, headers, wire.status_problem)
+        tool = required_tool(payload.get("tools"), payload.get("tool_choice"))
+        if tool is not None:
+            seed = parsed.options.get("seed")
+            answer = plan(tool, parsed.messages, seed)
+            tool_frames = tool_wire.MessageToolFrames(wire.new_id(), call.model_name)
+            message = tool_wire.anthropic_message(tool_frames.id, call.model_name, answer)
+            return tool_call_answer(
+                answer, call, stream=parsed.stream, encoder=tool_frames, whole=message, seed=seed, record=record,
+                headers=headers,
+            )  # fmt: skip
         thinking = min(parsed.thinking_budget, THINKING_TOKENS) if parsed.thinking_budget else 0
         options = {**parsed.options, "max_tokens": parsed.max_tokens - thinking}
         generation = await state.start(call, parsed.messages, options, record)

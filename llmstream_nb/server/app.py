@@ -1,8 +1,8 @@
 """The ASGI app: one routes table for every protocol the server speaks, plus its own `/llmstream/*` endpoints.
 
 A protocol is a module with `routes(state) -> list[Route]`: OpenAI (`/v1/models`, `/v1/chat/completions`,
-`/v1/completions`), Anthropic (`/v1/messages`), Ollama (`/api/*`) and Gemini (`/v1beta/models/*`) today; a
-new one is added to `PROTOCOLS`. Run the app with any ASGI server, e.g.
+`/v1/completions`, `/v1/responses`), Anthropic (`/v1/messages`), Ollama (`/api/*`) and Gemini (`/v1beta/models/*`)
+today; a new one is added to `PROTOCOLS`. Run the app with any ASGI server, e.g.
 `uvicorn --factory llmstream_nb.server.app:create_app`, or with `serve` / `BackgroundServer` (run.py).
 """
 
@@ -17,13 +17,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from . import anthropic_routes, gemini_routes, ollama_routes, openai_routes
+from . import anthropic_routes, gemini_routes, ollama_routes, openai_routes, responses_routes
 from .problem import Problem
 from .settings import ServerSettings
 from .state import ServerState
 from .streaming import quiet_deliberate_drops
 
-PROTOCOLS = (openai_routes, anthropic_routes, ollama_routes, gemini_routes)
+PROTOCOLS = (openai_routes, responses_routes, anthropic_routes, ollama_routes, gemini_routes)
 
 
 def create_app(settings: ServerSettings | None = None, **options: Any) -> Starlette:

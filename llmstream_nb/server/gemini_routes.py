@@ -23,6 +23,7 @@ from starlette.types import ASGIApp
 
 from ..models.streams import AsyncTokenStream
 from . import gemini_wire as wire
+from .body import read_body
 from .faults import FAULT_HEADER
 from .gemini_requests import ParsedContent, invalid, parse_content, thinks
 from .log import COMPLETED, RequestRecord
@@ -110,7 +111,7 @@ async def _generate(state: ServerState, request: Request, *, streamed: bool) -> 
     record.model, record.stream = model_name, streamed
     try:
         _check_key(state, request)
-        parsed = parse_content(parse_json(await request.body()))
+        parsed = parse_content(parse_json(await read_body(request)))
         call = state.admit(model_name, request.headers.get(FAULT_HEADER), record, headers, wire.status_problem)
         generation = await state.start(call, parsed.messages, parsed.options, record)
     except Problem as problem:

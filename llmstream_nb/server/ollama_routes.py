@@ -24,6 +24,7 @@ from starlette.types import ASGIApp
 
 from ..chunks import Chunk, Usage
 from . import ollama_wire as wire
+from . import tool_wire
 from .body import read_body
 from .faults import FAULT_HEADER
 from .log import COMPLETED, RequestRecord
@@ -32,6 +33,7 @@ from .problem import Problem, error_answer
 from .state import ServerState
 from .streaming import Answer, StreamingBody, answer_whole, stream_answer
 from .thinking import after_thinking, think, thought_tokens
+from .tool_answers import plan, required_tool, tool_call_answer
 
 E = TypeVar("E")
 NDJSON = {"content-type": "application/x-ndjson"}
@@ -129,6 +131,18 @@ async def _generate(state: ServerState, request: Request, chat: bool) -> ASGIApp
         if not parsed.prompt:  # Ollama's way to load a model without asking it anything
             record.finish(COMPLETED, 200)
             return Response(lines.last("", "load", {}), media_type=NDJSON["content-type"], headers=headers)
+        # Ollama has no `tool_choice` (its models decide): offered tools are called unless this server's
+        # `tool_choice` extension says "auto" or "none".
+        tool = required_tool(body.get("tools"), body.get("tool_choice", "required")) if chat else None
+        if tool is not None:
+            seed = parsed.options.get("seed")
+            answer = plan(tool, parsed.prompt, seed)
+            encoder = tool_wire.OllamaToolLines(call.model_name)
+            last = encoder.last(answer, with_call=True)
+            return tool_call_answer(
+                answer, call, stream=parsed.stream, encoder=encoder, whole=last, seed=seed, record=record,
+                headers={**headers, **NDJSON} if parsed.stream else headers,
+            )  # fmt: skip
         generation = await state.start(call, parsed.prompt, parsed.options, record)
     except Problem as problem:
         return _fail(problem, record, headers)

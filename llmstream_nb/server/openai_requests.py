@@ -22,7 +22,7 @@ _ROLES = {
     "tool": "user",
     "function": "user",
 }
-_TEXT_PARTS = ("text", "input_text")
+_TEXT_PARTS = ("text", "input_text", "output_text")
 
 
 @dataclass

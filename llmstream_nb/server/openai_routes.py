@@ -17,14 +17,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from ..tool_calls import Tool
 from . import openai_requests as parse
 from . import openai_wire as wire
+from . import tool_wire
 from .body import read_body
 from .faults import FAULT_HEADER
 from .log import COMPLETED, RequestRecord
 from .problem import Problem, UnknownModel, error_answer
 from .state import Call, Generation, ServerState
 from .streaming import Answer, StreamingBody, answer_whole, stream_answer
+from .tool_answers import plan, required_tool, tool_call_answer
 
 _NO_KEY = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header "
@@ -121,13 +124,18 @@ async def _generate(state: ServerState, endpoint: _Endpoint, request: Request) -
     headers = {"x-request-id": record.id}
     try:
         _check_key(state, request)
-        parsed = endpoint.parse(parse.parse_json(await read_body(request)))
+        payload = parse.parse_json(await read_body(request))
+        parsed = endpoint.parse(payload)
         record.model, record.stream = parsed.model, parsed.stream
         call = state.admit(parsed.model, request.headers.get(FAULT_HEADER), record, headers, wire.status_problem)
-        generation = await state.start(call, parsed.prompt, parsed.options, record)
+        tool = required_tool(payload.get("tools"), payload.get("tool_choice")) if endpoint is _CHAT else None
+        if tool is None:
+            generation = await state.start(call, parsed.prompt, parsed.options, record)
     except Problem as problem:
         return _fail(problem, record, headers)
     response_id, created = wire.new_id(endpoint.id_prefix), int(time.time())
+    if tool is not None:
+        return _tool_call(tool, parsed, call, record, headers, response_id, created)
     if parsed.stream:
         frames = endpoint.frames(
             response_id, created, call.model_name, include_usage=parsed.include_usage, logprobs=parsed.logprobs
@@ -137,6 +145,25 @@ async def _generate(state: ServerState, endpoint: _Endpoint, request: Request) -
         )
         return StreamingBody(body, record, headers=headers, batch=call.latency.is_zero)
     return await _whole(endpoint, request, generation, call, parsed, record, headers, response_id, created)
+
+
+def _tool_call(
+    tool: Tool,
+    parsed: parse.ParsedRequest,
+    call: Call,
+    record: RequestRecord,
+    headers: dict[str, str],
+    response_id: str,
+    created: int,
+) -> ASGIApp:
+    """The demo's answer when the request requires a tool call: one call in `delta.tool_calls`."""
+    seed = parsed.options.get("seed")
+    answer = plan(tool, parsed.prompt, seed)
+    frames = tool_wire.ChatToolFrames(response_id, created, call.model_name, include_usage=parsed.include_usage)
+    whole = tool_wire.chat_completion(response_id, created, call.model_name, answer)
+    return tool_call_answer(
+        answer, call, stream=parsed.stream, encoder=frames, whole=whole, seed=seed, record=record, headers=headers
+    )
 
 
 async def _whole(

@@ -6,6 +6,7 @@ comes as `{"type": "reasoning", "reasoning": ...}` blocks (LangChain's standard)
 `{"type": "thinking", "thinking": ...}` blocks (Anthropic's) or
 `additional_kwargs["reasoning_content"]` (DeepSeek and OpenAI-compatible servers).
 `usage_metadata` is per chunk and adds up, as LangChain adds it when it merges chunks.
+`tool_call_chunks` become our tool-call chunks (`llmstream_nb.tool_calls`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..chunks import REASONING, TEXT, Chunk
+from ..tool_calls import arguments_text, tool_call_chunk
 from ._shared import Piece, UsageDelta, count, field, tidy
 
 #: Block type -> the key holding its text, for blocks that carry reasoning.
@@ -32,6 +34,7 @@ def langchain_pieces(item: Any) -> list[Piece] | None:
         reasoning = _kwargs_reasoning(item)
         if reasoning:
             chunks.insert(0, Chunk(reasoning, kind=REASONING))
+        chunks += _tool_call_chunks(item)
     else:
         text = field(item, "text")
         if callable(text):  # BaseMessage.text() in langchain-core < 1.0
@@ -45,6 +48,34 @@ def langchain_pieces(item: Any) -> list[Piece] | None:
     if usage is not None:
         pieces.append(usage)
     return pieces
+
+
+def _tool_call_chunks(item: Any) -> list[Chunk]:
+    """`AIMessageChunk.tool_call_chunks` ({"name", "args", "id", "index"} each, `args` a fragment of JSON) as
+    our tool-call chunks; a whole message's `tool_calls` (parsed `args`) when it has no chunks."""
+    fragments = field(item, "tool_call_chunks")
+    if isinstance(fragments, (list, tuple)) and fragments:
+        return [
+            tool_call_chunk(
+                _text(field(f, "args")), _index(field(f, "index"), i), field(f, "id") or None, field(f, "name") or None
+            )
+            for i, f in enumerate(fragments)
+        ]
+    calls = field(item, "tool_calls")
+    if isinstance(calls, (list, tuple)) and calls and field(item, "tool_call_chunks") is None:
+        return [
+            tool_call_chunk(arguments_text(field(c, "args")), i, field(c, "id") or None, field(c, "name") or None)
+            for i, c in enumerate(calls)
+        ]
+    return []
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _index(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
 def _content_chunks(content: str | list[Any] | tuple[Any, ...]) -> list[Chunk]:

@@ -16,10 +16,11 @@ from ._shared import Piece, UsageDelta, field
 from .anthropic_sdk import anthropic_model_name, anthropic_pieces
 from .gemini_sdk import gemini_model_name, gemini_pieces
 from .langchain import langchain_model_name, langchain_pieces
-from .openai_sdk import openai_pieces
+from .openai_sdk import openai_pieces, openai_response_model_name, openai_response_pieces
 
 _FAMILIES: tuple[Callable[[Any], list[Piece] | None], ...] = (
     openai_pieces,
+    openai_response_pieces,
     anthropic_pieces,
     gemini_pieces,
     langchain_pieces,
@@ -45,7 +46,8 @@ def read_item(item: Any) -> list[Piece]:
             return pieces
     raise TypeError(
         f"cannot read text from a {type(item).__name__}; expected str, Chunk, or an object with "
-        ".content, .text or .choices (LangChain, OpenAI SDK), an Anthropic stream event or a Gemini response"
+        ".content, .text or .choices (LangChain, OpenAI SDK), an OpenAI Responses event, an Anthropic stream event or a\n"
+        " Gemini response"
     )
 
 
@@ -82,7 +84,12 @@ def item_model_name(item: Any) -> str | None:
     name = field(item, "model")
     if isinstance(name, str) and name:
         return name
-    return anthropic_model_name(item) or gemini_model_name(item) or langchain_model_name(item)
+    return (
+        anthropic_model_name(item)
+        or openai_response_model_name(item)
+        or gemini_model_name(item)
+        or langchain_model_name(item)
+    )
 
 
 class ItemReader:

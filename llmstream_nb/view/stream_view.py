@@ -24,6 +24,7 @@ from typing import Any, Generator, TextIO
 
 from .. import _runtime
 from ..chunks import TEXT, Chunk, Completion, Timings, Usage
+from ..tool_calls import ToolCall
 from ..errors import LLMStreamError, one_line, redact
 from ..models.base import Model
 from ..models.bridge import aiterate_sync_in_thread
@@ -136,6 +137,11 @@ class StreamView:
     def reasoning(self) -> str:
         """A reasoning model's thinking so far, apart from the answer ("" when the model showed none)."""
         return self.record.reasoning
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        """The tool calls the model asked for, assembled from their chunks (see `llmstream_nb.tool_calls`)."""
+        return self.record.tool_calls
 
     @property
     def chunks(self) -> list[Chunk]:

@@ -580,17 +580,93 @@ function markdownWanted(model) {
 
 // -- the widget ---------------------------------------------------------------------------
 
+// -- tool calls and refusals (branch `wire`) ----------------------------------------------
+// Each call the model asks for is a block under the answer: its name at once, its JSON
+// arguments growing as the "t" fragments arrive, indented JSON once the synced `tool_calls`
+// state says the call is whole (or the raw text and why it is not valid JSON). A refusal ("f",
+// synced `refusal`) is a block of its own, never part of the answer. All as text.
+
+function toolCallsFromState(model) {
+  return (model.get("tool_calls") || []).map((call) => ({
+    id: call.id || "",
+    name: call.name || "",
+    args: call.arguments || "",
+    pretty: typeof call.pretty === "string" ? call.pretty : null,
+    error: call.error || "",
+  }));
+}
+
+// Fold one delta's "t" entries ([call, id, name, fragment]) into `live.tools`, and its refusal ("f").
+function applyToolDelta(live, msg) {
+  if (msg.reset) {
+    live.tools = [];
+    live.refusal = "";
+  }
+  if (typeof msg.f === "string") live.refusal += msg.f;
+  if (!Array.isArray(msg.t)) return;
+  for (const [index, id, name, fragment] of msg.t) {
+    const call = (live.tools[index] ||= { id: "", name: "", args: "", pretty: null, error: "" });
+    if (id) call.id = String(id);
+    if (name) call.name = String(name);
+    call.args += String(fragment || "");
+  }
+}
+
+// Where a view draws its calls (and a refusal): after the answer (and its Markdown), before the stats line.
+function mountToolCalls(dom) {
+  const box = element("div", "llmstream-tool-calls");
+  const refusal = element("div", "llmstream-refusal");
+  box.hidden = refusal.hidden = true;
+  dom.root.insertBefore(refusal, dom.timeline);
+  dom.root.insertBefore(box, dom.timeline);
+  return { box, refusal };
+}
+
+function drawToolCalls({ box, refusal }, live) {
+  refusal.textContent = live.refusal || "";
+  refusal.hidden = !live.refusal;
+  const calls = live.tools || [];
+  box.hidden = calls.length === 0;
+  calls.forEach((call, index) => {
+    let block = box.children[index];
+    if (!block) {
+      block = element("div", "llmstream-tool-call");
+      block.append(element("div", "llmstream-tool-name"), element("pre", "llmstream-tool-args"));
+      block.append(element("div", "llmstream-tool-error"));
+      box.appendChild(block);
+    }
+    const [name, args, error] = block.children;
+    name.textContent = `\u2192 ${call.name || "(tool)"}(\u2026)`;
+    if (call.pretty !== null) name.textContent = `\u2192 ${call.name || "(tool)"}`;
+    args.textContent = call.pretty !== null ? call.pretty : call.args;
+    error.textContent = call.error;
+    error.hidden = !call.error;
+    block.dataset.done = String(call.pretty !== null || Boolean(call.error));
+  });
+  while (box.children.length > calls.length) box.lastChild.remove();
+}
+
 export default () => {
   let live = null;
 
   function initialize({ model }) {
     if (live) return;
     live = createLive(model);
+    live.tools = toolCallsFromState(model);
+    live.refusal = model.get("refusal") || "";
     const boundaries = usesBoundaries(model);
     model.on("msg:custom", (msg) => {
       if (!msg || !applyDelta(live, msg, boundaries)) return;
+      applyToolDelta(live, msg);
       for (const view of live.views) view.onDelta(msg);
     });
+    const onToolState = () => {
+      live.tools = toolCallsFromState(model);
+      live.refusal = model.get("refusal") || "";
+      for (const view of live.views) view.redraw();
+    };
+    model.on("change:tool_calls", onToolState);
+    model.on("change:refusal", onToolState);
     const onFinalState = () => {
       if (!adoptState(live, model)) return;
       for (const view of live.views) view.redraw();
@@ -607,6 +683,7 @@ export default () => {
   function render({ model, el }) {
     initialize({ model }); // a no-op where the host ran it already (anywidget >= 0.9 does)
     const dom = buildDom(el);
+    const toolBox = mountToolCalls(dom);
     const sep = model.get("sep") || "";
     const tint = Boolean(model.get("tint"));
     const boundaries = usesBoundaries(model);
@@ -752,6 +829,7 @@ export default () => {
         if (inspected) hideInspector();
         append(boundaries ? live.pieces : [live.text]);
         if (keys) keys.restore(hadFocus);
+        drawToolCalls(toolBox, live);
         drawThinking();
         drawStats();
         drawFeatures();
@@ -762,6 +840,7 @@ export default () => {
           if (msg.r) dom.reasoning.appendChild(document.createTextNode(msg.r));
           append(Array.isArray(msg.c) ? msg.c.map(String) : typeof msg.d === "string" ? [msg.d] : []);
         }
+        if (msg.t || msg.f || msg.reset) drawToolCalls(toolBox, live);
         drawThinking();
         drawStats();
         drawFeatures();

@@ -8,6 +8,7 @@ from typing import TextIO
 from ..chunks import Chunk
 from ..status import Status
 from ..terminal import TerminalPrinter
+from ..tool_calls import ToolCallChunk
 from .sink import Shown
 
 
@@ -25,7 +26,7 @@ class TerminalSink:
         pass
 
     def feed(self, chunk: Chunk) -> None:
-        if chunk.text:
+        if chunk.text or (isinstance(chunk, ToolCallChunk) and chunk.name):  # a call's name comes alone
             self._printer.feed(chunk)
 
     def status_changed(self, status: Status) -> None:

@@ -17,6 +17,12 @@ kernel -> page, custom messages (`widget.send`), at most ~30 a second:
   With the inspector on, an entry is [t, lp, [[alt, alt_lp], ...]] where the provider gave
   top alternatives. These features draw token spans, so they imply boundary mode ("c").
   Plain mode (none of them on) sends exactly the messages above, without "m".
+  "t": [[call, id, name, fragment], ...] rides along when tool-call chunks arrived since the last
+  flush: `call` numbers the calls from 0, `id` and `name` are null except where the wire gave them
+  (a call's first chunk), `fragment` is the next piece of the call's JSON arguments. With "reset",
+  "t" holds every fragment so far. The page shows each call as a block under the answer.
+  "f": "refusal text" rides along likewise when the model refuses (OpenAI's `delta.refusal`): shown
+  apart from the answer, never as part of it.
 page -> kernel, custom messages:
   {"action": "stop"}   the Stop button (offered in async mode only)
   {"action": "sync"}   a model created mid-stream (page reload) asks for the text so far
@@ -24,7 +30,8 @@ page -> kernel, custom messages:
 Synced state is set a few times per stream, never per token: `status` when the first
 token arrives and at the end, and at the end `text` (and `offsets` in boundary mode, and `meta` -- every token's
 "m" entry, as above -- when a teaching feature is on),
-`reasoning`, `stats` and `error`, so a notebook saved with widget state keeps the answer
+`reasoning`, `tool_calls` ([{"id", "name", "arguments" (the raw JSON text), "pretty" (indented JSON, or
+null when the arguments are not valid JSON), "error"}], one per call), `stats` and `error`, so a notebook saved with widget state keeps the answer
 (and the thinking) and a view re-created without a kernel draws it from state.
 
 A long final answer in plain mode (`PACK_TEXT_FROM` bytes or more) goes as `text_z` instead of
@@ -105,6 +112,10 @@ class StreamWidget(anywidget.AnyWidget):
     inspect = traitlets.Bool(False).tag(sync=True)
     color = traitlets.Unicode("").tag(sync=True)
     timeline = traitlets.Bool(False).tag(sync=True)
+    #: The model's refusal (apart from `text`), set once at the end.
+    refusal = traitlets.Unicode("").tag(sync=True)
+    #: The assembled tool calls, set once at the end (see the wire format above).
+    tool_calls: traitlets.List[Any] = traitlets.List().tag(sync=True)
     #: Every token's metadata entry ([t, lp] or [t, lp, top]), set once at the end when a feature is on.
     meta: traitlets.List[Any] = traitlets.List().tag(sync=True)
 
@@ -129,12 +140,18 @@ class StreamWidget(anywidget.AnyWidget):
         reset: bool = False,
         reasoning: str = "",
         meta: list[Any] | None = None,
+        tools: list[list[Any]] | None = None,
+        refusal: str = "",
     ) -> None:
         message: dict[str, Any] = {"c": pieces} if self.boundaries else {"d": "".join(pieces)}
         if meta is not None:
             message["m"] = meta
         if reasoning:
             message["r"] = reasoning
+        if tools:
+            message["t"] = tools
+        if refusal:
+            message["f"] = refusal
         message["s"] = stats
         if reset:
             message["reset"] = 1

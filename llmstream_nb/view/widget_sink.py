@@ -9,15 +9,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ..chunks import REASONING, TEXT, Chunk
+from ..chunks import REASONING, REFUSAL, TEXT, TOOL_CALL, Chunk
 from ..status import Status
+from ..tool_calls import assemble, tool_call_deltas, tool_call_state
 from .coalesce import Flusher, loop_schedule, thread_schedule
 from .display import bundle, fallback_text, inert_markdown, placeholder, saved_answer_bundle, show_bundle
 from .sink import Shown
 from .widget import StreamWidget, pack_text
 
-#: The chunk kinds the page draws: the answer, and the reasoning in its own section.
-_SHOWN = frozenset({TEXT, REASONING})
+#: The chunk kinds the page draws: the answer, the reasoning in its own section, tool calls and a refusal
+#: under the answer.
+_SHOWN = frozenset({TEXT, REASONING, TOOL_CALL, REFUSAL})
 
 
 class WidgetSink:
@@ -72,7 +74,8 @@ class WidgetSink:
         self.display()
 
     def feed(self, chunk: Chunk) -> None:
-        if chunk.kind in _SHOWN and chunk.text and self._flusher is not None:
+        # A tool call's first chunk may carry only its name: drawn at once all the same.
+        if chunk.kind in _SHOWN and (chunk.text or chunk.kind == TOOL_CALL) and self._flusher is not None:
             self._flusher.add(chunk)
 
     def status_changed(self, status: Status) -> None:
@@ -94,6 +97,8 @@ class WidgetSink:
             else:  # the page has it from the deltas: a long one goes compressed (widget.py)
                 self.widget.text_z = packed
             self.widget.reasoning = view.reasoning
+            self.widget.tool_calls = tool_call_state(assemble(view.chunks))
+            self.widget.refusal = _joined(view.chunks, REFUSAL)
             if self.widget.boundaries:
                 self.widget.offsets = _utf16_end_offsets(view.text_pieces())
             if self.widget.metadata_on:
@@ -114,7 +119,10 @@ class WidgetSink:
         pieces = [c.text for c in chunks if c.kind == TEXT]
         reasoning = "".join(c.text for c in chunks if c.kind == REASONING)
         meta = self._meta([c for c in chunks if c.kind == TEXT]) if self.widget.metadata_on else None
-        self.widget.send_pieces(pieces, self._view.live_stats(), reasoning=reasoning, meta=meta)
+        tools, refusal = tool_call_deltas(chunks), _joined(chunks, REFUSAL)
+        self.widget.send_pieces(
+            pieces, self._view.live_stats(), reasoning=reasoning, meta=meta, tools=tools, refusal=refusal
+        )
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         action = content.get("action") if isinstance(content, dict) else None
@@ -126,7 +134,11 @@ class WidgetSink:
     def _send_reset(self) -> None:
         view = self._view
         meta = self._meta(_text_chunks(view.chunks)) if self.widget.metadata_on else None
-        self.widget.send_pieces(view.text_pieces(), view.live_stats(), reset=True, reasoning=view.reasoning, meta=meta)
+        tools, refusal = tool_call_deltas(view.chunks), _joined(view.chunks, REFUSAL)
+        self.widget.send_pieces(
+            view.text_pieces(), view.live_stats(), reset=True, reasoning=view.reasoning, meta=meta, tools=tools,
+            refusal=refusal,
+        )  # fmt: skip
 
     def _meta(self, chunks: list[Chunk]) -> list[list[Any]]:
         """The "m" entries of these text chunks (widget.py documents the format)."""
@@ -140,6 +152,10 @@ def header_name(view: Shown) -> str:
     if turn is None:
         return view.model_name
     return f"{view.model_name} \u00b7 {turn.label}" if view.model_name else turn.label
+
+
+def _joined(chunks: list[Chunk], kind: str) -> str:
+    return "".join(c.text for c in chunks if c.kind == kind)
 
 
 def _text_chunks(chunks: list[Chunk]) -> list[Chunk]:
