@@ -23,7 +23,7 @@ def test_the_bench_runs_in_smoke_mode_and_writes_a_table(tmp_path: Path) -> None
         pytest.importorskip(module, reason="the bench needs the test (or bench) extra")
     out = tmp_path / "results.md"
     proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
+        [sys.executable, "-m", "bench", "--smoke", "--only", "1,2,3,4,5,6", "--out", str(out)],
         check=False,
         cwd=REPO,
         capture_output=True,
@@ -37,3 +37,27 @@ def test_the_bench_runs_in_smoke_mode_and_writes_a_table(tmp_path: Path) -> None
         assert f"## {title}" in text
     assert "This section failed" not in text
     assert text.count("|---") >= len(SECTIONS) + 1  # a table per section, and the targets
+
+
+@pytest.mark.browser
+def test_the_page_section_runs_in_smoke_mode(tmp_path: Path) -> None:
+    """Section 7 apart: it starts JupyterLab and Chromium, so it runs with the browser tests (last)."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from browser_harness import require_browser
+
+    require_browser()
+    out = tmp_path / "results.md"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--only", "7", "--out", str(out)],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    text = out.read_text()
+    assert "## 7. The page" in text and "This section failed" not in text
+    for mode in ("print", "plain", "sep"):
+        assert f"| {mode} |" in text, text
+    assert "last token shown within 100 ms" in text
