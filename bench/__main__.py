@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="1,2,3,4,5,6,7", help="sections to run, e.g. 1,3 (default: all)")
     parser.add_argument(
         "--page-full", action="store_true",
-        help="section 7: the whole matrix (1,000/20,000/100,000 tokens at 100 and 20,000 tokens/s, every mode; ~3 h)",
+        help="section 7: the whole matrix (1,000/20,000/100,000 tokens at 100 and 20,000 tokens/s, every mode; ~4 h)",
     )
     parser.add_argument("--out", type=Path, help="where to write the Markdown (default bench/results[-MODE].md)")
     args = parser.parse_args(argv)
