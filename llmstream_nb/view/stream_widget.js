@@ -210,7 +210,8 @@ function sepNode(sep) {
 // - Token runs. Token views draw RUN tokens per span.llmstream-run. A run far from the viewport
 //   (an IntersectionObserver's margin away) holds its text as one text node, separators
 //   included; coming near, it is drawn as token spans again (hover, keys, colours as ever). The
-//   run still being written, the keyboard's tab stop's and the inspected token's stay drawn.
+//   run still being written (while near the viewport), the keyboard's tab stop's and the inspected
+//   token's stay drawn.
 //   At most EAGER new tokens are drawn as spans at once; more (a redraw) start folded.
 const PARAGRAPH = 2000; // characters before a newline closes a paragraph
 const RUN = 64; // tokens per run
@@ -281,20 +282,23 @@ class TokenFlow {
     this.block = null; // the paragraph being written
     this.blockLength = 0;
     this.open = null; // the run being written
+    this.near = true; // whether the run being written is near the viewport (until the observer says)
   }
 
   count() {
     return this.total;
   }
 
-  // `pieces` are the texts of tokens this.total, this.total + 1, ...; `eager` draws them as spans.
+  // `pieces` are the texts of tokens this.total, this.total + 1, ...; `eager` draws them as spans
+  // (new runs only where the run being written is near the viewport: a long answer's end out of
+  // sight costs a text node's append, until it comes into view).
   append(pieces, eager = true) {
     let fragment = null;
     for (const text of pieces) {
       if (!this.open) {
         this.flush(fragment);
         fragment = null;
-        this.start(eager);
+        this.start(eager && this.near);
       }
       const run = this.open;
       if (run.spans) {
@@ -314,7 +318,7 @@ class TokenFlow {
       if (endsBlock || run.count >= RUN) {
         this.flush(fragment);
         fragment = null;
-        this.close(run);
+        this.close();
       }
     }
     this.flush(fragment);
@@ -337,11 +341,11 @@ class TokenFlow {
     this.runs.push(run);
     this.block.appendChild(el);
     this.open = run;
+    if (this.observer) this.observer.observe(el);
   }
 
-  close(run) {
+  close() {
     this.open = null;
-    if (this.observer) this.observer.observe(run.el);
   }
 
   // The run holding token `index` (binary search: runs are in order).
@@ -397,6 +401,7 @@ class TokenFlow {
     for (const entry of entries) {
       const run = this.runOf.get(entry.target);
       if (!run || !entry.target.isConnected) continue;
+      if (run === this.open) this.near = entry.isIntersecting;
       if (entry.isIntersecting) this.unfold(run);
       else this.fold(run, this.texts());
     }
@@ -857,7 +862,7 @@ export default () => {
     // the viewport unfolds; the run still being written is drawn as tokens.
     function drawTokens(pieces) {
       tokens.append(pieces, pieces.length <= EAGER);
-      if (tokens.open) tokens.unfold(tokens.open);
+      if (tokens.open && tokens.near) tokens.unfold(tokens.open);
     }
 
     function drawToken(index) {
