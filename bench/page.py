@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._common import ROOT, Section, Sizes, fmt, percentile
+from ._common import PACE_SOURCE, ROOT, Section, Sizes, fmt, percentile
 
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -79,25 +79,17 @@ _TOKENS = [str(c) for c in _demo.stream("Tell me about trains", max_tokens=3000,
 _MARK = {mark!r}
 
 def _paced(n, rate, out, logprobs=False, thinking=0):
-    '''n tokens at `rate` a second (every token due yielded at once, then sleep); the last is the marker.'''
-    start = time.perf_counter()
-    i = 0
-    while i < n:
-        due = min(n, int((time.perf_counter() - start) * rate) + 1)
-        if due <= i:
-            time.sleep(max(0.0, (i + 1) / rate - (time.perf_counter() - start)))
-            continue
-        while i < due:
-            text = _MARK if i == n - 1 else _TOKENS[i % len(_TOKENS)]
-            if i == n - 1:
-                out["last"] = max(out.get("last", 0.0), time.time())
-            if thinking and i < thinking:
-                yield Chunk(text, kind="reasoning")
-            elif logprobs:
-                yield Chunk(text, logprob=-((i * 7919) % 40) / 10, top_logprobs=((text, -0.1), ("x", -2.5)))
-            else:
-                yield text
-            i += 1
+    '''n tokens at `rate` a second (see _pace); the last is the marker.'''
+    for i in _pace(n, rate):
+        text = _MARK if i == n - 1 else _TOKENS[i % len(_TOKENS)]
+        if i == n - 1:
+            out["last"] = max(out.get("last", 0.0), time.time())
+        if thinking and i < thinking:
+            yield Chunk(text, kind="reasoning")
+        elif logprobs:
+            yield Chunk(text, logprob=-((i * 7919) % 40) / 10, top_logprobs=((text, -0.1), ("x", -2.5)))
+        else:
+            yield text
 
 class _Paced:
     '''A "model" for compare: its stream is a paced generator.'''
@@ -105,8 +97,6 @@ class _Paced:
         self.n, self.rate, self.out, self.model_name = n, rate, out, name
     def stream(self, prompt, **options):
         return _paced(self.n, self.rate, self.out)
-
-print("ready")
 """
 
 # Installed on the page before the cell runs. `window.__page7` gathers what the row reports.
@@ -222,7 +212,7 @@ def _measure_row(page: Any, lab: Any, mode: str, n: int, rate: int, typing: bool
     from browser_harness import SCRATCH, add_cell, kernel_value, open_notebook, run_cell, run_code
 
     open_notebook(page, lab, SCRATCH)
-    run_code(page, KERNEL_SETUP.format(mark=MARK))
+    run_code(page, KERNEL_SETUP.format(mark=MARK) + PACE_SOURCE)
     typist = add_cell(page, "# typing here: ")
     cell = add_cell(page, "_out = {}\n" + MODES[mode].format(n=n, rate=rate))
     cdp = page.context.new_cdp_session(page)

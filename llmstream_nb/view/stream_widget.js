@@ -293,11 +293,18 @@ class TokenFlow {
   // (new runs only where the run being written is near the viewport: a long answer's end out of
   // sight costs a text node's append, until it comes into view).
   append(pieces, eager = true) {
+    // What the run being written gets, written to the page once per run: spans, or its folded text.
     let fragment = null;
+    let folded = "";
+    const flush = () => {
+      if (this.open && fragment) this.open.el.appendChild(fragment);
+      if (this.open && folded) this.open.el.firstChild.appendData(folded);
+      fragment = null;
+      folded = "";
+    };
     for (const text of pieces) {
       if (!this.open) {
-        this.flush(fragment);
-        fragment = null;
+        flush();
         this.start(eager && this.near);
       }
       const run = this.open;
@@ -308,7 +315,7 @@ class TokenFlow {
         fragment.appendChild(span);
         if (this.sep) fragment.appendChild(sepNode(this.sep));
       } else {
-        run.el.firstChild.appendData(text + this.sep);
+        folded += text + this.sep;
       }
       run.count++;
       this.total++;
@@ -316,16 +323,11 @@ class TokenFlow {
       const endsBlock = this.blockLength >= PARAGRAPH && text.endsWith("\n");
       if (endsBlock) this.block = null;
       if (endsBlock || run.count >= RUN) {
-        this.flush(fragment);
-        fragment = null;
+        flush();
         this.close();
       }
     }
-    this.flush(fragment);
-  }
-
-  flush(fragment) {
-    if (fragment && this.open) this.open.el.appendChild(fragment);
+    flush();
   }
 
   start(eager) {
