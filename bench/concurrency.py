@@ -280,7 +280,7 @@ async def _views_together(n, tokens, spec, base_url, extra):
     per = []
     for v in views:
         chunks = [c for c in v.chunks if c.text]
-        started = v._started - t0
+        started = v.record.started - t0
         gaps = [b.t - a.t for a, b in zip(chunks, chunks[1:])]
         per.append({{"first": started + chunks[0].t if chunks else float("nan"),
                     "last": started + chunks[-1].t if chunks else float("nan"),

@@ -100,9 +100,8 @@ def _breakdown(view: Any) -> dict[str, float]:
     out = {"Chunk object": sum(sys.getsizeof(c) for c in chunks) / n}
     for name in ("text", "t", "index", "logprob", "top_logprobs"):
         out[name] = sum(size(getattr(c, name)) for c in chunks) / n
-    source = view._source
-    lists = [chunks, getattr(source, "chunks", None)]  # the view's and the stream's; the text is joined from them
-    out["list slots"] = sum(sys.getsizeof(x) for x in lists if isinstance(x, list)) / n
+    lists = {id(x): x for x in (chunks, view.record.chunks)}  # one list: the view reads the stream's record
+    out["list slots"] = sum(sys.getsizeof(x) for x in lists.values()) / n
     if out["top_logprobs"]:  # the tuples of (token, logprob) pairs inside
         inner = 0
         for c in chunks:
@@ -171,10 +170,10 @@ def memory(section: Section, base_url: str, sizes: Sizes) -> dict[str, Any]:
         align="lrrrrrr",
     )
     section.note(
-        "A fresh process per row (RSS rows: median of 2). The view and the stream it consumed share the chunk "
-        "objects; what a chunk costs is the `Chunk` (slots: text, kind, index, t, finish_reason, logprob, "
-        "top_logprobs, fallback), its text, its `t` float and `index` int, and one pointer in each of two "
-        "lists (the stream's chunks and the view's; both join their text from them when it is read). *peak* also counts "
+        "A fresh process per row (RSS rows: median of 2). The view reads the record of the stream it consumed "
+        "(one list of chunks); what a chunk costs is the `Chunk` (slots: text, kind, index, t, finish_reason, logprob, "
+        "top_logprobs, fallback), its text, its `t` float and `index` int, and one pointer in that list "
+        "(the text is joined from it when it is read). *peak* also counts "
         "what is transient while streaming (SSE reads, JSON dicts), *held* what stays. RSS per chunk of the "
         "shorter streams carries the allocator's arena granularity (a few hundred KB over 10,000 chunks); "
         "tracemalloc counts only objects. CPU per chunk flat from the smallest to the largest stream: nothing "

@@ -5,12 +5,14 @@ Public names only; heavy parts (httpx, widgets, the demo model's training) load 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
 from .chunks import Chunk, Completion, ProviderTimings, Timings, Usage
 from .errors import (
     APIConnectionError,
     APIError,
+    APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
@@ -25,22 +27,33 @@ from .errors import (
     ServerError,
     StreamError,
 )
-from .models import AsyncTokenStream, Model, TokenStream
+from .models import AsyncTokenStream, Model, StreamRecord, TokenStream
 from .registry import get_model, provider_names, register_provider
+from .status import Status
 from .timeline import Timeline, TimelineRow, timeline
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:  # what type checkers see; at run time these load on first use (see __getattr__)
+    from .view.compare import Comparison, compare
+    from .view.events_view import EventsView
+    from .view.show import show  # from the module: `view.show` is also the module's name
+    from .view.stream_view import StreamView
+
+#: Names that import ipywidgets' side of the package only when first asked for.
+_LAZY = frozenset({"Comparison", "EventsView", "StreamView", "compare", "show"})
 
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIStatusError",
     "APITimeoutError",
     "AsyncTokenStream",
     "AuthenticationError",
     "BadRequestError",
     "Chunk",
+    "Comparison",
     "Completion",
     "ConfigurationError",
+    "EventsView",
     "InterruptedStreamError",
     "LLMStreamError",
     "MalformedStreamError",
@@ -51,22 +64,28 @@ __all__ = [
     "ProviderTimings",
     "RateLimitError",
     "ServerError",
+    "Status",
     "StreamError",
+    "StreamRecord",
+    "StreamView",
     "Timings",
     "Timeline",
     "TimelineRow",
     "TokenStream",
     "Usage",
+    "__version__",
+    "compare",
     "get_model",
     "provider_names",
     "register_provider",
+    "show",
     "timeline",
 ]
 
 
 def __getattr__(name: str) -> Any:
     """Widget-side names import ipywidgets only when asked for."""
-    if name in {"Comparison", "EventsView", "StreamView", "compare", "show"}:
+    if name in _LAZY:
         from . import view
 
         return getattr(view, name)

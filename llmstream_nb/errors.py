@@ -1,5 +1,25 @@
 """Every error llmstream_nb raises, in one hierarchy.
 
+    LLMStreamError                      partial_text: what arrived before the failure
+     ├── ConfigurationError (ValueError) fixable before any request
+     ├── APIStatusError                 the server answered with an error status (APIError: same class)
+     │    ├── BadRequestError           400, 422
+     │    ├── AuthenticationError       401
+     │    ├── PermissionDeniedError     403
+     │    ├── NotFoundError             404
+     │    ├── RateLimitError            429
+     │    └── ServerError               5xx
+     ├── APIConnectionError             the server could not be reached, or the connection failed
+     │    └── APITimeoutError           connecting, or waiting for the next chunk, took too long
+     └── StreamError                    the stream started but did not end properly
+          ├── MalformedStreamError      not what the protocol promises (bad JSON...)
+          ├── InterruptedStreamError    the connection closed before the end marker
+          └── ProviderStreamError       the provider sent an error inside the stream
+
+The names are openai-python's where we borrowed them, with its meaning: `APIStatusError` for
+statuses, and timeouts under connection errors as in openai and httpx, so `except
+APIConnectionError` catches a timeout too. `APIError` stays as an alias of `APIStatusError`.
+
 Each message is one line a person can act on: which provider, which host, what status,
 the provider's own words, and what to do. Keys never appear: anything that could echo a
 secret passes through `redact` first. Errors raised mid-stream carry what had arrived in
@@ -73,40 +93,44 @@ class ConfigurationError(LLMStreamError, ValueError):
     """Unknown provider, unknown option, missing key: fixable before any request."""
 
 
-class APIError(LLMStreamError):
+class APIStatusError(LLMStreamError):
     """The provider answered with an error status."""
 
 
-class BadRequestError(APIError):
+#: The earlier name of `APIStatusError`, kept so code written against it keeps working.
+APIError = APIStatusError
+
+
+class BadRequestError(APIStatusError):
     """HTTP 400/422: the request itself is wrong."""
 
 
-class AuthenticationError(APIError):
+class AuthenticationError(APIStatusError):
     """HTTP 401: the key is missing, wrong or expired."""
 
 
-class PermissionDeniedError(APIError):
+class PermissionDeniedError(APIStatusError):
     """HTTP 403: the key is valid but not allowed to do this."""
 
 
-class NotFoundError(APIError):
+class NotFoundError(APIStatusError):
     """HTTP 404: no such model or endpoint."""
 
 
-class RateLimitError(APIError):
+class RateLimitError(APIStatusError):
     """HTTP 429: too many requests or out of quota."""
 
 
-class ServerError(APIError):
+class ServerError(APIStatusError):
     """HTTP 5xx: the provider failed."""
 
 
-class APITimeoutError(LLMStreamError):
-    """Connecting, or waiting for the next chunk, took longer than allowed."""
-
-
 class APIConnectionError(LLMStreamError):
-    """The server could not be reached."""
+    """The server could not be reached, or the connection failed."""
+
+
+class APITimeoutError(APIConnectionError):
+    """Connecting, or waiting for the next chunk, took longer than allowed."""
 
 
 class StreamError(LLMStreamError):
@@ -125,7 +149,7 @@ class ProviderStreamError(StreamError):
     """The provider sent an error object inside the stream."""
 
 
-_STATUS_ERRORS: dict[int, type[APIError]] = {
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
     403: PermissionDeniedError,
@@ -142,10 +166,10 @@ _STATUS_HINTS: dict[int, str] = {
 }
 
 
-def error_for_status(status: int) -> type[APIError]:
+def error_for_status(status: int) -> type[APIStatusError]:
     if status in _STATUS_ERRORS:
         return _STATUS_ERRORS[status]
-    return ServerError if status >= 500 else APIError
+    return ServerError if status >= 500 else APIStatusError
 
 
 def hint_for_status(status: int) -> str | None:

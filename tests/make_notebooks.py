@@ -754,7 +754,7 @@ TEACHING = [
         else:
             chat = GenericFakeChatModel(messages=itertools.cycle(["Night trains leave late and arrive early."]))
             chain = ChatPromptTemplate.from_template("Tell me about {topic} in one sentence.") | chat | StrOutputParser()
-            events = EventsView(chain, "night trains").run()  # the events, as a list, for later
+            table = EventsView(chain, "night trains").run()  # table.events: the events, as a list, for later
     """),
     md("""
         ## Where next

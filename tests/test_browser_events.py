@@ -32,7 +32,7 @@ from llmstream_nb import EventsView
 
 chat = GenericFakeChatModel(messages=itertools.cycle([{ANSWER!r}]))
 chain = ChatPromptTemplate.from_template("About {{topic}}") | chat | StrOutputParser()
-events = EventsView(chain, {{"topic": "tea"}}).run()"""
+table = EventsView(chain, {{"topic": "tea"}}).run()"""
 CHILDREN = [("prompt", "ChatPromptTemplate"), ("chat_model", "GenericFakeChatModel"), ("parser", "StrOutputParser")]
 TEXTS = "nodes => nodes.map(n => n.textContent)"
 # Where each name's first letter is drawn (after its indentation).

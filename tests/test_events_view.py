@@ -15,7 +15,7 @@ from typing import Any, AsyncIterator
 
 import pytest
 
-from llmstream_nb import Chunk, Completion, get_model
+from llmstream_nb import Chunk, Completion, _runtime, get_model
 from llmstream_nb.view import events_view
 from llmstream_nb.view.events_rows import (
     DEPTH,
@@ -174,8 +174,8 @@ def test_pull_blocking_prints_the_table_at_the_end() -> None:
     out = io.StringIO()
     view = EventsView(instant_demo(), "tea", file=out, max_tokens=6, seed=1)
     assert out.getvalue() == ""  # nothing before the run
-    events = view.run()
-    assert view.status == "done" and events is view.events and len(events) == len(view.rows)
+    assert view.run() is view  # run() and start() return the view, as a StreamView's do
+    assert view.status == "done" and len(view.events) == len(view.rows)
     assert_start_stream_end(view)
     printed = out.getvalue().splitlines()
     streamed = len(view.rows) - 2
@@ -196,6 +196,8 @@ def test_pull_async_with_await() -> None:
     assert_start_stream_end(view)
     text = "".join(e["data"]["chunk"].text for e in view.events if e["event"] == "on_llm_stream")
     assert text == view.events[-1]["data"]["output"].text
+    assert view.completion.text == text  # the answer the events carried, kept as a stream's record
+    assert view.completion.usage == view.events[-1]["data"]["output"].usage
 
 
 def test_pull_from_any_async_iterator_and_its_error() -> None:
@@ -250,7 +252,7 @@ def test_stop_cancels_an_async_table() -> None:
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Pretend to be in a kernel; record the custom messages instead of sending them."""
     messages: list[dict[str, Any]] = []
-    monkeypatch.setattr(events_view, "_in_kernel", lambda: True)
+    monkeypatch.setattr(_runtime, "in_kernel", lambda: True)
     widget_class = events_view._widget_class()
     monkeypatch.setattr(widget_class, "send", lambda self, content, buffers=None: messages.append(content))
     return messages

@@ -1,6 +1,6 @@
 """Wire bytes -> chunks, without HTTP: recorded provider streams and hand-made edge cases.
 
-The recorded streams (../shared/fixtures) go through the SSE decoder and the provider's parser
+The recorded streams (tests/fixtures) go through the SSE decoder and the provider's parser
 (OpenAI chunks, Anthropic events) exactly as a response body would, cut into random reads by hypothesis, so the text
 cannot depend on where the network happened to split the bytes.
 """
@@ -12,7 +12,7 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wire import NEWLINES, fixture_flavour, fixture_names, fixture_wire, random_splits, wire_bytes
+from wire import FIXTURES_DIR, NEWLINES, fixture_flavour, fixture_names, fixture_wire, random_splits, wire_bytes
 
 from llmstream_nb.chunks import REASONING, TEXT, Chunk, Usage
 from llmstream_nb.errors import InterruptedStreamError, MalformedStreamError, ProviderStreamError
@@ -45,7 +45,7 @@ def usage_of(pieces: list) -> tuple[int | None, int | None] | None:
 
 
 def test_every_openai_fixture_has_an_expectation() -> None:
-    assert OPENAI_FIXTURES, "no fixtures found: is ../shared/fixtures there (or LLMSTREAM_FIXTURES set)?"
+    assert OPENAI_FIXTURES, f"no fixtures found in {FIXTURES_DIR}"
     assert sorted(OPENAI_FIXTURES) == sorted(EXPECTED_TEXT)
 
 

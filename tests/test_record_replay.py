@@ -28,6 +28,7 @@ from llmstream_nb import (
     ConfigurationError,
     InterruptedStreamError,
     Model,
+    ProviderTimings,
     StreamError,
     TokenStream,
     Usage,
@@ -480,3 +481,34 @@ def test_a_stream_remembers_its_prompt_so_saving_needs_none(tmp_path) -> None:
     recording = load(save(stream, tmp_path / "run.jsonl"))
     assert recording.prompt == "Tell me about trains."
     assert recording.options == {"seed": 7, "max_tokens": 12}
+
+
+# -- one record: what the provider measured survives a view, a file and a replay -------------
+
+PROVIDER_TIMINGS = ProviderTimings(total=1.5, load=0.25, prompt=0.125, generation=1.0, tokens_per_second=42.0)
+
+
+class ProviderTimedModel(Model):
+    """Reports its own timings at the end, as Ollama and llama.cpp do."""
+
+    provider = "timed"
+
+    def _stream_chunks(self, request: Request) -> Iterator[Any]:
+        yield Chunk("Measured ")
+        yield Chunk("answer.", finish_reason="stop")
+        yield Usage(4, 2)
+        yield PROVIDER_TIMINGS
+
+
+@pytest.mark.parametrize("speed", [None, 0.5], ids=["as-it-comes", "slowed"])
+def test_provider_timings_survive_show_save_and_replay(tmp_path: Path, speed: float | None) -> None:
+    """The view reads the stream's own record (slowed: takes its reports), so `save` writes them and a replay gives them back."""
+    from llmstream_nb import show
+
+    view = show(ProviderTimedModel(), "How long did it take?", file=io.StringIO(), speed=speed)
+    assert view.completion.provider_timings == PROVIDER_TIMINGS
+    path = view.save(tmp_path / "timed.jsonl")
+    assert load(path).provider_timings == PROVIDER_TIMINGS
+    replayed = get_model(f"replay:{path}", speed=0).invoke("How long did it take?")
+    assert replayed.text == "Measured answer." and replayed.usage.prompt_tokens == 4
+    assert replayed.provider_timings == PROVIDER_TIMINGS

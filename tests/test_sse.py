@@ -251,7 +251,7 @@ async def test_aiter_sse_yields_each_event_before_the_next_read() -> None:
 
 
 def test_fixtures_are_present() -> None:
-    assert fixture_names(), f"no *.chunks.jsonl in {FIXTURES_DIR}; set LLMSTREAM_FIXTURES"
+    assert fixture_names(), f"no *.chunks.jsonl in {FIXTURES_DIR}"
 
 
 def test_openai_wire_ends_with_done() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from llmstream_nb import Chunk, Completion, compare, get_model, timeline
+from llmstream_nb import Chunk, Completion, ConfigurationError, compare, get_model, timeline
 from llmstream_nb.magic.arguments import MagicUsageError, parse_cell_line
 from llmstream_nb.sources.slow_motion import Pacer, check_speed, slow_motion
 from llmstream_nb.timeline import NO_PANDAS
@@ -144,9 +144,10 @@ def test_magic_repeatable_model_and_speed() -> None:
     args = parse_cell_line("-m demo -m openai:gpt-4o-mini --speed 0.25")
     assert args.models == ["demo", "openai:gpt-4o-mini"] and args.model == "demo" and args.speed == 0.25
     assert parse_cell_line("-m demo").models == ["demo"]
-    for line in ("-m a -m b --events", "-m a -m b --record x.jsonl", "-m a -m b --no-stream", "--speed 0", "--speed -1"):
+    for line in ("-m a -m b --events", "-m a -m b --record x.jsonl", "-m a -m b --no-stream", "--speed -1", "--speed inf"):
         with pytest.raises(MagicUsageError):
             parse_cell_line(line)
+    assert parse_cell_line("--speed 0").speed == 0  # 0: no waiting, as for a replay (pacing.py)
 
 
 # -- slow motion -------------------------------------------------------------------------
@@ -188,10 +189,16 @@ def test_pacer_does_not_drift_when_a_sleep_overshoots() -> None:
     assert pacer.wait(0.5) == 0.0  # late: at once, never a negative sleep
 
 
-@pytest.mark.parametrize("speed", [0, -1, float("inf"), float("nan"), True, "2"])
-def test_speed_must_be_positive(speed: Any) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("speed", [-1, float("inf"), float("nan"), True, "2"])
+def test_speed_must_be_a_number_0_or_more(speed: Any) -> None:
+    with pytest.raises(ConfigurationError, match="speed must be a number, 0 or more"):  # a ValueError too
         check_speed(speed)
+
+
+def test_speed_0_means_no_waiting_for_slow_motion_as_for_a_replay() -> None:
+    clock = FakeClock()
+    pacer = Pacer(0, clock)
+    assert [pacer.wait(arrival) for arrival in (0.0, 1.0, 60.0)] == [0.0, 0.0, 0.0]
 
 
 def test_slow_motion_keeps_order_content_and_closes() -> None:
@@ -244,10 +251,10 @@ def test_a_slowed_view_keeps_the_answer_and_the_usage() -> None:
 
 
 def test_a_whole_answer_says_it_does_not_stream() -> None:
-    from llmstream_nb.models.base import _as_one_chunk
+    from llmstream_nb.models import one_chunk_pieces
 
     whole = Completion("The whole answer at once.")
-    view = StreamView(iter(list(_as_one_chunk(whole))[:1]), file=io.StringIO())
+    view = StreamView(iter(list(one_chunk_pieces(whole))[:1]), file=io.StringIO())
     view.run()
     assert view.streamed is False
     assert view.stats["note"] == FALLBACK_NOTE == "1 chunk: this model does not stream"

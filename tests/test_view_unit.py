@@ -471,7 +471,7 @@ from llmstream_nb.view import StreamView
 StreamView(iter(["not a demo"]), model="openai:gpt-x", file=io.StringIO())
 print(sorted(t.name for t in threading.enumerate()))
 view = StreamView(get_model("demo", ttft=0, tokens_per_second=0).stream("hi", max_tokens=3), file=io.StringIO())
-from llmstream_nb.view import warmup
+from llmstream_nb.demo import warmup
 warmup._thread.join(120)
 from llmstream_nb.demo import DemoLM
 print(warmup._thread.name, DemoLM._shared is not None)
@@ -665,10 +665,11 @@ class FakeHandle:
 @pytest.fixture
 def widget_view(monkeypatch: pytest.MonkeyPatch) -> Callable[..., tuple[StreamView, list[Any], list[FakeHandle]]]:
     """A StreamView that believes it is in a kernel: sends and displays are recorded."""
-    from llmstream_nb.view import stream_view, widget_sink
+    from llmstream_nb import _runtime
+    from llmstream_nb.view import widget_sink
     from llmstream_nb.view.widget import StreamWidget
 
-    monkeypatch.setattr(stream_view, "_in_kernel", lambda: True)
+    monkeypatch.setattr(_runtime, "in_kernel", lambda: True)
     handles: list[FakeHandle] = []
     monkeypatch.setattr(widget_sink, "show_bundle", lambda data: handles.append(FakeHandle(data)) or handles[-1])
     sent: list[Any] = []
@@ -751,7 +752,7 @@ def test_widget_mode_is_set_before_the_page_sees_it(widget_view: Callable[..., A
     assert early.widget.mode == "blocking"
 
     planned, _, handles = widget_view(["d"])
-    planned._display("blocking")  # the magic's --events path: displayed before run()
+    planned.display("blocking")  # the magic's --events path: displayed before run()
     assert planned.widget.mode == "blocking" and len(handles) == 3
     planned.run()
     assert planned.widget.mode == "blocking" and len(handles) == 3  # displayed once

@@ -1,4 +1,4 @@
-"""The bytes a provider puts on the wire, rebuilt from the recorded fixtures (see shared/fixtures/README.md).
+"""The bytes a provider puts on the wire, rebuilt from the recorded fixtures (see tests/fixtures/README.md).
 
 Tests of every stream decoder use these, so that "the fixture decodes to its expected text" is checked on the same
 bytes, whatever the line ends and however the reads are cut.
@@ -7,15 +7,14 @@ bytes, whatever the line ends and however the reads are cut.
 from __future__ import annotations
 
 import json
-import os
 from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
 Flavour = Literal["openai", "anthropic"]
 
-# On CI the repo is cloned fresh with shared/ beside it: <root>/../shared/fixtures. LLMSTREAM_FIXTURES overrides.
-FIXTURES_DIR = Path(os.environ.get("LLMSTREAM_FIXTURES") or Path(__file__).resolve().parents[2] / "shared" / "fixtures")
+#: The recorded streams live with the tests, so a clone tests on its own.
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 NEWLINES = ("\n", "\r\n", "\r")
 _SUFFIX = ".chunks.jsonl"
 

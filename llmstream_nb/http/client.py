@@ -192,7 +192,7 @@ class HttpSession:
                 decoder.close()
                 return
             except httpx.TransportError as exc:
-                if not handed_on and isinstance(exc, _RETRYABLE_TRANSPORT) and attempt < self.retry.max_retries:
+                if self._retryable(exc, attempt, handed_on):
                     attempt = self._wait(attempt, exc)
                     continue
                 raise transport_error(self.context, exc, in_body=True) from exc
@@ -216,7 +216,7 @@ class HttpSession:
                 yield from splitter.close()
                 return
             except httpx.TransportError as exc:
-                if not handed_on and isinstance(exc, _RETRYABLE_TRANSPORT) and attempt < self.retry.max_retries:
+                if self._retryable(exc, attempt, handed_on):
                     attempt = self._wait(attempt, exc)
                     continue
                 raise transport_error(self.context, exc, in_body=True) from exc
@@ -231,7 +231,7 @@ class HttpSession:
             try:
                 body = response.read()
             except httpx.TransportError as exc:
-                if isinstance(exc, _RETRYABLE_TRANSPORT) and attempt < self.retry.max_retries:
+                if self._retryable(exc, attempt):
                     attempt = self._wait(attempt, exc)
                     continue
                 raise transport_error(self.context, exc, in_body=True) from exc
@@ -247,7 +247,7 @@ class HttpSession:
             try:
                 response = client.send(client.build_request(method, self.url(path), json=json), stream=True)
             except httpx.TransportError as exc:
-                if isinstance(exc, _RETRYABLE_TRANSPORT) and attempt < self.retry.max_retries:
+                if self._retryable(exc, attempt):
                     attempt = self._wait(attempt, exc)
                     continue
                 raise transport_error(self.context, exc, in_body=False) from exc
@@ -290,7 +290,7 @@ class HttpSession:
                 decoder.close()
                 return
             except httpx.TransportError as exc:
-                if not handed_on and isinstance(exc, _RETRYABLE_TRANSPORT) and attempt < self.retry.max_retries:
+                if self._retryable(exc, attempt, handed_on):
                     attempt = await self._await(attempt, exc)
                     continue
                 raise transport_error(self.context, exc, in_body=True) from exc
@@ -313,7 +313,7 @@ class HttpSession:
                     yield line
                 return
             except httpx.TransportError as exc:
-                if not handed_on and isinstance(exc, _RETRYABLE_TRANSPORT) and attempt < self.retry.max_retries:
+                if self._retryable(exc, attempt, handed_on):
                     attempt = await self._await(attempt, exc)
                     continue
                 raise transport_error(self.context, exc, in_body=True) from exc
@@ -328,7 +328,7 @@ class HttpSession:
             try:
                 body = await response.aread()
             except httpx.TransportError as exc:
-                if isinstance(exc, _RETRYABLE_TRANSPORT) and attempt < self.retry.max_retries:
+                if self._retryable(exc, attempt):
                     attempt = await self._await(attempt, exc)
                     continue
                 raise transport_error(self.context, exc, in_body=True) from exc
@@ -342,7 +342,7 @@ class HttpSession:
             try:
                 response = await client.send(client.build_request(method, self.url(path), json=json), stream=True)
             except httpx.TransportError as exc:
-                if isinstance(exc, _RETRYABLE_TRANSPORT) and attempt < self.retry.max_retries:
+                if self._retryable(exc, attempt):
                     attempt = await self._await(attempt, exc)
                     continue
                 raise transport_error(self.context, exc, in_body=False) from exc
@@ -363,6 +363,11 @@ class HttpSession:
         return attempt + 1
 
     # -- shared decisions -----------------------------------------------------------------
+
+    def _retryable(self, exc: httpx.TransportError, attempt: int, handed_on: bool = False) -> bool:
+        """The one retry decision for a transport failure: nothing handed on yet (retry.py says why),
+        a failure the server did nothing for, and retries left."""
+        return not handed_on and isinstance(exc, _RETRYABLE_TRANSPORT) and attempt < self.retry.max_retries
 
     def _retry_delay(self, response: httpx.Response, body: bytes, attempt: int) -> float:
         """How long to wait before retrying this error status; raises it when there is no retry."""

@@ -17,7 +17,7 @@ import httpx
 
 from ..errors import (
     APIConnectionError,
-    APIError,
+    APIStatusError,
     APITimeoutError,
     InterruptedStreamError,
     LLMStreamError,
@@ -102,8 +102,8 @@ def status_error(
     reason: str = "",
     attempts: int = 1,
     retry_after: float | None = None,
-) -> APIError:
-    """The `APIError` subclass for `status`, with the provider's message and a hint."""
+) -> APIStatusError:
+    """The `APIStatusError` subclass for `status`, with the provider's message and a hint."""
     detail = provider_message(body) or reason or "no error message"
     hint = context.hints.get(status) or hint_for_status(status)
     if retry_after is not None:

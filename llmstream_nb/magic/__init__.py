@@ -3,14 +3,14 @@
 Loading twice (`%reload_ext`) replaces the previous instance everywhere IPython keeps it,
 closing its cached models, so `%config LLMStreamMagics` never talks to a stale one.
 When the default model is the demo, loading also starts training it on a background thread
-(view/warmup.py), so the first cell does not count that second as its time to first token.
+(demo/warmup.py), so the first cell does not count that second as its time to first token.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..view.warmup import warm_demo_model_for
+from ..demo.warmup import warm_demo_model_for
 from .magics import LLMStreamMagics
 
 __all__ = ["LLMStreamMagics", "load_ipython_extension", "unload_ipython_extension"]
@@ -21,7 +21,7 @@ def load_ipython_extension(ipython: Any) -> None:
     unload_ipython_extension(ipython)
     magics = LLMStreamMagics(shell=ipython)
     ipython.register_magics(magics)
-    warm_demo_model_for(magics.default_model_spec())  # returns at once; see view/warmup.py
+    warm_demo_model_for(magics.default_model_spec())  # returns at once; see demo/warmup.py
 
 
 def unload_ipython_extension(ipython: Any) -> None:

@@ -16,6 +16,7 @@ from typing import Any, NoReturn, Sequence
 
 from ..errors import ConfigurationError
 from ..options import parse_assignment
+from ..pacing import check_speed
 
 PROG = "%%llmstream"
 
@@ -129,8 +130,11 @@ def parse_cell_line(line: str) -> CellArgs:
         raise MagicUsageError(f"-o needs a Python variable name, got {args.output!r}")
     if args.llm is not None:
         _check_llm(args)
-    if args.speed is not None and not (args.speed > 0 and args.speed != float("inf")):
-        raise MagicUsageError(f"--speed must be a positive number (0.25 = four times slower), got {args.speed:g}")
+    if args.speed is not None:
+        try:
+            check_speed(args.speed, "--speed")
+        except ConfigurationError as exc:
+            raise MagicUsageError(exc.detail) from None
     if len(args.models) > 1:
         _check_side_by_side(args)
     if args.events and not args.stream:

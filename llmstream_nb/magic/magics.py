@@ -12,31 +12,25 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import sys
 from typing import Any
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Bool, Dict, Float, Int, Unicode
 
-from ..errors import ConfigurationError, one_line
+from ..errors import ConfigurationError
 from ..models import Model
 from ..registry import DEFAULT_MODEL, MODEL_ENV, get_model, provider_statuses
 from ..sources import ForeignModel, as_model
 from .arguments import CellArgs, MagicUsageError, parse_cell_line
+from .complain import complain
 from .help import help_text
 from .runner import CellRun, run_cell, run_compare
 from .settings import apply_settings, format_settings
 from .template import TemplateError, render_prompt
 
-PREFIX = "llmstream: "
 SEE_HELP = " See %%llmstream?"
 LAST_RESULT = "_llmstream"
 _HELP = help_text()
-
-
-def complain(message: str) -> None:
-    """The one line a fixable mistake gets, on stderr."""
-    print(PREFIX + one_line(message, limit=600), file=sys.stderr)
 
 
 @magics_class

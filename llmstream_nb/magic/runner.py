@@ -20,16 +20,12 @@ import asyncio
 from dataclasses import dataclass, field, replace
 from typing import Any, AsyncIterator, Callable, Iterator
 
-from ..models import AsyncTokenStream, Model, TokenStream
-from ..models._bridge import iterate_async_in_thread
-from ..models.base import _as_one_chunk
-from ..models.streams import Piece
+from .. import _runtime
+from ..models import AsyncTokenStream, Model, Piece, TokenStream, one_chunk_pieces
+from ..models.bridge import iterate_async_in_thread
 from ..recording import check_writable, options_in_force, save
 from ..sources import EventAnswer
-
-#: Tasks that wait for an --async view to end (to print its table, to save it): the loop keeps
-#: only weak references to tasks.
-_AFTER_VIEWS: set[asyncio.Future[None]] = set()
+from .complain import complain
 
 
 @dataclass
@@ -49,9 +45,8 @@ class CellRun:
 def run_cell(run: CellRun, store: Callable[[Any], None]) -> Any:
     """Show the answer (and the events table), store the view, then run it blocking or as a task."""
     from ..view import StreamView
-    from ..view.show import _loop_is_running
 
-    if run.async_ and not _loop_is_running():
+    if run.async_ and not _runtime.loop_is_running():
         run = replace(run, async_=False)  # a terminal IPython runs no loop between cells: block, like show()
     if run.record:
         check_writable(run.record)  # a bad path fails before the model is asked
@@ -72,9 +67,8 @@ def run_compare(run: CellRun, models: list[Model], store: Callable[[Any], None])
     The `Comparison` is stored before the columns finish (an --async cell returns at once).
     """
     from ..view.compare import compare
-    from ..view.show import _loop_is_running
 
-    async_ = run.async_ and _loop_is_running()
+    async_ = run.async_ and _runtime.loop_is_running()
     return compare(models, run.prompt, async_=async_, options=run.call_options, on_start=store, **run.view_options)
 
 
@@ -82,7 +76,7 @@ def _run_view(run: CellRun, view: Any, table: Any) -> Any:
     if table is None:
         return view.start() if run.async_ else view.run()
     if table.widget is not None:  # a notebook: the answer first, the live table under it
-        view._display("async" if run.async_ else "blocking")  # the page knows the mode from the start
+        view.display("async" if run.async_ else "blocking")  # the page knows the mode from the start
         table.display()
         return view.start() if run.async_ else view.run()
     # A terminal: the table is printed after the answer, never interleaved with it.
@@ -101,9 +95,7 @@ def _when_done(view: Any, then: Callable[[], None]) -> None:
     if not (view.active and view.mode == "async"):
         then()
         return
-    task = asyncio.ensure_future(_after(view, then))
-    _AFTER_VIEWS.add(task)
-    task.add_done_callback(_AFTER_VIEWS.discard)
+    _runtime.keep_alive(asyncio.ensure_future(_after(view, then)))
 
 
 async def _after(view: Any, then: Callable[[], None]) -> None:
@@ -116,8 +108,6 @@ async def _after(view: Any, then: Callable[[], None]) -> None:
 
 def _save(view: Any, run: CellRun) -> None:
     """--record: save the ended view. A failure is one line on stderr; it never hides how the stream ended."""
-    from .magics import complain
-
     try:
         save(view, run.record or "", prompt=run.prompt, options=options_in_force(run.model, run.call_options))
     except Exception as exc:
@@ -148,11 +138,11 @@ def _source(run: CellRun, table: Any) -> TokenStream | AsyncTokenStream:
 
 
 def _whole(model: Model, prompt: str, options: dict[str, Any]) -> Iterator[Piece]:
-    yield from _as_one_chunk(model.invoke(prompt, **options))
+    yield from one_chunk_pieces(model.invoke(prompt, **options))
 
 
 async def _awhole(model: Model, prompt: str, options: dict[str, Any]) -> AsyncIterator[Piece]:
-    for piece in _as_one_chunk(await model.ainvoke(prompt, **options)):
+    for piece in one_chunk_pieces(await model.ainvoke(prompt, **options)):
         yield piece
 
 

@@ -1,6 +1,6 @@
 """The model interface and the streams it returns."""
 
 from .base import Model
-from .streams import AsyncTokenStream, TokenStream
+from .streams import AsyncTokenStream, Piece, StreamRecord, TokenStream, one_chunk_pieces
 
-__all__ = ["AsyncTokenStream", "Model", "TokenStream"]
+__all__ = ["AsyncTokenStream", "Model", "Piece", "StreamRecord", "TokenStream", "one_chunk_pieces"]

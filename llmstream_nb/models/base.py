@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, AsyncIterator, Callable, ClassVar, Iterator, Sequence, TypeVar
 
-from ..chunks import REASONING, Chunk, Completion
+from ..chunks import Completion
 from ..options import (
     GENERATION_OPTION_NAMES,
     GenerationOptions,
@@ -28,9 +28,9 @@ from ..options import (
     check_option_names,
     to_messages,
 )
-from . import _bridge
+from . import bridge
 from .events import stream_events
-from .streams import AsyncTokenStream, Piece, TokenStream
+from .streams import AsyncTokenStream, Piece, TokenStream, one_chunk_pieces
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -128,21 +128,21 @@ class Model:
         if self._implements("_stream_chunks"):
             return self._stream_chunks(request)
         if self._implements("_astream_chunks"):
-            return _bridge.iterate_async_in_thread(lambda: self._astream_chunks(request))
+            return bridge.iterate_async_in_thread(lambda: self._astream_chunks(request))
         return self._fallback_sync(request)
 
     def _async_pieces(self, request: Request) -> AsyncIterator[Piece]:
         if self._implements("_astream_chunks"):
             return self._astream_chunks(request)
         if self._implements("_stream_chunks"):
-            return _bridge.aiterate_sync_in_thread(self._stream_chunks(request))
+            return bridge.aiterate_sync_in_thread(self._stream_chunks(request))
         return self._fallback_async(request)
 
     def _fallback_sync(self, request: Request) -> Iterator[Piece]:
-        yield from _as_one_chunk(self._complete_sync(request))
+        yield from one_chunk_pieces(self._complete_sync(request))
 
     async def _fallback_async(self, request: Request) -> AsyncIterator[Piece]:
-        for piece in _as_one_chunk(await self._complete_async(request)):
+        for piece in one_chunk_pieces(await self._complete_async(request)):
             yield piece
 
     # -- whole answers ------------------------------------------------------------------
@@ -151,7 +151,7 @@ class Model:
         if self._implements("_complete"):
             return self._complete(request)
         if self._implements("_acomplete"):
-            return _bridge.run_coroutine_sync(lambda: self._acomplete(request))
+            return bridge.run_coroutine_sync(lambda: self._acomplete(request))
         raise NotImplementedError(f"{type(self).__name__} implements no way to answer")
 
     async def _complete_async(self, request: Request) -> Completion:
@@ -284,16 +284,6 @@ def _asked(stream: S, input: PromptInput, request: Request) -> S:
     stream.prompt = input
     stream.options = {k: v for k, v in asdict(request.options).items() if v not in (None, False)}
     return stream
-
-
-def _as_one_chunk(completion: Completion) -> Iterator[Piece]:
-    """The fallback stream: the whole answer as one chunk, marked as such."""
-    if completion.reasoning:
-        yield Chunk(completion.reasoning, kind=REASONING, fallback=True)
-    yield Chunk(completion.text, finish_reason=completion.finish_reason or "stop", fallback=True)
-    yield completion.usage
-    if completion.provider_timings is not None:
-        yield completion.provider_timings
 
 
 def _maybe_capture(call: Callable[[T], R], capture: bool) -> Callable[[T], R | Exception]:

@@ -9,15 +9,23 @@ v1 carries plain values (the chunk's text, the output as a dict) and v2 carries 
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, AsyncIterator, Sequence
+from typing import Any, AsyncIterator, Protocol, Sequence
 
 from ..errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from .base import Model
+from .streams import AsyncTokenStream
 
 EVENT_VERSIONS = ("v1", "v2")
 RUN_TYPE = "llm"
+
+
+class Streaming(Protocol):
+    """What events are made from: a model's name and its `astream` (`Model` is one; this module
+    does not import it, so the model interface and its events do not import each other)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def astream(self, input: Any, **options: Any) -> AsyncTokenStream: ...
 
 
 def _wanted(name: str, tags: list[str], filters: dict[str, Sequence[str] | None]) -> bool:
@@ -39,7 +47,7 @@ def _wanted(name: str, tags: list[str], filters: dict[str, Sequence[str] | None]
 
 
 async def stream_events(
-    model: Model,
+    model: Streaming,
     input: Any,
     *,
     version: str = "v2",

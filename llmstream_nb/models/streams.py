@@ -1,10 +1,15 @@
-"""The objects `stream()` and `astream()` return.
+"""The objects `stream()` and `astream()` return, and the record they keep.
 
 Iterate them for chunks; once they end, `text`, `usage`, `timings` and `completion` hold
 the whole answer (in the spirit of simonw/llm's Response), and `provider_timings` what the
 provider measured itself, if it reports that. The stream stamps each chunk's
 index and arrival time itself, so every provider gets the same metadata for free, and it
 attaches the partial text to any error raised mid-stream so nothing is lost.
+
+All of that lives in one `StreamRecord` (simonw/llm's `_BaseResponse` idea): both stream
+flavours are records, a `StreamView` showing one of them reads that very record, a view of
+any other source keeps one of its own, and a recording is written from one. Nothing is copied
+from one holder to another, so nothing can drift.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ from ..joined_text import JoinedText
 Piece = Union[Chunk, Usage, ProviderTimings]
 
 
-class _StreamState:
-    """What both stream flavours record while chunks pass through."""
+class StreamRecord:
+    """What a stream accumulates: chunks, text, reasoning, usage, timings, provider timings,
+    finish reason, error, and what was asked (prompt, options)."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str = "") -> None:
         self.model = model
         #: What was asked and with which generation options (set by `Model.stream`), so a
         #: recording or a view can say what the answer answers.
@@ -38,12 +44,20 @@ class _StreamState:
         self._text = JoinedText(self.chunks, TEXT)
         self._reasoning = JoinedText(self.chunks, REASONING)
 
-    def _begin(self) -> None:
+    def begin(self) -> None:
+        """Start the clock the chunks' arrival times count from (once)."""
         if self.started is None:
             self.started = time.perf_counter()
 
-    def _accept(self, piece: Piece) -> Chunk | None:
+    def accept(self, piece: Piece) -> Chunk | None:
         """Stamp a chunk (index, arrival time) and keep it; absorb usage and provider timing reports."""
+        if isinstance(piece, Chunk):
+            piece.index = len(self.chunks)
+            piece.t = time.perf_counter() - (self.started or 0.0)
+        return self.add(piece)
+
+    def add(self, piece: Piece) -> Chunk | None:
+        """Keep a chunk stamped already (by a view's `Stamper`); absorb usage and provider timings."""
         if isinstance(piece, Usage):
             if piece.prompt_tokens is not None:
                 self.usage.prompt_tokens = piece.prompt_tokens
@@ -53,20 +67,27 @@ class _StreamState:
         if isinstance(piece, ProviderTimings):
             self.provider_timings = piece
             return None
-        piece.index = len(self.chunks)
-        piece.t = time.perf_counter() - (self.started or 0.0)
         self.chunks.append(piece)
         return piece
 
-    def _fail(self, exc: BaseException) -> None:
+    def fail(self, exc: BaseException) -> None:
+        """End with an error, which gets the text so far as its `partial_text`."""
         self.ended = time.perf_counter()
         self.error = exc
         if isinstance(exc, LLMStreamError):
             exc.with_partial(self.text)
 
-    def _finish(self) -> None:
+    def finish(self) -> None:
+        """End (once): the clock stops."""
         if self.ended is None:
             self.ended = time.perf_counter()
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds from the start to the end (or to now, while it runs)."""
+        if self.started is None:
+            return 0.0
+        return (self.ended if self.ended is not None else time.perf_counter()) - self.started
 
     @property
     def text(self) -> str:
@@ -90,9 +111,7 @@ class _StreamState:
 
     @property
     def timings(self) -> Timings:
-        end = self.ended if self.ended is not None else time.perf_counter()
-        elapsed = end - self.started if self.started is not None else 0.0
-        return Timings.from_chunks([c for c in self.chunks if c.kind == TEXT], elapsed)
+        return Timings.from_chunks([c for c in self.chunks if c.kind == TEXT], self.elapsed)
 
     @property
     def completion(self) -> Completion:
@@ -115,7 +134,7 @@ class _StreamState:
         return f"<{type(self).__name__} {self.model} {state}, {len(self.chunks)} chunks>"
 
 
-class TokenStream(_StreamState):
+class TokenStream(StreamRecord):
     """A sync stream of `Chunk`s. Use it in a `for` loop or a `with` block (which closes it)."""
 
     def __init__(self, source: Iterator[Piece], model: str) -> None:
@@ -123,27 +142,27 @@ class TokenStream(_StreamState):
         self._source = source
 
     def __iter__(self) -> Iterator[Chunk]:
-        self._begin()
+        self.begin()
         try:
             for piece in self._source:
-                chunk = self._accept(piece)
+                chunk = self.accept(piece)
                 if chunk is not None:
                     yield chunk
         except GeneratorExit:  # the consumer stopped early: not an error
             self.close()
             raise
         except BaseException as exc:
-            self._fail(exc)
+            self.fail(exc)
             self.close()
             raise
-        self._finish()
+        self.finish()
 
     def close(self) -> None:
         """Stop early and release the connection."""
         close = getattr(self._source, "close", None)
         if close is not None:
             close()
-        self._finish()
+        self.finish()
 
     def __enter__(self) -> TokenStream:
         return self
@@ -152,7 +171,7 @@ class TokenStream(_StreamState):
         self.close()
 
 
-class AsyncTokenStream(_StreamState):
+class AsyncTokenStream(StreamRecord):
     """An async stream of `Chunk`s, for `async for`; `aclose()` (or `async with`) releases it."""
 
     def __init__(self, source: AsyncIterator[Piece], model: str) -> None:
@@ -175,28 +194,38 @@ class AsyncTokenStream(_StreamState):
         return await self._iterator.__anext__()
 
     async def _iterate(self) -> AsyncIterator[Chunk]:
-        self._begin()
+        self.begin()
         try:
             async for piece in self._source:
-                chunk = self._accept(piece)
+                chunk = self.accept(piece)
                 if chunk is not None:
                     yield chunk
         except GeneratorExit:  # the consumer stopped early: not an error
             await self.aclose()
             raise
         except BaseException as exc:
-            self._fail(exc)
+            self.fail(exc)
             await self.aclose()
             raise
-        self._finish()
+        self.finish()
 
     async def aclose(self) -> None:
         """Stop early and release the connection."""
         await aclose_source(self._source)
-        self._finish()
+        self.finish()
 
     async def __aenter__(self) -> AsyncTokenStream:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+def one_chunk_pieces(completion: Completion) -> Iterator[Piece]:
+    """A whole answer as a stream: one chunk (reasoning first, if any), marked `fallback`, then usage."""
+    if completion.reasoning:
+        yield Chunk(completion.reasoning, kind=REASONING, fallback=True)
+    yield Chunk(completion.text, finish_reason=completion.finish_reason or "stop", fallback=True)
+    yield completion.usage
+    if completion.provider_timings is not None:
+        yield completion.provider_timings

@@ -142,9 +142,14 @@ class ChunkParser:
         except (AttributeError, KeyError, IndexError, TypeError):  # JSON, but not shaped like a chunk
             raise malformed_error(self.context, data, "not a chunk of the OpenAI format") from None
 
+    @property
+    def finished(self) -> bool:
+        """The answer is whole: `[DONE]` or a finish reason arrived (a drop after it loses nothing)."""
+        return self.done or self.finish_reason is not None
+
     def close(self) -> None:
         """The body ended: fine after `[DONE]` or a finish reason (some servers omit `[DONE]`)."""
-        if not self.done and self.finish_reason is None:
+        if not self.finished:
             raise InterruptedStreamError(
                 "the stream ended without [DONE] or a finish reason",
                 provider=self.context.provider,

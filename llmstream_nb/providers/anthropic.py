@@ -12,7 +12,7 @@ silently lack what was asked for), while `seed` is a best-effort hint everywhere
 notebook-wide default), so it is not sent and a `UserWarning` says so; a server that does take one, like
 ours, gets it through `extra_body={"seed": N}`.
 
-The wire format lives in `_anthropic_wire.py` and the HTTP plumbing in `llmstream_nb.http`.
+The wire format lives in `_anthropic_wire.py`, the session and its set-up in `http_provider.py`.
 """
 
 from __future__ import annotations
@@ -22,22 +22,13 @@ import warnings
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from ..http.config import (
-    SESSION_SETTINGS,
-    api_hints,
-    check_base_url,
-    key_headers,
-    key_state,
-    key_status,
-    list_model_ids,
-    provider_session,
-    resolve_key,
-)
-from ..http.parsing import aparse_body, parse_body, sse_data
-from ..models.base import Model, ProviderStatus
-from ..models.streams import Piece
+from ..models import Piece
+from ..models.base import ProviderStatus
 from ..options import PromptInput, Request
 from ._anthropic_wire import PATH, VERSION, EventParser, is_done, request_body
+from .body import aparse_body, parse_body, sse_data
+from .http_provider import HttpProvider
+from .http_setup import SESSION_SETTINGS, api_hints, check_base_url, key_headers, key_status, resolve_key
 
 KEY_ENV = "ANTHROPIC_API_KEY"
 BASE_URL_ENV = "ANTHROPIC_BASE_URL"
@@ -46,7 +37,7 @@ OVERLOADED_HINT = "Anthropic is overloaded; retry in a moment"
 SEED_WARNING = "anthropic: the Messages API takes no seed, so seed= is not sent (temperature=0 repeats best)"
 
 
-class AnthropicModel(Model):
+class AnthropicModel(HttpProvider):
     """A Claude model behind Anthropic's Messages API (or a server that speaks it)."""
 
     provider = "anthropic"
@@ -57,16 +48,15 @@ class AnthropicModel(Model):
     extra_call_options = ("top_k", "thinking", "thinking_budget", "extra_body")
 
     def _configure(self, api_key: str | None = None, base_url: str | None = None, **session: Any) -> None:
-        """`session`: the settings of `http.config.SESSION_SETTINGS` (headers, timeouts, retries)."""
+        """`session`: the settings of `http_setup.SESSION_SETTINGS` (headers, timeouts, retries)."""
         url = check_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL, "http://localhost:8000")
         # The SDK's base URL is the root; a ".../v1" written by analogy with OpenAI's works too.
-        self.base_url = url.removesuffix("/v1")
+        url = url.removesuffix("/v1")
         key = resolve_key(api_key, KEY_ENV)
         self._has_key = bool(key)
-        hints = {**api_hints(self.model, self.base_url, self._has_key, KEY_ENV), 529: OVERLOADED_HINT}
-        self.http = provider_session(
-            self.provider,
-            self.base_url,
+        hints = {**api_hints(self.model, url, self._has_key, KEY_ENV), 529: OVERLOADED_HINT}
+        self._open_session(
+            url,
             key=key,
             key_header="x-api-key",
             protocol_headers={"anthropic-version": VERSION},
@@ -75,9 +65,6 @@ class AnthropicModel(Model):
         )
         # Options given here that Anthropic cannot honour fail now, not at the first call.
         request_body(self.model, Request(messages=(), options=self.options, extra=self.extra), stream=True)
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name} at {self.base_url} ({key_state(self._has_key)})>"
 
     # -- requests -------------------------------------------------------------------------
 
@@ -110,11 +97,5 @@ class AnthropicModel(Model):
         status = ProviderStatus(cls.provider, *key_status(base_url, key, KEY_ENV, BASE_URL_ENV))
         if list_models and status.configured:
             headers = {"anthropic-version": VERSION, **key_headers(key, "x-api-key")}
-            status.models, status.error = list_model_ids(cls.provider, base_url, "v1/models?limit=100", headers, key)
+            status.models, status.error = cls._list_models(base_url, "v1/models?limit=100", headers, key)
         return status
-
-    def close(self) -> None:
-        self.http.close()
-
-    async def aclose(self) -> None:
-        await self.http.aclose()

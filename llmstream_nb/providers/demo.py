@@ -34,6 +34,9 @@ class DemoModel(Model):
 
     def _configure(self, ttft: float | None = None, tokens_per_second: float | None = None, jitter: float | None = None) -> None:
         from ..demo import LatencyProfile
+        from ..demo.warmup import warm_demo_model
+
+        warm_demo_model()  # trains on a daemon thread now, not in the first stream's time to first token
 
         if self.model != self.default_model:
             raise ConfigurationError(f"unknown demo model {self.model!r}; the demo provider has one model: {self.default_model!r}")

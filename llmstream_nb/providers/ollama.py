@@ -6,7 +6,7 @@
 
 The server measures its own load, prompt and generation times; they end up in
 `stream.provider_timings` / `completion.provider_timings` (seconds, and the server's tokens/s).
-The wire format lives in `_ollama_wire.py` and the HTTP plumbing in `llmstream_nb.http`.
+The wire format lives in `_ollama_wire.py`, the session and its set-up in `http_provider.py`.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from typing import Any
 import httpx
 
 from ..errors import ConfigurationError
-from ..http.config import SESSION_SETTINGS, key_headers, list_model_ids, provider_session, resolve_key
-from ..http.parsing import aparse_body, parse_body
-from ..models.base import Model, ProviderStatus
-from ..models.streams import Piece
+from ..models import Piece
+from ..models.base import ProviderStatus
 from ..options import GenerationOptions, PromptInput, Request
 from ._ollama_wire import APIS, PATHS, LineParser, request_body
+from .body import aparse_body, parse_body
+from .http_provider import HttpProvider
+from .http_setup import SESSION_SETTINGS, key_headers, resolve_key
 
 HOST_ENV = "OLLAMA_HOST"
 KEY_ENV = "OLLAMA_API_KEY"
@@ -35,7 +36,7 @@ DEFAULT_READ_TIMEOUT = 120.0
 _THINK_LEVELS = ("low", "medium", "high")
 
 
-class OllamaModel(Model):
+class OllamaModel(HttpProvider):
     """A model served by Ollama, streamed as newline-delimited JSON."""
 
     provider = "ollama"
@@ -48,25 +49,24 @@ class OllamaModel(Model):
     def _configure(
         self, host: str | None = None, api: str = "chat", api_key: str | None = None, **session: Any
     ) -> None:
-        """`session`: the settings of `http.config.SESSION_SETTINGS` (headers, timeouts, retries)."""
+        """`session`: the settings of `http_setup.SESSION_SETTINGS` (headers, timeouts, retries)."""
         if api not in APIS:
             raise ConfigurationError(f"unknown api {api!r} for {self.name}; use 'chat' or 'generate'")
         _refuse_logprobs(self.options, self.name)
         _check_think(self.extra.get("think"), self.name)
         self.api = api
         self._path = PATHS[api]
-        self.base_url = base_url_from(host, "host") if host is not None else base_url_from(os.environ.get(HOST_ENV))
-        self.http = provider_session(
-            self.provider,
-            self.base_url,
+        url = base_url_from(host, "host") if host is not None else base_url_from(os.environ.get(HOST_ENV))
+        self._open_session(
+            url,
             key=resolve_key(api_key, KEY_ENV),
             hints={404: f"run `ollama pull {self.model}` to download it; `ollama list` shows what is installed"},
             default_read_timeout=DEFAULT_READ_TIMEOUT,
             **session,
         )
 
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name} at {self.base_url} (api={self.api})>"
+    def _where(self) -> str:
+        return f"api={self.api}"
 
     def _request(self, input: PromptInput, options: dict[str, Any]) -> Request:
         """Refuse what Ollama cannot do when the call is made, not when its stream is first read."""
@@ -102,16 +102,8 @@ class OllamaModel(Model):
         status = ProviderStatus(cls.provider, True, f"{base_url} ({source}), no key needed")
         if list_models:
             key = os.environ.get(KEY_ENV) or None
-            status.models, status.error = list_model_ids(
-                cls.provider, base_url, "api/tags", key_headers(key), key, _tag_names
-            )
+            status.models, status.error = cls._list_models(base_url, "api/tags", key_headers(key), key, _tag_names)
         return status
-
-    def close(self) -> None:
-        self.http.close()
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
 
 
 def _tag_names(payload: Any) -> Iterator[str]:

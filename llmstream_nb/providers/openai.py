@@ -4,7 +4,7 @@ LM Studio, Groq, OpenRouter, ...), by Chat Completions or legacy Completions.
     get_model("openai:gpt-4o-mini")                                   # OPENAI_API_KEY from the environment
     get_model("openai:llama3.2", base_url="http://localhost:11434/v1")  # a local server: no key needed
 
-The wire format lives in `_openai_wire.py` and the HTTP plumbing in `llmstream_nb.http`;
+The wire format lives in `_openai_wire.py`, the session and its set-up in `http_provider.py`;
 this file joins them and remembers what a server turned out not to accept.
 """
 
@@ -14,28 +14,19 @@ import logging
 import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
-from itertools import chain
 from typing import Any
 
 from .._asyncgen import aclose_source
 from ..chunks import Chunk, Completion, Timings
-from ..errors import APITimeoutError, BadRequestError, ConfigurationError, InterruptedStreamError
-from ..http.config import (
-    SESSION_SETTINGS,
-    api_hints,
-    check_base_url,
-    key_headers,
-    key_state,
-    key_status,
-    list_model_ids,
-    provider_session,
-    resolve_key,
-)
+from ..errors import BadRequestError, ConfigurationError
 from ..http.sse import SSEEvent
-from ..models.base import Model, ProviderStatus
-from ..models.streams import Piece
+from ..models import Piece
+from ..models.base import ProviderStatus
 from ..options import Request
 from ._openai_wire import APIS, PATHS, ChunkParser, is_done, parse_response, request_body
+from .body import aparse_body, parse_body, sse_data
+from .http_provider import HttpProvider
+from .http_setup import SESSION_SETTINGS, api_hints, check_base_url, key_headers, key_status, resolve_key
 
 log = logging.getLogger("llmstream_nb.providers.openai")
 
@@ -44,7 +35,7 @@ BASE_URL_ENV = "OPENAI_BASE_URL"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
-class OpenAIModel(Model):
+class OpenAIModel(HttpProvider):
     """A model behind an OpenAI-compatible HTTP API, streamed over server-sent events."""
 
     provider = "openai"
@@ -63,23 +54,20 @@ class OpenAIModel(Model):
         headers: Mapping[str, str] | None = None,
         **session: Any,
     ) -> None:
-        """`session`: the settings of `http.config.SESSION_SETTINGS` (timeouts, retries)."""
+        """`session`: the settings of `http_setup.SESSION_SETTINGS` (timeouts, retries)."""
         if api not in APIS:
             raise ConfigurationError(f"unknown api {api!r} for {self.name}; use 'chat' or 'completions'")
         self.api = api
-        self.base_url = check_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+        url = check_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
         key = resolve_key(api_key, KEY_ENV)
         self._has_key = bool(key)
         if organization:  # after the key, before the caller's headers (which may replace it)
             headers = {"OpenAI-Organization": organization, **(headers or {})}
-        hints = api_hints(self.model, self.base_url, self._has_key, KEY_ENV)
-        self.http = provider_session(self.provider, self.base_url, key=key, hints=hints, headers=headers, **session)
+        hints = api_hints(self.model, url, self._has_key, KEY_ENV)
+        self._open_session(url, key=key, hints=hints, headers=headers, **session)
         self._path = PATHS[api]
         #: Body changes a server has asked for with a 400, learnt once per model.
         self._quirks: set[str] = set()
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name} at {self.base_url} ({key_state(self._has_key)})>"
 
     # -- requests -------------------------------------------------------------------------
 
@@ -125,18 +113,8 @@ class OpenAIModel(Model):
                     raise
 
     def _stream_chunks(self, request: Request) -> Iterator[Piece]:
-        parser = self._parser(request)
-        feed = parser.feed
-        events, first = self._open(request)
-        try:
-            for event in chain((first,), events) if first is not None else events:
-                yield from feed(event.data)
-        except (InterruptedStreamError, APITimeoutError):
-            if parser.finish_reason is None:  # a drop or a stall after the finish reason loses nothing
-                raise
-        finally:
-            events.close()
-        parser.close()
+        events, first = self._open(request)  # a generator: the request goes out when the stream is first read
+        yield from parse_body(_resumed(first, events), self._parser(request), sse_data)
 
     async def _aopen(self, request: Request) -> tuple[AsyncGenerator[SSEEvent, None], SSEEvent | None]:
         while True:
@@ -149,22 +127,9 @@ class OpenAIModel(Model):
                     raise
 
     async def _astream_chunks(self, request: Request) -> AsyncIterator[Piece]:
-        parser = self._parser(request)
-        feed = parser.feed
         events, first = await self._aopen(request)
-        try:
-            if first is not None:
-                for piece in feed(first.data):
-                    yield piece
-            async for event in events:
-                for piece in feed(event.data):
-                    yield piece
-        except (InterruptedStreamError, APITimeoutError):
-            if parser.finish_reason is None:
-                raise
-        finally:
-            await aclose_source(events)
-        parser.close()
+        async for piece in aparse_body(_aresumed(first, events), self._parser(request), sse_data):
+            yield piece
 
     # -- whole answers (stream: false) ------------------------------------------------
 
@@ -214,11 +179,25 @@ class OpenAIModel(Model):
         base_url = (os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
         status = ProviderStatus(cls.provider, *key_status(base_url, key, KEY_ENV, BASE_URL_ENV))
         if list_models and status.configured:
-            status.models, status.error = list_model_ids(cls.provider, base_url, "models", key_headers(key), key)
+            status.models, status.error = cls._list_models(base_url, "models", key_headers(key), key)
         return status
 
-    def close(self) -> None:
-        self.http.close()
 
-    async def aclose(self) -> None:
-        await self.http.aclose()
+def _resumed(first: SSEEvent | None, events: Generator[SSEEvent, None, None]) -> Generator[SSEEvent, None, None]:
+    """The events again from the first one, which `_open` read to see whether the request was accepted."""
+    try:
+        if first is not None:
+            yield first
+        yield from events
+    finally:
+        events.close()
+
+
+async def _aresumed(first: SSEEvent | None, events: AsyncGenerator[SSEEvent, None]) -> AsyncGenerator[SSEEvent, None]:
+    try:
+        if first is not None:
+            yield first
+        async for event in events:
+            yield event
+    finally:
+        await aclose_source(events)

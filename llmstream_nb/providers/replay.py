@@ -2,11 +2,13 @@
 
 `get_model("replay:run.jsonl", speed=2.0)`: the recorded chunks, with their kinds, logprobs,
 finish reasons and fallback marks, arrive at their recorded times (divided by `speed`; 0 is
-instant), then the recorded usage; a recording of a failed stream fails the same way, with the
+instant: see pacing.py, which slow motion shares), then the recorded usage; a recording of a failed stream fails the same way, with the
 same error type and message, after the same partial text.
 
 Each chunk is due at `start + t / speed`, not after a `sleep(gap)`: a sleep that overshoots
-never delays the chunks after it, so a long replay keeps the recorded pace to its end.
+never delays the chunks after it, so a long replay keeps the recorded pace to its end. The
+clock and the sleeps are injectable (`clock=`, `sleep=`, `asleep=` on the model), like `SlowMotion`'s,
+so tests replay a recording's pace without waiting for it.
 
 A replay answers any prompt with the recorded answer (it is a recording, not a model), but
 warns once per differing prompt when the prompt it is given is not the recorded one: a
@@ -18,17 +20,17 @@ has changed, so a notebook that re-records into the same path replays the new an
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import time
 import warnings
 from dataclasses import replace
-from typing import Any, AsyncIterator, Iterator, Mapping
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 
 from ..errors import ConfigurationError, one_line
+from ..models import Piece
 from ..models.base import Model, ProviderStatus
-from ..models.streams import Piece
 from ..options import Request
+from ..pacing import Clock, check_speed, due_time
 from ..recording import HOW_TO_RECORD, Recording, load, resolve
 
 #: (seconds since the start, piece or None); None only waits (for the recorded end).
@@ -40,6 +42,10 @@ class ReplayModel(Model):
 
     provider = "replay"
     extra_call_options = ("speed",)
+    #: The clock the recorded times are kept by, and the waits: replaced in tests, as in `SlowMotion`.
+    clock: Clock = staticmethod(time.perf_counter)  # type: ignore[assignment]
+    sleep: Callable[[float], Any] = staticmethod(time.sleep)
+    asleep: Callable[[float], Awaitable[Any]] = staticmethod(asyncio.sleep)
 
     def _configure(self, **settings: Any) -> None:  # no settings: `speed` is a per-call option
         if not self.model:
@@ -67,22 +73,22 @@ class ReplayModel(Model):
 
     def _stream_chunks(self, request: Request) -> Iterator[Piece]:
         steps, speed, recording = self._begin(request)
-        start = time.perf_counter()
+        start = self.clock()
         for due, piece in steps:
-            wait = _wait(start, due, speed)
+            wait = due_time(start, due, speed) - self.clock()
             if wait > 0:
-                time.sleep(wait)
+                self.sleep(wait)
             if piece is not None:
                 yield piece
         _raise_recorded_error(recording)
 
     async def _astream_chunks(self, request: Request) -> AsyncIterator[Piece]:
         steps, speed, recording = self._begin(request)
-        start = time.perf_counter()
+        start = self.clock()
         for due, piece in steps:
-            wait = _wait(start, due, speed)
+            wait = due_time(start, due, speed) - self.clock()
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self.asleep(wait)
             if piece is not None:
                 yield piece
         _raise_recorded_error(recording)
@@ -117,18 +123,8 @@ def _raise_recorded_error(recording: Recording) -> None:
         raise recording.error.to_exception()
 
 
-def _wait(start: float, due: float, speed: float) -> float:
-    """Seconds until the piece due `due` recorded seconds after the start (0 when instant)."""
-    return 0.0 if speed == 0 else start + due / speed - time.perf_counter()
-
-
 def _speed(options: Mapping[str, Any]) -> float:
-    value = options.get("speed", 1.0)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ConfigurationError(
-            f"replay speed must be a number, 0 or more (2 = twice as fast, 0 = instant), got {value!r}"
-        )
-    return float(value)
+    return check_speed(options.get("speed", 1.0), "replay speed")
 
 
 def _file_stamp(path: os.PathLike[str]) -> tuple[int, int] | None:

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from ..chunks import Completion
 from ..models.base import Model
-from ..models.streams import _StreamState
+from ..models.streams import StreamRecord
 from ..options import GENERATION_OPTION_NAMES, GenerationOptions, to_messages
 from ._types import RecordedError, Recording
 
@@ -24,10 +24,10 @@ def capture(source: Any, *, prompt: Any = None, options: Mapping[str, Any] | Non
     Raises RuntimeError for a stream or view that has not ended: its chunks so far would replay
     as a whole answer.
     """
-    completion, error = _finished(source)
-    if prompt is None:  # our streams remember what they were asked
-        prompt = getattr(source, "prompt", None)
-        options = options if options is not None else getattr(source, "options", None)
+    completion, error, record = _finished(source)
+    if prompt is None and record is not None:  # our streams remember what they were asked
+        prompt = record.prompt
+        options = options if options is not None else record.options
     chunks = list(completion.chunks)
     return Recording(
         chunks=chunks,
@@ -43,17 +43,18 @@ def capture(source: Any, *, prompt: Any = None, options: Mapping[str, Any] | Non
     )
 
 
-def _finished(source: Any) -> tuple[Completion, BaseException | None]:
+def _finished(source: Any) -> tuple[Completion, BaseException | None, StreamRecord | None]:
+    """The answer, its error, and the record it comes from (None for a bare `Completion`)."""
     if isinstance(source, Completion):
-        return source, None
-    if isinstance(source, _StreamState):
+        return source, None, None
+    if isinstance(source, StreamRecord):
         if not source.done:
             raise RuntimeError("the stream has not ended yet: iterate it to the end (or close it), then save it")
-        return source.completion, source.error
-    if hasattr(source, "completion") and hasattr(source, "active"):  # a StreamView (not imported: it needs widgets)
+        return source.completion, source.error, source
+    if isinstance(getattr(source, "record", None), StreamRecord) and hasattr(source, "active"):  # a StreamView
         if source.active:
             raise RuntimeError("the view is still streaming: save it once it ends (`await view`, or after run())")
-        return source.completion, source.error
+        return source.completion, source.error, source.record
     raise TypeError(f"cannot record a {type(source).__name__}: pass a finished stream, StreamView or Completion")
 
 

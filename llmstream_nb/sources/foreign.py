@@ -12,8 +12,8 @@ from typing import Any, AsyncIterator, Iterable, Iterator, Sequence
 
 from ..chunks import Chunk
 from ..errors import ConfigurationError
-from ..models._bridge import aiterate_sync_in_thread, iterate_async_in_thread
 from ..models.base import Model
+from ..models.bridge import aiterate_sync_in_thread, iterate_async_in_thread
 from ..models.streams import AsyncTokenStream, Piece, TokenStream
 from .iterators import aclose_source, close_source
 from .langchain import answers_whole, is_langchain

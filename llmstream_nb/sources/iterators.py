@@ -15,7 +15,7 @@ from typing import Any, AsyncIterable, AsyncIterator, Callable, Iterable, Iterat
 
 from .._asyncgen import aclose_source
 from ..chunks import Chunk, Usage
-from ..models.streams import _StreamState
+from ..models.streams import StreamRecord
 from .reading import ItemReader
 
 Clock = Callable[[], float]
@@ -28,7 +28,7 @@ def is_async_source(source: Any) -> bool:
 
 def source_model_name(source: Any) -> str | None:
     """Our streams know their model's name; foreign iterators don't."""
-    return source.model if isinstance(source, _StreamState) else None
+    return source.model if isinstance(source, StreamRecord) else None
 
 
 class Stamper:
@@ -40,7 +40,7 @@ class Stamper:
     """
 
     def __init__(self, source: Any, clock: Clock) -> None:
-        self._trusted = isinstance(source, _StreamState)
+        self._trusted = isinstance(source, StreamRecord)
         self._reader = ItemReader()
         self._clock = clock
         self._start = clock()

@@ -6,7 +6,7 @@ The source is read ahead (a thread, or a task on the loop) so arrivals are measu
 really come. Each item is due at a time scheduled from the start, never after a `sleep(gap)`, so a sleep
 that overshoots never delays the items after it (no drift over a long answer). A live source
 cannot be made faster than it arrives: with `speed > 1` an item is passed on as soon as it
-arrives and is due. The async wrapper waits with `asyncio.sleep`, so the event loop keeps
+arrives and is due; at speed 0 (pacing.py: no waiting) every item as soon as it arrives. The async wrapper waits with `asyncio.sleep`, so the event loop keeps
 running; the sync one with `time.sleep`. Clock and sleeps are injectable for tests.
 
 The view stamps what the wrapper yields by its own clock, so a view's `chunks` (and its
@@ -18,48 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import queue
 import threading
 import time
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
 
+from ..pacing import Clock, Pacer, check_speed
 from .iterators import aclose_source, close_source
 
-Clock = Callable[[], float]
-
-
-def check_speed(speed: Any) -> float:
-    """`speed` as a positive float; ValueError in one line otherwise."""
-    if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not math.isfinite(speed) or speed <= 0:
-        raise ValueError(f"speed must be a positive number (0.25 = four times slower), got {speed!r}")
-    return float(speed)
-
-
-def due_time(start: float, arrival: float, speed: float) -> float:
-    """When an item that arrived `arrival` seconds after `start` is passed on (clock seconds)."""
-    return start + arrival / speed
-
-
-class Pacer:
-    """The schedule: stamps arrivals from the start and says how long an item still waits.
-
-    Pure apart from its clock, so tests drive it with a fake one.
-    """
-
-    def __init__(self, speed: float, clock: Clock = time.perf_counter) -> None:
-        self.speed = check_speed(speed)
-        self.clock = clock
-        self.start = clock()
-
-    def arrived(self) -> float:
-        """Seconds since the start, now: the arrival of the item just read."""
-        return self.clock() - self.start
-
-    def wait(self, arrival: float) -> float:
-        """Seconds left before the item that arrived at `arrival` is due (0 when it is due already)."""
-        return max(0.0, due_time(self.start, arrival, self.speed) - self.clock())
-
+__all__ = ["AsyncSlowMotion", "Clock", "Pacer", "SlowMotion", "check_speed", "slow_motion"]
 
 _END = object()
 

@@ -25,26 +25,14 @@ import sys
 import threading
 from typing import Any, Callable, Generator, Mapping, Sequence, TextIO
 
+from .. import _runtime
 from ..chunks import Completion
-from .show import _loop_is_running
+from .display import fallback_text
+from .interrupt import stream_interrupted
 from .stats import FALLBACK_NOTE
-from .stream_view import StreamView, _in_kernel
+from .stream_view import StreamView
 
 COLUMNS = ("model", "first token", "finish", "tokens/s", "chunks", "status")
-
-#: Tasks that write the summary of async comparisons once every column ended (weak refs otherwise).
-_PENDING: set[asyncio.Future[None]] = set()
-
-
-class _Embedded:
-    """A display handle that displays nothing: the column's widget lives in the comparison's HBox.
-
-    A StreamView's widget sink displays the view itself when it begins, and updates that output
-    at the end; handing it this handle first makes both no-ops for a column.
-    """
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        pass
 
 
 class Comparison:
@@ -145,12 +133,7 @@ class Comparison:
         for view in self.views:
             line = view.stats_line
             print(f"== {view.model_name} ({line})", file=out)
-            text = view.text
-            if view.status == "error":
-                text = f"{text}\n[error: {view.error_line}]" if text else f"[error: {view.error_line}]"
-            elif view.status == "stopped":
-                text = f"{text}\n[stopped]" if text else "[stopped]"
-            print(text, file=out)
+            print(fallback_text(view.text, view.status, view.error_line), file=out)
             print(file=out)
         print(self.summary_text(), file=out)
 
@@ -177,14 +160,14 @@ def compare(
     if isinstance(models, (str, bytes)) or len(models) < 1:
         raise TypeError('compare() takes a list of models, e.g. compare(["demo", "openai:gpt-4o-mini"], prompt)')
     resolved = [_model(m) for m in models]
-    use_async = bool(async_) and _loop_is_running()
+    use_async = bool(async_) and _runtime.loop_is_running()
     call = dict(options or {})
-    in_kernel = file is None and _in_kernel()
+    in_kernel = file is None and _runtime.in_kernel()
     quiet = None if in_kernel else io.StringIO()
     views = []
     for model in resolved:
         source = model.astream(prompt, **call) if use_async else model.stream(prompt, **call)
-        views.append(StreamView(source, model=model.name, file=quiet, **view_options))
+        views.append(StreamView(source, model=model.name, file=quiet, embedded=in_kernel, **view_options))
     comparison = Comparison(views, prompt, file=file)
     if in_kernel:
         _layout(comparison)
@@ -201,15 +184,11 @@ def _model(spec: Any) -> Any:
 
 
 def _layout(comparison: Comparison) -> None:
-    """The columns in an HBox, the summary under them; each column's own display turned off."""
+    """The columns in an HBox, the summary under them (each column's view is `embedded`: it never displays itself)."""
     import ipywidgets  # type: ignore[import-untyped]
     from IPython.display import display
 
-    columns = []
-    for view in comparison.views:
-        sink: Any = view._sink
-        sink._handle = _Embedded()  # see _Embedded: the HBox shows the widget instead
-        columns.append(view.widget)
+    columns = [view.widget for view in comparison.views]
     for column in columns:
         column.layout = ipywidgets.Layout(flex="1 1 0", min_width="0")
     comparison._summary_widget = ipywidgets.HTML("")
@@ -230,17 +209,12 @@ def _run_async(comparison: Comparison) -> Comparison:
                 pass
         comparison._finish()
 
-    task = asyncio.ensure_future(summarise())
-    _PENDING.add(task)
-    task.add_done_callback(_PENDING.discard)
-    comparison._task = task
+    comparison._task = _runtime.keep_alive(asyncio.ensure_future(summarise()))
     return comparison
 
 
 def _run_blocking(comparison: Comparison) -> Comparison:
     """Each column on its own thread; Ctrl-C stops them all (each keeps its text), then re-raises."""
-    from .interrupt import stream_interrupted
-
     finished = [threading.Event() for _ in comparison.views]
 
     def work(view: StreamView, done: threading.Event) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..status import Status
+
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
@@ -20,9 +22,9 @@ def placeholder(model_name: str) -> str:
 
 def fallback_text(text: str, status: str, error_line: str = "") -> str:
     """The answer as plain text, with a last line saying why it is incomplete, if it is."""
-    if status == "error":
+    if status == Status.ERROR:
         return f"{text}\n[error: {error_line}]" if text else f"[error: {error_line}]"
-    if status == "stopped":
+    if status == Status.STOPPED:
         return f"{text}\n[stopped]" if text else "[stopped]"
     return text
 

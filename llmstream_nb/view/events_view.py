@@ -9,16 +9,20 @@ the status line adds them up ("4 start · 15 stream · 4 end"). events_rows.py m
 
 Rows travel like the StreamView's tokens, through the same `Flusher`: as small custom
 messages holding only the new rows, at most ~30 per second, never as a synced list that would be resent whole on every
-change (see DESIGN.md). The browser writes every cell with `textContent`, so model text is
+change (see docs/architecture.md). The browser writes every cell with `textContent`, so model text is
 never parsed as HTML. The full list is synced once, at the end, for saved notebooks.
 
 Feed it either way:
 
 - pull: `EventsView(model, "prompt")` (our model, or anything with `astream_events`: a
   LangChain model or Runnable) or `EventsView(async_iterator_of_events)`, then
-  `run()` (blocking), `start()` (a task on the kernel's loop) or `await view`;
+  `run()` (blocking), `start()` (a task on the kernel's loop) or `await view`, consumed the
+  ways a `StreamView` is (consume.py); `run()` and `start()` return the view;
 - push: `EventsView()`, then `add(event)` per event and `finish(error)` at the end (the
   `%%llmstream --events` magic does this while the answer streams in a StreamView).
+
+The answer inside the events (the root run's chunks, `sources.EventAnswer`) is kept in `record`,
+the same `StreamRecord` a stream keeps, so `view.completion` is the run's answer.
 
 Outside a notebook the table is printed when the run ends (or by `print_table()`), so it
 never interleaves with an answer printed live above it.
@@ -27,14 +31,19 @@ never interleaves with an answer printed live above it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
-import threading
 from functools import cache
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, TextIO
+from typing import Any, AsyncIterator, Callable, Generator, TextIO
 
-from ..models._bridge import iterate_async_in_thread
+from .. import _runtime
+from ..chunks import Chunk, Completion
+from ..models.streams import StreamRecord
+from ..sources import EventAnswer
+from ..status import Status
 from .coalesce import Flusher, Schedule, loop_schedule, thread_schedule
+from .consume import consume_on_thread, start_task
 from .events_rows import (
     COLUMNS,
     MAX_TEXT,
@@ -46,7 +55,6 @@ from .events_rows import (
     summary_text,
     table_lines,
 )
-from .stream_view import _in_kernel
 
 __all__ = ["COLUMNS", "MAX_TEXT", "EventsView", "Row", "describe", "short_run_id"]
 
@@ -73,7 +81,7 @@ def _widget_class() -> type:
         columns = traitlets.List(list(COLUMNS)).tag(sync=True)
         #: The first layout; the page's buttons switch it there (for that page only).
         start_layout = traitlets.Unicode("time").tag(sync=True)
-        status = traitlets.Unicode("waiting").tag(sync=True)
+        status = traitlets.Unicode(Status.WAITING.value).tag(sync=True)
         error = traitlets.Unicode("").tag(sync=True)
         #: Synced once, when the run ends; live rows travel as custom messages.
         rows: traitlets.List[Row] = traitlets.List().tag(sync=True)
@@ -117,16 +125,19 @@ class EventsView:
             self._make_source = None
         self.events: list[dict[str, Any]] = []
         self.rows: list[Row] = []
+        #: The answer the events carry, as a stream would record it (chunks stamped on arrival here).
+        self.record = StreamRecord()
+        self._answer = EventAnswer()
         self._make_row = RowMaker()
-        self.status = "waiting"
+        self.status = Status.WAITING
         self.error: BaseException | None = None
-        self._task: asyncio.Task[list[dict[str, Any]]] | None = None
-        self._stop = threading.Event()
+        self.stop_requested = False
+        self._task: asyncio.Task[None] | None = None
         self._file = file
         self._async = async_
         self._flusher: Flusher | None = None
         self.widget: Any = None
-        if file is None and _in_kernel():
+        if file is None and _runtime.in_kernel():
             self.widget = _widget_class()(start_layout=layout)
             self.widget.on_msg(self._on_browser_message)
         #: In a terminal, print the table when the run ends (unless the caller prints it).
@@ -154,6 +165,15 @@ class EventsView:
         return f"<EventsView {self.status}, {_events(len(self.events))}>"
 
     @property
+    def active(self) -> bool:
+        return self.status.active
+
+    @property
+    def completion(self) -> Completion:
+        """The answer the run's events carried (the root run's chunks, usage and end)."""
+        return self.record.completion
+
+    @property
     def summary(self) -> dict[str, int]:
         """How many events of each kind so far: {"start": 4, "stream": 15, "end": 4}."""
         return count_kinds(self.rows)
@@ -162,8 +182,13 @@ class EventsView:
 
     def add(self, event: dict[str, Any]) -> None:
         """Record one event and show its row (batched to the browser; a terminal prints at the end)."""
-        if self.status == "waiting":
-            self._set_status("streaming")
+        if self.status == Status.WAITING:
+            self._set_status(Status.STREAMING)
+        if not self.events:
+            self.record.begin()
+            self.record.model = str(event.get("name") or "")
+        for piece in self._answer(event):  # a copy: the event's own chunk keeps its stamps
+            self.record.accept(dataclasses.replace(piece) if isinstance(piece, Chunk) else piece)
         row = self._make_row(len(self.rows), event)
         self.events.append(event)
         self.rows.append(row)
@@ -173,12 +198,20 @@ class EventsView:
     def finish(self, error: BaseException | None = None) -> None:
         """End the table: done, stopped (cancelled or interrupted) or the error's one line."""
         if isinstance(error, (asyncio.CancelledError, KeyboardInterrupt)):
-            status = "stopped"
+            self.end(Status.STOPPED)
         elif error is not None:
-            self.error = error
-            status = "error"
+            self.end(Status.ERROR, error)
         else:
-            status = "done"
+            self.end(Status.DONE)
+
+    def accept(self, event: dict[str, Any]) -> None:
+        """What consume.py calls per event: `add`."""
+        self.add(event)
+
+    def end(self, status: Status, error: BaseException | None = None) -> None:
+        """What consume.py calls once: the table ends with this status."""
+        self.error = self.record.error = error
+        self.record.finish()
         if self.widget is not None:
             if self._flusher is not None:
                 self._flusher.close()
@@ -192,68 +225,49 @@ class EventsView:
             if self._print_at_end:
                 self.print_table()
 
-    def _set_status(self, status: str) -> None:
+    def _set_status(self, status: Status) -> None:
         self.status = status
         if self.widget is not None:
             self.widget.status = status
 
     # -- pull ---------------------------------------------------------------------------
 
-    def run(self) -> list[dict[str, Any]]:
-        """Consume the source here, blocking; Ctrl-C / interrupt stops it and keeps the rows so far."""
+    def run(self) -> EventsView:
+        """Consume the source here, blocking (on a worker thread's loop); Ctrl-C / interrupt stops it
+        and keeps the rows so far."""
         make = self._require_source()
-        self._set_status("streaming")
-        events = iterate_async_in_thread(make)
-        try:
-            for event in events:
-                self.add(event)
-                if self._stop.is_set():
-                    raise KeyboardInterrupt
-        except KeyboardInterrupt as exc:
-            self.finish(exc)
-        except Exception as exc:
-            self.finish(exc)
-        else:
-            self.finish()
-        finally:
-            events.close()  # type: ignore[attr-defined]  # a generator: closing stops the worker thread
-        return self.events
+        self._set_status(Status.STREAMING)
+        consume_on_thread(make(), self)
+        return self
 
-    def start(self) -> asyncio.Task[list[dict[str, Any]]]:
+    def start(self) -> EventsView:
         """Consume the source in a task on the running loop; in a notebook the cell returns at once."""
         if self._task is None:
-            self._require_source()
+            make = self._require_source()
+            loop = _runtime.running_loop()
+            if loop is None:
+                raise RuntimeError("start() needs a running event loop (a notebook cell or async code); use run()")
             self._async = True
-            self._set_status("streaming")
-            self._task = asyncio.ensure_future(self._consume())
-        return self._task
+            self._set_status(Status.STREAMING)
+            self._task = start_task(loop, make(), self)
+        return self
 
-    async def _consume(self) -> list[dict[str, Any]]:
-        assert self._make_source is not None
-        iterator = self._make_source()
-        try:
-            async for event in iterator:
-                self.add(event)
-        except asyncio.CancelledError as exc:
-            self.finish(exc)
-        except Exception as exc:
-            self.finish(exc)
-        else:
-            self.finish()
-        finally:
-            aclose = getattr(iterator, "aclose", None)
-            if aclose is not None:
-                await aclose()
+    def __await__(self) -> Generator[Any, None, list[dict[str, Any]]]:
+        return self._wait().__await__()
+
+    async def _wait(self) -> list[dict[str, Any]]:
+        """`await view`: starts it if need be, waits for the end, returns the events."""
+        self.start()
+        if self._task is not None:
+            await self._task
         return self.events
-
-    def __await__(self) -> Any:
-        return self.start().__await__()
 
     def stop(self) -> None:
         """Stop a running table (the task is cancelled; a blocking `run` stops at the next event)."""
-        self._stop.set()
-        if self._task is not None:
-            self._task.cancel()
+        self.stop_requested = True
+        task = self._task
+        if task is not None and not task.done():
+            task.get_loop().call_soon_threadsafe(task.cancel)
 
     def _require_source(self) -> Callable[[], AsyncIterator[dict[str, Any]]]:
         if self._make_source is None:

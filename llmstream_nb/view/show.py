@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Mapping
 
+from .. import _runtime
 from ..sources import as_model, is_async_source, is_model_like
 from .stream_view import StreamView
 
@@ -26,7 +26,7 @@ def show(
     or when the source is async and `async_` is not False; otherwise the cell blocks until
     the stream ends. Without a running loop (plain Python) it always blocks.
     """
-    running = _loop_is_running()
+    running = _runtime.loop_is_running()
     if isinstance(source_or_model, str) or is_model_like(source_or_model):
         if prompt is None:
             raise TypeError("show(model, prompt): a model needs a prompt")
@@ -43,11 +43,3 @@ def show(
         use_async = running and (is_async_source(source) if async_ is None else async_)
     view = StreamView(source, **view_options)
     return view.start() if use_async else view.run()
-
-
-def _loop_is_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True

@@ -7,53 +7,39 @@ The view consumes the source itself, in one of two ways:
   Jupyter's interrupt stops it. The view closes the source, shows "stopped" with the
   partial text, and raises a `StreamInterrupted` (a KeyboardInterrupt that IPython shows
   as one line), so "Run all" halts as it would for any interrupted cell.
-- `start()` runs the stream as a task on the kernel's running loop (DESIGN.md: such a
+- `start()` runs the stream as a task on the kernel's running loop (docs/architecture.md: such a
   task outlives the cell, and widget updates and clicks work meanwhile). The cell
   returns at once, Stop cancels the task, which closes the source (our AsyncTokenStream
   acloses its HTTP response), and several views can stream at once. `await view` waits
   for it and returns the `Completion`.
 
-What it shows lives in a sink: `WidgetSink` in a kernel, `TerminalSink` elsewhere.
+How it consumes lives in consume.py (shared with `EventsView`); what it holds is a
+`StreamRecord`: the stream's own when the source is one of our streams, else one of its own;
+what it shows lives in a sink: `WidgetSink` in a kernel, `TerminalSink` elsewhere.
 """
 
 from __future__ import annotations
 
-import asyncio
-import sys
-import threading
-import time
-from typing import Any, AsyncIterator, Generator, Protocol, TextIO
+from typing import Any, Generator, TextIO
 
-from ..chunks import REASONING, TEXT, Chunk, Completion, Timings, Usage
+from .. import _runtime
+from ..chunks import TEXT, Chunk, Completion, Timings, Usage
 from ..errors import LLMStreamError, one_line, redact
-from ..joined_text import JoinedText
-from ..models._bridge import aiterate_sync_in_thread
 from ..models.base import Model
-from ..models.streams import _StreamState
+from ..models.bridge import aiterate_sync_in_thread
+from ..models.streams import StreamRecord
 from ..sources import AsyncChunkIterator, ChunkIterator, Stamper, is_async_source, source_model_name
 from ..sources.iterators import aclose_source
+from ..status import Status
 from ..timeline import Timeline
 from ..timeline import timeline as timeline_of
 from .coalesce import DEFAULT_INTERVAL
+from .consume import consume_here, consume_on_thread, start_task
 from .interrupt import stream_interrupted
+from .sink import Sink
 from .stats import StatsTracker, fallback_note, format_stats
-from .warmup import warm_demo_model_for
 
-WAITING, STREAMING, DONE, STOPPED, ERROR = "waiting", "streaming", "done", "stopped", "error"
-ACTIVE = frozenset({WAITING, STREAMING})
 BLOCKING, ASYNC = "blocking", "async"
-
-#: Tasks of running views: asyncio keeps only weak references to tasks.
-_RUNNING: set[asyncio.Task[None]] = set()
-
-
-class _Sink(Protocol):
-    def display(self) -> None: ...
-    def begin(self, mode: str) -> None: ...
-    def feed(self, chunk: Chunk) -> None: ...
-    def status_changed(self) -> None: ...
-    def model_changed(self) -> None: ...
-    def end(self) -> None: ...
 
 
 class StreamView:
@@ -69,6 +55,8 @@ class StreamView:
     timeline turn the inspector on too.
     `speed` shows the stream in slow motion (0.25: four times slower; see
     `sources.slow_motion`): the view's chunks then carry the slowed arrival times.
+    `embedded=True` never displays the view itself: its `widget` is shown inside another
+    widget (as `compare` does with its columns).
     """
 
     def __init__(
@@ -85,6 +73,7 @@ class StreamView:
         refresh_per_second: float = 1 / DEFAULT_INTERVAL,
         file: TextIO | None = None,
         speed: float | None = None,
+        embedded: bool = False,
     ) -> None:
         if isinstance(source, Model):
             raise TypeError("StreamView shows a stream: pass model.stream(prompt), or use show(model, prompt)")
@@ -99,6 +88,9 @@ class StreamView:
         self.speed = speed
         self._source = source
         self.model_name = model or source_model_name(self._origin) or ""
+        #: Our own stream shown as it comes is its own record; anything else (a foreign source, or a
+        #: slowed stream, whose chunks carry other times) gets a record of the view's.
+        self.record = source if isinstance(source, StreamRecord) else StreamRecord(self.model_name)
         self.sep = sep or None
         self.tint = tint
         self.markdown = markdown
@@ -108,26 +100,21 @@ class StreamView:
         self.timeline = timeline
         #: The token inspector; on by itself with colour or the timeline (they show what it explains).
         self.inspect = bool(inspect or self.color or timeline)
-        self.status = WAITING
-        self.error: BaseException | None = None
-        self._chunks: list[Chunk] = []
-        self._text = JoinedText(self._chunks, TEXT)
-        self._reasoning = JoinedText(self._chunks, REASONING)
+        self.status = Status.WAITING
+        self.stop_requested = False
         self._tracker = StatsTracker()
-        self._started: float | None = None
-        self._ended: float | None = None
+        self._shown = 0  # how many of the record's chunks the sink has been fed
         self._stamper: Stamper | None = None
-        self._stop_requested = False
-        self._task: asyncio.Task[None] | None = None
+        self._begun = False
+        self._task: Any = None
         self._mode = ""
-        self._sink: _Sink = self._make_sink(file, 1 / refresh_per_second)
-        warm_demo_model_for(self.model_name)
+        self._sink: Sink = self._make_sink(file, 1 / refresh_per_second, embedded)
 
-    def _make_sink(self, file: TextIO | None, interval: float) -> _Sink:
-        if file is None and _in_kernel():
+    def _make_sink(self, file: TextIO | None, interval: float, embedded: bool) -> Sink:
+        if file is None and _runtime.in_kernel():
             from .widget_sink import WidgetSink
 
-            return WidgetSink(self, interval)
+            return WidgetSink(self, interval, embedded=embedded)
         from .terminal_sink import TerminalSink
 
         return TerminalSink(self, file)
@@ -137,21 +124,25 @@ class StreamView:
     @property
     def text(self) -> str:
         """The answer so far (reasoning excluded, separators never included)."""
-        return str(self._text)
+        return self.record.text
 
     @property
     def reasoning(self) -> str:
         """A reasoning model's thinking so far, apart from the answer ("" when the model showed none)."""
-        return str(self._reasoning)
+        return self.record.reasoning
 
     @property
     def chunks(self) -> list[Chunk]:
         """Every chunk received, with its index and arrival time `t`."""
-        return self._chunks
+        return self.record.chunks
+
+    @property
+    def error(self) -> BaseException | None:
+        return self.record.error
 
     @property
     def active(self) -> bool:
-        return self.status in ACTIVE
+        return self.status.active
 
     @property
     def mode(self) -> str:
@@ -170,7 +161,7 @@ class StreamView:
             "elapsed": t.elapsed,
             "status": self.status,
         }
-        note = fallback_note(self._chunks)
+        note = fallback_note(self.chunks)
         if note:
             stats["note"] = note
         return stats
@@ -178,7 +169,7 @@ class StreamView:
     @property
     def streamed(self) -> bool:
         """False when the provider answered whole (its one chunk is marked `fallback`)."""
-        return not any(c.fallback for c in self._chunks)
+        return not any(c.fallback for c in self.chunks)
 
     @property
     def stats_line(self) -> str:
@@ -190,7 +181,7 @@ class StreamView:
     def timings(self) -> Timeline:
         """Timings as data: one row per text chunk (index, text, t, gap, tokens, logprob) and
         `ttft`; `view.timings.to_pandas()` for a DataFrame (needs pandas)."""
-        return timeline_of(self._chunks)
+        return timeline_of(self.chunks)
 
     @property
     def error_line(self) -> str:
@@ -207,15 +198,8 @@ class StreamView:
     @property
     def completion(self) -> Completion:
         """The answer so far as a `Completion` (usage as far as the source reported it)."""
-        return Completion(
-            text=self.text,
-            chunks=list(self._chunks),
-            finish_reason=next((c.finish_reason for c in reversed(self._chunks) if c.finish_reason), None),
-            usage=self._usage(),
-            timings=self._timings(),
-            model=self.model_name,
-            reasoning=self.reasoning,
-        )
+        self._take_reports()
+        return self.record.completion
 
     def result(self) -> Completion:
         """The finished answer; raises the stream's error if it failed. A stopped view gives its partial answer."""
@@ -227,17 +211,17 @@ class StreamView:
 
     def save(self, path: Any, *, prompt: Any = None, options: Any = None) -> Any:
         """Save the ended stream as JSON Lines, to replay with `get_model("replay:PATH")`; returns
-        the absolute path. The view does not know its prompt: pass it to keep it in the file."""
+        the absolute path. The prompt of one of our streams is kept; for other sources pass it."""
         from ..recording import save
 
         return save(self, path, prompt=prompt, options=options)
 
     def text_pieces(self) -> list[str]:
         """The text chunk by chunk, as the page draws token boundaries."""
-        return [c.text for c in self._chunks if c.kind == TEXT and c.text]
+        return [c.text for c in self.chunks if c.kind == TEXT and c.text]
 
     def live_stats(self) -> list[float | int | None]:
-        return self._tracker.compact(self._elapsed())
+        return self._tracker.compact(self.record.elapsed)
 
     def __repr__(self) -> str:
         name = f" {self.model_name}" if self.model_name else ""
@@ -247,10 +231,10 @@ class StreamView:
         """Shown once: a view returned as a cell's last value is not drawn a second time."""
         self._sink.display()
 
-    def _display(self, mode: str) -> None:
+    def display(self, mode: str) -> None:
         """Display now, before `run()` (mode "blocking") or `start()` ("async") is called,
         so the page knows from the start which control to offer (the magic's events path)."""
-        if self._started is None:
+        if not self._begun:
             self._mode = mode
         self._sink.display()
 
@@ -259,45 +243,33 @@ class StreamView:
     def run(self) -> StreamView:
         """Consume the stream here until it ends (Jupyter's interrupt stops it, see the module doc)."""
         if is_async_source(self._source):
-            return self._run_async_in_thread()
-        chunks = ChunkIterator(self._source)
-        self._begin(BLOCKING, chunks.stamper)
-        status, error, interrupted = DONE, None, False
-        try:
-            for chunk in chunks:
-                if self._stop_requested:
-                    break
-                self._accept(chunk)
-        except KeyboardInterrupt:
-            status, interrupted = STOPPED, True
-        except Exception as exc:
-            status, error = ERROR, exc
+            chunks = self._async_chunks()
+            self._begin(BLOCKING, chunks.stamper)
+            interrupted = consume_on_thread(chunks, self)
         else:
-            status = STOPPED if self._stop_requested else DONE
-        finally:
-            _close_quietly(chunks)
-            self._finish(status, error)
+            items = ChunkIterator(self._source)
+            self._begin(BLOCKING, items.stamper)
+            interrupted = consume_here(items, self, items.close)
         if interrupted:
-            raise stream_interrupted(self.text)  # outside the except: no chained traceback
+            raise stream_interrupted(self.text)  # outside any except: no chained traceback
         return self
 
     def start(self) -> StreamView:
         """Stream as a task on the running event loop and return at once."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            raise RuntimeError("start() needs a running event loop (a notebook cell or async code); use run()") from None
+        loop = _runtime.running_loop()
+        if loop is None:
+            raise RuntimeError("start() needs a running event loop (a notebook cell or async code); use run()")
         chunks = self._async_chunks()
         self._begin(ASYNC, chunks.stamper)
-        self._task = self._spawn(loop, chunks)
+        self._task = start_task(loop, chunks, self)
         return self
 
     def stop(self) -> None:
         """End the stream early, keeping what arrived. In async mode this cancels the task,
         which closes the source; a blocking `run()` stops at the next chunk (or use interrupt)."""
-        if self._ended is not None:
+        if not self.active:
             return
-        self._stop_requested = True
+        self.stop_requested = True
         task = self._task
         if task is not None and not task.done():
             task.get_loop().call_soon_threadsafe(task.cancel)
@@ -306,137 +278,84 @@ class StreamView:
         return self._wait().__await__()
 
     async def _wait(self) -> Completion:
-        if self._task is None and self._started is None:
+        if self._task is None and not self._begun:
             self.start()
         if self._task is not None:
             await self._task
         return self.result()
 
-    # -- the consuming loops ------------------------------------------------------------
-
-    def _async_chunks(self) -> _AsyncChunks:
-        """The source's chunks for the event loop. A sync source goes through `ChunkIterator`, as in
+    def _async_chunks(self) -> AsyncChunkIterator | _ChunksOnThread:
+        """The source's chunks for an event loop. A sync source goes through `ChunkIterator`, as in
         `run()`, so both modes accept (and refuse, e.g. a model object) the same sources."""
         if is_async_source(self._source):
             return AsyncChunkIterator(self._source)
         return _ChunksOnThread(ChunkIterator(self._source))
 
-    def _spawn(self, loop: asyncio.AbstractEventLoop, chunks: _AsyncChunks) -> asyncio.Task[None]:
-        task = loop.create_task(self._consume_async(chunks))
-        _RUNNING.add(task)
-        task.add_done_callback(_RUNNING.discard)
-        task.add_done_callback(self._on_task_done)
-        return task
+    # -- what consume.py calls ----------------------------------------------------------
 
-    async def _consume_async(self, chunks: _AsyncChunks) -> None:
-        status, error = DONE, None
-        try:
-            async for chunk in chunks:
-                if self._stop_requested:
-                    break
-                self._accept(chunk)
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            status = STOPPED
-            if not self._stop_requested:
-                raise  # cancelled by someone else (a timeout, a task group): theirs to see
-            _uncancel_current_task()
-        except Exception as exc:
-            status, error = ERROR, exc
-        else:
-            status = STOPPED if self._stop_requested else DONE
-        finally:
-            await _aclose_quietly(chunks)
-            self._finish(status, error)
+    def accept(self, chunk: Chunk) -> None:
+        if self.record is not self._source:  # our own stream has recorded it already
+            self.record.add(chunk)
+        self._show_new()
 
-    def _run_async_in_thread(self) -> StreamView:
-        """Blocking mode for an async source: its own loop on a worker thread, cancelled on interrupt.
+    def _show_new(self) -> None:
+        """Show what the record holds and the sink has not seen. With our own stream's record that
+        includes a chunk the stream recorded just before a Stop reached the view: what the record
+        holds is what the page shows."""
+        chunks = self.record.chunks
+        while self._shown < len(chunks):
+            chunk = chunks[self._shown]
+            self._shown += 1
+            if chunk.kind == TEXT and chunk.text:
+                self._tracker.add(chunk)
+            if chunk.text and self.status == Status.WAITING:  # reasoning counts: the model is answering
+                self._set_model_from_items()
+                self.status = Status.STREAMING
+                self._sink.status_changed(self.status)
+            self._sink.feed(chunk)
 
-        The wait is an Event, not `Thread.join`: a join interrupted by Ctrl-C can mark a
-        live thread as stopped (CPython 3.11, bpo-45274's fix), and the loop would be closed
-        while still running.
-        """
-        loop = asyncio.new_event_loop()
-        chunks = self._async_chunks()
-        self._begin(BLOCKING, chunks.stamper)
-        task = self._spawn(loop, chunks)
-        finished = threading.Event()
-
-        def work() -> None:
-            try:
-                loop.run_until_complete(task)
-            finally:
-                finished.set()
-
-        threading.Thread(target=work, name="llmstream-view", daemon=True).start()
-        interrupted = False
-        try:
-            while not finished.wait(0.1):
-                pass
-        except KeyboardInterrupt:
-            interrupted = True
-            self._stop_requested = True
-            loop.call_soon_threadsafe(task.cancel)
-            finished.wait()
-        finally:
-            if finished.is_set():
-                loop.close()
-        if interrupted:
-            raise stream_interrupted(self.text)  # outside the except: no chained traceback
-        return self
-
-    def _on_task_done(self, task: asyncio.Task[None]) -> None:
-        """A task cancelled before its first step never ran `_consume_async`'s handlers."""
-        if self._ended is None and task.cancelled():
-            self._finish(STOPPED)
+    def end(self, status: Status, error: BaseException | None = None) -> None:
+        record = self.record
+        self._show_new()
+        record.finish()
+        record.error = error  # a stop is no error, whatever the stream noted when it was closed
+        if isinstance(error, LLMStreamError) and not error.partial_text and record.text:
+            error.with_partial(record.text)
+        self._take_reports()
+        self.status = status
+        self._sink.end()
 
     # -- state changes ------------------------------------------------------------------
 
     def _begin(self, mode: str, stamper: Stamper) -> None:
-        if self._started is not None:
+        if self._begun:
             raise RuntimeError("a StreamView shows one stream once; make a new view for a new stream")
-        self._started = time.perf_counter()
+        self._begun = True
+        self.record.begin()
         self._stamper = stamper
         self._mode = mode
         self._sink.begin(mode)
 
-    def _accept(self, chunk: Chunk) -> None:
-        self._chunks.append(chunk)
-        if chunk.kind == TEXT and chunk.text:
-            self._tracker.add(chunk)
-        if chunk.text and self.status == WAITING:  # reasoning counts: the model is answering
-            self._set_model_from_items()
-            self.status = STREAMING
-            self._sink.status_changed()
-        self._sink.feed(chunk)
-
     def _set_model_from_items(self) -> None:
         if not self.model_name and self._stamper is not None and self._stamper.model:
-            self.model_name = self._stamper.model
-            self._sink.model_changed()
-
-    def _finish(self, status: str, error: BaseException | None = None) -> None:
-        self._ended = time.perf_counter()
-        self.status = status
-        self.error = error
-        if isinstance(error, LLMStreamError) and not error.partial_text and self.text:
-            error.with_partial(self.text)
-        self._sink.end()
-
-    def _elapsed(self) -> float:
-        if self._started is None:
-            return 0.0
-        return (self._ended if self._ended is not None else time.perf_counter()) - self._started
+            self.model_name = self.record.model = self._stamper.model
+            self._sink.model_changed(self.model_name)
 
     def _timings(self) -> Timings:
-        return self._tracker.timings(self._elapsed())
+        return self._tracker.timings(self.record.elapsed)
 
-    def _usage(self) -> Usage:
-        """Our streams keep their usage; for others it is what their items reported (LangChain's
-        usage_metadata, the OpenAI SDK's usage chunk, Anthropic's message events), copied."""
-        if isinstance(self._origin, _StreamState):
-            return self._origin.usage
-        reported = self._stamper.usage if self._stamper is not None else None
-        return Usage(reported.prompt_tokens, reported.completion_tokens) if reported else Usage()
+    def _take_reports(self) -> None:
+        """A record of the view's own takes what the source reported besides chunks: a slowed stream
+        of ours its usage and provider timings, another source the usage its items carried (LangChain's
+        usage_metadata, the OpenAI SDK's usage chunk, Anthropic's message events)."""
+        record, origin = self.record, self._origin
+        if record is self._source:
+            return
+        if isinstance(origin, StreamRecord):
+            record.usage, record.provider_timings = origin.usage, origin.provider_timings
+        elif self._stamper is not None and self._stamper.usage is not None:
+            reported = self._stamper.usage
+            record.usage = Usage(reported.prompt_tokens, reported.completion_tokens)
 
 
 class _ChunksOnThread:
@@ -450,40 +369,11 @@ class _ChunksOnThread:
         self.stamper = chunks.stamper
         self._chunks = aiterate_sync_in_thread(chunks)
 
-    def __aiter__(self) -> AsyncIterator[Chunk]:
-        return self._chunks
+    def __aiter__(self) -> _ChunksOnThread:
+        return self
+
+    async def __anext__(self) -> Chunk:
+        return await self._chunks.__anext__()
 
     async def aclose(self) -> None:
         await aclose_source(self._chunks)
-
-
-_AsyncChunks = AsyncChunkIterator | _ChunksOnThread
-
-
-def _in_kernel() -> bool:
-    """True inside a Jupyter kernel (widgets can render); False in a terminal IPython or plain Python."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-def _close_quietly(chunks: ChunkIterator) -> None:
-    """Release the source; a failure to close must not hide how the stream ended."""
-    try:
-        chunks.close()
-    except Exception:
-        pass
-
-
-async def _aclose_quietly(chunks: _AsyncChunks) -> None:
-    try:
-        await chunks.aclose()
-    except Exception:
-        pass
-
-
-def _uncancel_current_task() -> None:
-    """We asked for this cancellation (Stop) and handled it; don't leave it counted (3.11+)."""
-    task = asyncio.current_task()
-    if task is not None and hasattr(task, "uncancel"):
-        task.uncancel()

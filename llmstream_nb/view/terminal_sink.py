@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from ..chunks import Chunk
+from ..status import Status
 from ..terminal import TerminalPrinter
-
-if TYPE_CHECKING:
-    from .stream_view import StreamView
+from .sink import Shown
 
 
 class TerminalSink:
     """Feeds the lead's TerminalPrinter; the error line is the view's (redacted) one."""
 
-    def __init__(self, view: StreamView, file: TextIO | None = None) -> None:
+    def __init__(self, view: Shown, file: TextIO | None = None) -> None:
         self._view = view
         self._printer = TerminalPrinter(sep=view.sep, file=file)
 
@@ -29,16 +28,16 @@ class TerminalSink:
         if chunk.text:
             self._printer.feed(chunk)
 
-    def status_changed(self) -> None:
+    def status_changed(self, status: Status) -> None:
         pass
 
-    def model_changed(self) -> None:
+    def model_changed(self, model_name: str) -> None:
         pass
 
     def end(self) -> None:
         view = self._view
         self._printer.finish(None)
-        if view.status == "error":
+        if view.status == Status.ERROR:
             print(f"error: {view.error_line}", file=sys.stderr)
-        elif view.status == "stopped":
+        elif view.status == Status.STOPPED:
             print("[stopped]", file=sys.stderr)

@@ -7,15 +7,14 @@ made inside a kernel, so terminals and `import llmstream_nb` stay free of them.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..chunks import REASONING, TEXT, Chunk
+from ..status import Status
 from .coalesce import Flusher, loop_schedule, thread_schedule
 from .display import bundle, fallback_text, inert_markdown, placeholder, show_bundle
+from .sink import Shown
 from .widget import StreamWidget, pack_text
-
-if TYPE_CHECKING:
-    from .stream_view import StreamView
 
 #: The chunk kinds the page draws: the answer, and the reasoning in its own section.
 _SHOWN = frozenset({TEXT, REASONING})
@@ -24,9 +23,11 @@ _SHOWN = frozenset({TEXT, REASONING})
 class WidgetSink:
     """Sends a view's tokens as coalesced deltas and its final state once."""
 
-    def __init__(self, view: StreamView, interval: float) -> None:
+    def __init__(self, view: Shown, interval: float, *, embedded: bool = False) -> None:
         self._view = view
         self._interval = interval
+        #: Shown inside another widget (compare's columns): never displayed, never updated as an output.
+        self._embedded = embedded
         self._widget: StreamWidget | None = None
         self._handle: Any = None
         self._flusher: Flusher[Chunk] | None = None
@@ -34,7 +35,7 @@ class WidgetSink:
     @property
     def widget(self) -> StreamWidget:
         """The widget, made on first use: its comm opens with the view's mode already set
-        when the view is begun (or displayed by `_display(mode)`) before the widget exists."""
+        when the view is begun (or displayed by `display(mode)`) before the widget exists."""
         if self._widget is None:
             view = self._view
             self._widget = StreamWidget(
@@ -43,9 +44,9 @@ class WidgetSink:
                 tint=view.tint,
                 markdown=view.markdown,
                 mode=view.mode,
-                inspect=getattr(view, "inspect", False),
-                color=getattr(view, "color", None) or "",
-                timeline=getattr(view, "timeline", False),
+                inspect=view.inspect,
+                color=view.color or "",
+                timeline=view.timeline,
             )
             self._widget.on_msg(self._on_message)
         return self._widget
@@ -54,7 +55,7 @@ class WidgetSink:
 
     def display(self) -> None:
         """Show the view once (with a display_id, so the end can update its text fallback)."""
-        if self._handle is None:
+        if self._handle is None and not self._embedded:
             self._handle = show_bundle(bundle(self.widget.model_id, placeholder(self._view.model_name)))
 
     # -- the stream ---------------------------------------------------------------------
@@ -70,11 +71,11 @@ class WidgetSink:
         if chunk.kind in _SHOWN and chunk.text and self._flusher is not None:
             self._flusher.add(chunk)
 
-    def status_changed(self) -> None:
-        self.widget.status = self._view.status
+    def status_changed(self, status: Status) -> None:
+        self.widget.status = status
 
-    def model_changed(self) -> None:
-        self.widget.model_name = self._view.model_name
+    def model_changed(self, model_name: str) -> None:
+        self.widget.model_name = model_name
 
     def end(self) -> None:
         """Last deltas, then the final state in one message, then the text fallback."""

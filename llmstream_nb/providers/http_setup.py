@@ -1,4 +1,4 @@
-"""What every HTTP provider sets up and checks the same way: base URLs, the key (argument or environment),
+"""What every HTTP provider sets up and checks the same way (`http_provider.HttpProvider` uses it): base URLs, the key (argument or environment),
 the headers that carry it, timeouts, retry counts, secret headers, and the short model listing
 `llmstream-nb models` shows.
 
@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import httpx
 
-from .. import __version__
-from ..errors import ConfigurationError, LLMStreamError
-from .client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, HttpSession
+from .._version import __version__
+from ..errors import ConfigurationError
+from ..http.client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, HttpSession
 
 #: Header names whose values are credentials, whoever sets them (Azure `api-key`, Anthropic `x-api-key`).
 SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
 #: The settings every HTTP provider takes for its session, handed on as they are to `provider_session`.
 SESSION_SETTINGS = ("headers", "timeout", "connect_timeout", "read_timeout", "max_retries")
 USER_AGENT = f"llmstream-nb/{__version__}"
-#: How long `llmstream-nb models` waits for a server's model list.
-STATUS_TIMEOUT = 3.0
 
 
 def check_base_url(url: str, example: str = "http://localhost:8000/v1") -> str:
@@ -154,33 +152,3 @@ def provider_session(
 def data_ids(payload: Any) -> Iterator[str]:
     """The model ids of OpenAI's and Anthropic's model lists, `{"data": [{"id": ...}, ...]}`."""
     return (str(m["id"]) for m in payload.get("data", []) if isinstance(m, dict) and "id" in m)
-
-
-def list_model_ids(
-    provider: str,
-    base_url: str,
-    path: str,
-    headers: Mapping[str, str],
-    key: str | None = None,
-    ids: Callable[[Any], Iterable[str]] = data_ids,
-) -> tuple[list[str], str | None]:
-    """The sorted `ids(payload)` of a model list (by default `data[].id`), or the one-line reason
-    there are none; a short timeout and no retries, so `models` never hangs."""
-    session = HttpSession(
-        provider,
-        base_url,
-        headers=headers,
-        secrets=secret_values(headers, key),
-        connect_timeout=STATUS_TIMEOUT,
-        read_timeout=STATUS_TIMEOUT,
-        max_retries=0,
-    )
-    try:
-        payload = session.request_json("GET", path)
-        return sorted(ids(payload)), None
-    except LLMStreamError as exc:
-        return [], str(exc)
-    except (AttributeError, KeyError, TypeError):
-        return [], "the server's model list is unreadable"
-    finally:
-        session.close()

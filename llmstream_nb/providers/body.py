@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from .._asyncgen import aclose_source
 from ..errors import APITimeoutError, InterruptedStreamError
-from ..models.streams import Piece
+from ..models import Piece
 
 #: The `text` argument for `HttpSession.stream_sse` sources: each event's data.
 sse_data: Callable[[Any], str] = attrgetter("data")

@@ -2,7 +2,7 @@
 
 Inside a Jupyter kernel an event loop is already running, so a sync method cannot call
 `asyncio.run`, and patching the loop (`nest_asyncio`) breaks ipykernel 7.3+ (see
-DESIGN.md). Like langchain_core, we run the coroutine side in a worker thread with a loop
+docs/architecture.md). Like langchain_core, we run the coroutine side in a worker thread with a loop
 of its own; the other direction hands each blocking `next()` to a thread so the caller's
 loop keeps serving other tasks.
 """

@@ -2,7 +2,7 @@
 
 The demo model trains on first use (about a second of CPU, once per process), and a first
 stream would count that second in its time to first token. `%load_ext llmstream_nb` and
-the first view of a demo stream start the training in the background instead, so the first
+making a demo model (`get_model("demo")`) start the training in the background instead, so the first
 cell usually finds the model ready; neither waits for it. `DemoLM.shared()` is thread-safe
 and caches per process: a stream that starts while the thread trains waits for it rather
 than training twice. Importing this module starts nothing.
@@ -41,7 +41,7 @@ def warm_demo_model_for(model_name: str | None) -> None:
 
 def _train() -> None:
     try:
-        from ..demo import DemoLM
+        from .lm import DemoLM
 
         DemoLM.shared()
     except Exception:  # noqa: BLE001  the first stream trains again and reports the error where it is seen
