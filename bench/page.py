@@ -53,7 +53,7 @@ MODES: dict[str, str] = {
 ALL_MODES = tuple(MODES)
 TOKEN_MODES = ("sep", "tint", "inspect", "prob", "timeline")
 
-#: (tokens, rate, modes) per run size. The full run is a subset of the matrix that fits in ~25 min (a row
+#: (tokens, rate, modes) per run size. The full run is a subset of the matrix that fits in ~15 min (a row
 #: costs ~50 s of set-up on a busy 2-core machine besides its stream): every mode at 20,000 tokens/s for
 #: 20,000 tokens; the realistic 100 tokens/s for 1,000 tokens (typing measured) in the modes that differ
 #: most; 100,000 tokens where the old page fell furthest behind; one 200 s stream at 100 tokens/s.
