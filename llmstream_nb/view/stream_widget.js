@@ -266,16 +266,22 @@ class TokenFlow {
     this.draw = draw;
     this.texts = texts;
     this.pinned = () => []; // indexes whose run must stay drawn (the tab stop, the inspected token)
-    this.runOf = new WeakMap(); // run element -> run
-    this.observer =
+    this.of = new WeakMap(); // run or block element -> its record
+    // Two observers: one for the blocks, one for the runs of blocks near the viewport (and the run
+    // being written). An observer's work each frame grows with its targets: watching every run of a
+    // 100,000-token answer cost more than drawing it (bench section 7's trace).
+    const watch = (callback) =>
       typeof IntersectionObserver === "function"
-        ? new IntersectionObserver((entries) => this.onView(entries), { rootMargin: NEAR, scrollMargin: NEAR })
+        ? new IntersectionObserver(callback, { rootMargin: NEAR, scrollMargin: NEAR })
         : null;
+    this.observer = watch((entries) => this.onView(entries));
+    this.blocks = watch((entries) => this.onBlocks(entries));
     this.reset();
   }
 
   reset() {
     if (this.observer) this.observer.disconnect();
+    if (this.blocks) this.blocks.disconnect();
     this.host.replaceChildren();
     this.runs = []; // {el, first, count, spans (null when folded)}, in order
     this.total = 0;
@@ -321,7 +327,7 @@ class TokenFlow {
       this.total++;
       this.blockLength += text.length;
       const endsBlock = this.blockLength >= PARAGRAPH && text.endsWith("\n");
-      if (endsBlock) this.block = null;
+      if (endsBlock) this.block = null; // (its runs stay watched while it is near)
       if (endsBlock || run.count >= RUN) {
         flush();
         this.close();
@@ -332,22 +338,33 @@ class TokenFlow {
 
   start(eager) {
     if (!this.block) {
-      this.block = paragraph();
+      this.block = { el: paragraph(), runs: [], near: true };
+      this.of.set(this.block.el, this.block);
       this.blockLength = 0;
-      this.host.appendChild(this.block);
+      this.host.appendChild(this.block.el);
+      if (this.blocks) this.blocks.observe(this.block.el);
     }
     const el = element("span", "llmstream-run");
     if (!eager) el.appendChild(document.createTextNode(""));
-    const run = { el, first: this.total, count: 0, spans: eager ? [] : null };
-    this.runOf.set(el, run);
+    const run = { el, first: this.total, count: 0, spans: eager ? [] : null, block: this.block };
+    this.of.set(el, run);
     this.runs.push(run);
-    this.block.appendChild(el);
+    this.block.runs.push(run);
+    this.block.el.appendChild(el);
     this.open = run;
     if (this.observer) this.observer.observe(el);
   }
 
   close() {
+    const run = this.open;
     this.open = null;
+    if (run && !run.block.near) this.forget(run);
+  }
+
+  // A run of a block away from the viewport: folded, and no longer watched (its block is).
+  forget(run) {
+    if (this.observer) this.observer.unobserve(run.el);
+    this.fold(run, this.texts());
   }
 
   // The run holding token `index` (binary search: runs are in order).
@@ -399,9 +416,22 @@ class TokenFlow {
     run.el.replaceChildren(document.createTextNode(text));
   }
 
+  onBlocks(entries) {
+    for (const entry of entries) {
+      const block = this.of.get(entry.target);
+      if (!block || !entry.target.isConnected) continue;
+      block.near = entry.isIntersecting;
+      for (const run of block.runs) {
+        if (run === this.open || !this.observer) continue;
+        if (block.near) this.observer.observe(run.el);
+        else this.forget(run);
+      }
+    }
+  }
+
   onView(entries) {
     for (const entry of entries) {
-      const run = this.runOf.get(entry.target);
+      const run = this.of.get(entry.target);
       if (!run || !entry.target.isConnected) continue;
       if (run === this.open) this.near = entry.isIntersecting;
       if (entry.isIntersecting) this.unfold(run);
@@ -411,6 +441,7 @@ class TokenFlow {
 
   dispose() {
     if (this.observer) this.observer.disconnect();
+    if (this.blocks) this.blocks.disconnect();
   }
 }
 
