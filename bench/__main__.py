@@ -1,8 +1,10 @@
-"""The benchmark: `python -m bench [--quick | --smoke] [--only 1,3] [--out PATH]`, from the repository root.
+"""The benchmark: `python -m bench [--quick | --smoke] [--only 1,3] [--page-full] [--out PATH]`, from the repository root.
 
 Starts the local server in zero-latency mode (`python -m llmstream_nb.server --fast`, its own process),
-records its answers for the replay server (bench/replay_server.py, its own process), runs the seven
-sections, prints the results as Markdown and writes them to bench/results.md (the full run) or
+records its answers for the replay server (bench/replay_server.py, its own process), runs the eight
+sections (the seventh, the page, in JupyterLab and headless Chromium: bench/page.py; the eighth, a real
+transformer in-process: bench/local_model.py), prints the results as Markdown and writes them to
+bench/results.md (the full run) or
 bench/results-<mode>.md. Every figure is a median over repeated, interleaved runs, beside its comparison
 and the ratio to it. `--quick` (~2 min) and `--smoke` (~20 s, what tests/test_bench_smoke.py runs) keep
 every section's shape with smaller sizes; a section that fails is reported and the exit code is 1.
@@ -32,7 +34,8 @@ TITLES = {
     4: "4. Concurrency",
     5: "5. Memory",
     6: "6. Start-up",
-    7: "7. Local model (llama.cpp)",
+    7: "7. The page (JupyterLab in headless Chromium)",
+    8: "8. Local model (llama.cpp)",
 }
 
 
@@ -63,7 +66,7 @@ def _cpu() -> str:
     return f"{os.cpu_count()} CPUs{f' ({model})' if model else ''}"
 
 
-def run(sizes: Sizes, only: set[int], out: Path) -> int:
+def run(sizes: Sizes, only: set[int], out: Path, page_full: bool = False) -> int:
     # Measure what an installed package costs: pip writes .pyc files, so compiling our modules afresh in
     # every process (as PYTHONDONTWRITEBYTECODE, set on some machines, makes it) is not a user's start-up.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -150,12 +153,17 @@ def run(sizes: Sizes, only: set[int], out: Path) -> int:
                 startup(s, sizes)
 
             def seven(s: Section) -> None:
+                from .page import page
+
+                page(s, sizes, full_matrix=page_full)
+
+            def eight(s: Section) -> None:
                 from .local_model import local_model
 
                 local_model(s, sizes)
 
             try:
-                for number, body in ((1, one), (2, two), (3, three), (4, four), (5, five), (6, six), (7, seven)):
+                for number, body in ((1, one), (2, two), (3, three), (4, four), (5, five), (6, six), (7, seven), (8, eight)):
                     section(number, body)
                     loads.append(host_state())
             finally:
@@ -215,13 +223,17 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_const", dest="mode", const="quick", help="smaller sizes, ~2 min")
     mode.add_argument("--smoke", action="store_const", dest="mode", const="smoke", help="tiny sizes, ~20 s (CI)")
-    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="sections to run, e.g. 1,3 (default: all)")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8", help="sections to run, e.g. 1,3 (default: all)")
+    parser.add_argument(
+        "--page-full", action="store_true",
+        help="section 7: the whole matrix (1,000/20,000/100,000 tokens at 100 and 20,000 tokens/s, every mode; ~4 h)",
+    )
     parser.add_argument("--out", type=Path, help="where to write the Markdown (default bench/results[-MODE].md)")
     args = parser.parse_args(argv)
     sizes = SIZES[args.mode or "full"]
     only = {int(x) for x in args.only.split(",") if x.strip()}
     out = args.out or BENCH / ("results.md" if sizes is FULL else f"results-{sizes.name}.md")
-    return run(sizes, only, out)
+    return run(sizes, only, out, page_full=args.page_full)
 
 
 if __name__ == "__main__":

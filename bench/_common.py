@@ -263,6 +263,25 @@ def chat_body(tokens: int, *, seed: int = 2, stream: bool = True, **more: Any) -
     return body
 
 
+# -- kernel-side code ------------------------------------------------------------------------------
+
+#: Source run in a kernel (it needs `time` imported there): `_pace(n, rate)` yields 0 .. n-1 at `rate` a
+#: second, every index due at once (a network read's worth), then sleeps until the next is due.
+PACE_SOURCE = """
+def _pace(n, rate):
+    start = time.perf_counter()
+    i = 0
+    while i < n:
+        due = min(n, int((time.perf_counter() - start) * rate) + 1)
+        if due <= i:
+            time.sleep(max(0.0, (i + 1) / rate - (time.perf_counter() - start)))
+            continue
+        while i < due:
+            yield i
+            i += 1
+"""
+
+
 # -- results --------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Section 7: a real transformer in-process (llama.cpp, SmolLM2-135M-Instruct), with and without logprobs.
+"""Section 8: a real transformer in-process (llama.cpp, SmolLM2-135M-Instruct), with and without logprobs.
 
 Four contenders generate the same greedy answer, interleaved round by round:
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ._common import (
+    PACE_SOURCE,
     Section,
     Sizes,
     fmt,
@@ -43,18 +44,10 @@ from llmstream_nb import StreamView
 TOKENS = json.load(open({path!r}))
 
 def paced(tokens, rate, arrivals):
-    '''Yield tokens at `rate` per second: every token due is yielded at once (a read's worth), then sleep.'''
-    start = time.perf_counter()
-    n, i = len(tokens), 0
-    while i < n:
-        due = min(n, int((time.perf_counter() - start) * rate) + 1)
-        if due <= i:
-            time.sleep(max(0.0, (i + 1) / rate - (time.perf_counter() - start)))
-            continue
-        while i < due:
-            arrivals.append(time.time())
-            yield tokens[i]
-            i += 1
+    '''Yield tokens at `rate` per second (see _pace), noting when each arrives.'''
+    for i in _pace(len(tokens), rate):
+        arrivals.append(time.time())
+        yield tokens[i]
 
 def run_view(n, rate):
     '''One view over n paced tokens, blocking mode; returns what the bench needs from the kernel side.'''
@@ -224,7 +217,7 @@ def widget_transport(section: Section, tokens_file: Path, text_bytes_per_token: 
     results: dict[tuple[int, int], dict[str, Any]] = {}
     measured: dict[tuple[int, int], list[dict[str, Any]]] = {}
     with KernelHarness.start() as kernel:
-        run_cell(kernel, textwrap.dedent(KERNEL_SETUP.format(path=str(tokens_file))), timeout=600)
+        run_cell(kernel, textwrap.dedent(KERNEL_SETUP.format(path=str(tokens_file)) + PACE_SOURCE), timeout=600)
         kernel_value(kernel, "run_view(200, 20000)['status']")  # warm up: widget classes, first comm
         for rate in sorted(sizes.widget_rates, reverse=True):
             for n in sizes.widget_tokens:

@@ -274,12 +274,32 @@ function render({ model, el }) {
   }
 
   function showLayout(name) {
+    if (pending.frame) cancelAnimationFrame(pending.frame);
+    pending.frame = 0;
+    pending.rows = [];
     layout = name;
     root.dataset.layout = name;
     for (const [other, button] of bar.buttons) button.setAttribute("aria-pressed", String(other === name));
     for (const other of Object.values(layouts)) other.clear();
     scroller.replaceChildren(layouts[name].node);
     layouts[name].add(rows);
+  }
+
+  // Rows are drawn once per animation frame, however many messages brought them. Whether to
+  // follow the newest row is known from the person's scrolling (a scroll event), so drawing
+  // never reads layout before writing it; following costs one scroll per frame.
+  let follow = true;
+  scroller.addEventListener("scroll", () => {
+    follow = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 8;
+  });
+  const pending = { rows: [], frame: 0 };
+  function drawPending() {
+    pending.frame = 0;
+    const fresh = pending.rows.splice(0);
+    if (fresh.length === 0) return;
+    layouts[layout].add(fresh);
+    showStatus();
+    if (follow) scroller.scrollTop = scroller.scrollHeight;
   }
 
   function append(start, incoming) {
@@ -290,15 +310,13 @@ function render({ model, el }) {
     }
     const fresh = incoming.slice(rows.length - start);
     if (fresh.length === 0) return;
-    const atBottom = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 8;
     for (const row of fresh) {
       rows.push(row);
       counts[kindOf(String(row[ROW.event] ?? ""))] += 1;
       ids.note(row);
+      pending.rows.push(row);
     }
-    layouts[layout].add(fresh);
-    if (atBottom) scroller.scrollTop = scroller.scrollHeight;
-    showStatus();
+    if (!pending.frame) pending.frame = requestAnimationFrame(drawPending);
   }
 
   const onMessage = (msg) => {
@@ -316,6 +334,7 @@ function render({ model, el }) {
   if (model.get("status") !== "done") model.send({ action: "sync", have: rows.length });
 
   return () => {
+    if (pending.frame) cancelAnimationFrame(pending.frame);
     model.off("msg:custom", onMessage);
     model.off("change:rows", onRows);
     model.off("change:status", showStatus);

@@ -55,6 +55,7 @@ function createLive(model) {
     text: model.get("text") || "",
     pieces: piecesFromState(model), // kept in boundary mode only
     meta: (model.get("meta") || []).slice(), // [t, lp, top?] per piece, when a teaching feature is on
+    anyProbability: (model.get("meta") || []).some(hasLogprob), // whether any token has a logprob
     reasoning: model.get("reasoning") || "",
     stats: null, // [chunks, ttft, tokens_per_second, elapsed] from the last delta
     keys: { index: 0, handOver: 0 }, // the tokens' tab stop, shared by the views (TokenKeys)
@@ -73,8 +74,14 @@ function applyDelta(live, msg, boundaries) {
     live.pieces = [];
     live.meta = [];
     live.reasoning = "";
+    live.anyProbability = false;
   }
-  if (Array.isArray(msg.m)) for (const entry of msg.m) live.meta.push(entry);
+  if (Array.isArray(msg.m)) {
+    for (const entry of msg.m) {
+      live.meta.push(entry);
+      if (hasLogprob(entry)) live.anyProbability = true;
+    }
+  }
   if (hasReasoning) live.reasoning += msg.r;
   if (hasText) live.text += msg.d;
   if (hasChunks) {
@@ -98,6 +105,7 @@ function adoptState(live, model) {
   live.pieces = piecesFromState(model);
   live.reasoning = reasoning;
   if (meta.length > 0) live.meta = meta.slice();
+  live.anyProbability = live.meta.some(hasLogprob);
   return true;
 }
 
@@ -191,6 +199,252 @@ function sepNode(sep) {
   return marker;
 }
 
+// -- text that grows: paragraphs, and token runs drawn near the viewport only ----------------
+//
+// Measured (bench section 7, Chrome trace): what a long answer costs the page is style, layout
+// and paint, not script. Two things keep an update's cost to what it adds:
+// - Paragraphs. Appending to one long block lays out all of it again, so the text is split into
+//   blocks (div.llmstream-para) after a newline, once a block holds PARAGRAPH characters. A block
+//   ending in a newline draws exactly as the same text in one block (white-space: pre-wrap), and
+//   its textContent (and a selection's text) is the same.
+// - Token runs. Token views draw RUN tokens per span.llmstream-run. A run far from the viewport
+//   (an IntersectionObserver's margin away) holds its text as one text node, separators
+//   included; coming near, it is drawn as token spans again (hover, keys, colours as ever). The
+//   run still being written (while near the viewport), the keyboard's tab stop's and the inspected
+//   token's stay drawn.
+//   At most EAGER new tokens are drawn as spans at once; more (a redraw) start folded.
+const PARAGRAPH = 2000; // characters before a newline closes a paragraph
+const RUN = 64; // tokens per run
+const EAGER = 1024; // tokens drawn as spans without waiting for the viewport
+const NEAR = "400px 0px"; // how far outside the viewport a run is still drawn as tokens
+
+function paragraph() {
+  return element("div", "llmstream-para");
+}
+
+// Plain text (the answer without boundaries, or the reasoning), appended to in place.
+class TextFlow {
+  constructor(host) {
+    this.host = host;
+    this.clear();
+  }
+
+  clear() {
+    this.host.replaceChildren();
+    this.node = null; // the last paragraph's text node
+    this.length = 0; // its length
+    this.closed = true; // whether the next text starts a new paragraph
+  }
+
+  append(text) {
+    let from = 0;
+    while (from < text.length) {
+      if (this.closed) {
+        const block = paragraph();
+        this.node = document.createTextNode("");
+        block.appendChild(this.node);
+        this.host.appendChild(block);
+        this.length = 0;
+        this.closed = false;
+      }
+      const newline = text.indexOf("\n", from + Math.max(0, PARAGRAPH - this.length - 1));
+      const end = newline < 0 ? text.length : newline + 1;
+      this.node.appendData(from === 0 && end === text.length ? text : text.slice(from, end));
+      this.length += end - from;
+      this.closed = newline >= 0;
+      from = end;
+    }
+  }
+}
+
+// Token spans (sep, tint, inspect, colour, timeline) in runs, drawn near the viewport only.
+class TokenFlow {
+  // `draw(index)` makes token `index`'s span; `sep` follows each token; `texts()` is every token's text.
+  constructor(host, sep, draw, texts) {
+    this.host = host;
+    this.sep = sep;
+    this.draw = draw;
+    this.texts = texts;
+    this.pinned = () => []; // indexes whose run must stay drawn (the tab stop, the inspected token)
+    this.of = new WeakMap(); // run or block element -> its record
+    // Two observers: one for the blocks, one for the runs of blocks near the viewport (and the run
+    // being written). An observer's work each frame grows with its targets: watching every run of a
+    // 100,000-token answer took 2.7 s of the main thread over its 5 s stream (bench section 7's trace).
+    const watch = (callback) =>
+      typeof IntersectionObserver === "function"
+        ? new IntersectionObserver(callback, { rootMargin: NEAR, scrollMargin: NEAR })
+        : null;
+    this.observer = watch((entries) => this.onView(entries));
+    this.blocks = watch((entries) => this.onBlocks(entries));
+    this.reset();
+  }
+
+  reset() {
+    if (this.observer) this.observer.disconnect();
+    if (this.blocks) this.blocks.disconnect();
+    this.host.replaceChildren();
+    this.runs = []; // {el, first, count, spans (null when folded), block}, in order
+    this.total = 0;
+    this.block = null; // the paragraph being written
+    this.blockLength = 0;
+    this.open = null; // the run being written
+    this.near = true; // whether the run being written is near the viewport (until the observer says)
+  }
+
+  count() {
+    return this.total;
+  }
+
+  // `pieces` are the texts of tokens this.total, this.total + 1, ...; `eager` draws them as spans
+  // (new runs only where the run being written is near the viewport: a long answer's end out of
+  // sight costs a text node's append, until it comes into view).
+  append(pieces, eager = true) {
+    // What the run being written gets, written to the page once per run: spans, or its folded text.
+    let fragment = null;
+    let folded = "";
+    const flush = () => {
+      if (this.open && fragment) this.open.el.appendChild(fragment);
+      if (this.open && folded) this.open.el.firstChild.appendData(folded);
+      fragment = null;
+      folded = "";
+    };
+    for (const text of pieces) {
+      if (!this.open) {
+        flush();
+        this.start(eager && this.near);
+      }
+      const run = this.open;
+      if (run.spans) {
+        fragment = fragment || document.createDocumentFragment();
+        const span = this.draw(this.total);
+        run.spans.push(span);
+        fragment.appendChild(span);
+        if (this.sep) fragment.appendChild(sepNode(this.sep));
+      } else {
+        folded += text + this.sep;
+      }
+      run.count++;
+      this.total++;
+      this.blockLength += text.length;
+      const endsBlock = this.blockLength >= PARAGRAPH && text.endsWith("\n");
+      if (endsBlock) this.block = null; // (its runs stay watched while it is near)
+      if (endsBlock || run.count >= RUN) {
+        flush();
+        this.close();
+      }
+    }
+    flush();
+  }
+
+  start(eager) {
+    if (!this.block) {
+      this.block = { el: paragraph(), runs: [], near: true };
+      this.of.set(this.block.el, this.block);
+      this.blockLength = 0;
+      this.host.appendChild(this.block.el);
+      if (this.blocks) this.blocks.observe(this.block.el);
+    }
+    const el = element("span", "llmstream-run");
+    if (!eager) el.appendChild(document.createTextNode(""));
+    const run = { el, first: this.total, count: 0, spans: eager ? [] : null, block: this.block };
+    this.of.set(el, run);
+    this.runs.push(run);
+    this.block.runs.push(run);
+    this.block.el.appendChild(el);
+    this.open = run;
+    if (this.observer) this.observer.observe(el);
+  }
+
+  close() {
+    const run = this.open;
+    this.open = null;
+    if (run && !run.block.near) this.forget(run);
+  }
+
+  // A run of a block away from the viewport: folded, and no longer watched (its block is).
+  forget(run) {
+    if (this.observer) this.observer.unobserve(run.el);
+    this.fold(run, this.texts());
+  }
+
+  // The run holding token `index` (binary search: runs are in order).
+  find(index) {
+    let lo = 0;
+    let hi = this.runs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.runs[mid].first <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    const run = this.runs[lo];
+    return run && index >= run.first && index < run.first + run.count ? run : null;
+  }
+
+  // Token `index`'s span if it is drawn, else null.
+  drawn(index) {
+    const run = this.find(index);
+    return run && run.spans ? run.spans[index - run.first] || null : null;
+  }
+
+  // Token `index`'s span, drawing its run if need be.
+  span(index) {
+    const run = this.find(index);
+    if (!run) return null;
+    this.unfold(run);
+    return run.spans[index - run.first];
+  }
+
+  unfold(run) {
+    if (run.spans) return;
+    const fragment = document.createDocumentFragment();
+    run.spans = [];
+    for (let i = run.first; i < run.first + run.count; i++) {
+      const span = this.draw(i);
+      run.spans.push(span);
+      fragment.appendChild(span);
+      if (this.sep) fragment.appendChild(sepNode(this.sep));
+    }
+    run.el.replaceChildren(fragment);
+  }
+
+  fold(run, texts) {
+    if (!run.spans || run === this.open) return;
+    const keep = this.pinned();
+    if (keep.some((index) => index >= run.first && index < run.first + run.count)) return;
+    run.spans = null;
+    const text = texts.slice(run.first, run.first + run.count).join(this.sep) + this.sep;
+    run.el.replaceChildren(document.createTextNode(text));
+  }
+
+  onBlocks(entries) {
+    for (const entry of entries) {
+      const block = this.of.get(entry.target);
+      if (!block || !entry.target.isConnected) continue;
+      block.near = entry.isIntersecting;
+      for (const run of block.runs) {
+        if (run === this.open || !this.observer) continue;
+        if (block.near) this.observer.observe(run.el);
+        else this.forget(run);
+      }
+    }
+  }
+
+  onView(entries) {
+    for (const entry of entries) {
+      const run = this.of.get(entry.target);
+      if (!run || !entry.target.isConnected) continue;
+      if (run === this.open) this.near = entry.isIntersecting;
+      if (entry.isIntersecting) this.unfold(run);
+      else this.fold(run, this.texts());
+    }
+  }
+
+  dispose() {
+    if (this.observer) this.observer.disconnect();
+    if (this.blocks) this.blocks.disconnect();
+  }
+}
+
 // -- keyboard: one tab stop for the tokens, arrows between them ------------------------------
 
 // The WAI-ARIA "roving tabindex" of a composite widget: a 2,000-token answer is one Tab stop,
@@ -222,10 +476,11 @@ const HAND_OVER_MS = 2000;
 class TokenKeys {
   // `shared` ({index, handOver}) lives on the model's live record, so every view of the model
   // has the same tab stop, and a view drawn in place of another can take over its focus.
-  constructor(container, shared) {
+  // `tokens` (a TokenFlow) draws the spans: a token far from the viewport may have none until asked.
+  constructor(container, shared, tokens) {
     this.container = container;
     this.shared = shared;
-    this.spans = []; // this view's token spans, by index
+    this.tokens = tokens;
     container.setAttribute("role", "group");
     container.setAttribute("aria-label", TOKEN_KEYS_LABEL);
   }
@@ -238,28 +493,26 @@ class TokenKeys {
     this.shared.index = index;
   }
 
-  // New tokens join out of the tab order, except the tab stop's (at first, token 0: the area is
-  // reachable as soon as it holds a token).
-  added(span) {
-    this.spans.push(span);
-    if (this.spans.length - 1 === this.current) span.tabIndex = 0;
+  // A token span was drawn (new, or again): out of the tab order, unless it is the tab stop (at
+  // first, token 0: the area is reachable as soon as it holds a token).
+  added(span, index) {
+    if (index === this.current) span.tabIndex = 0;
   }
 
-  // Before a redraw: forget the spans, remember whether one had the focus.
+  // Before a redraw: remember whether a token had the focus.
   clear() {
-    const hadFocus = this.container.contains(document.activeElement);
-    this.spans = [];
-    return hadFocus;
+    return this.container.contains(document.activeElement);
   }
 
   // After a redraw: the same token (or the last one, if the text got shorter) is the tab stop again.
   restore(hadFocus) {
-    if (this.spans.length === 0) {
+    const count = this.tokens.count();
+    if (count === 0) {
       this.current = 0; // the answer starts again: its first token will be the tab stop
       return;
     }
-    this.current = Math.min(this.current, this.spans.length - 1);
-    const span = this.spans[this.current];
+    this.current = Math.min(this.current, count - 1);
+    const span = this.tokens.span(this.current);
     span.tabIndex = 0;
     if (hadFocus) span.focus({ preventScroll: true });
   }
@@ -268,19 +521,21 @@ class TokenKeys {
   focused(span) {
     this.shared.handOver = 0;
     const index = Number(span.dataset.index);
-    if (!Number.isInteger(index) || this.spans[index] !== span) return;
-    if (index !== this.current && this.spans[this.current]) this.spans[this.current].tabIndex = -1;
+    if (!Number.isInteger(index) || this.tokens.drawn(index) !== span) return;
+    const before = index !== this.current ? this.tokens.drawn(this.current) : null;
+    if (before) before.tabIndex = -1;
     this.current = index;
     span.tabIndex = 0;
   }
 
   // Returns true when the key moved (or would have moved) the focus, so the caller eats the key.
   keydown(event, span) {
-    if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey || this.spans.length === 0) return false;
+    const count = this.tokens.count();
+    if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey || count === 0) return false;
     const here = Number(span.dataset.index);
-    const next = tokenKeyTarget(event.key, Number.isInteger(here) ? here : this.current, this.spans.length);
+    const next = tokenKeyTarget(event.key, Number.isInteger(here) ? here : this.current, count);
     if (next === null) return false;
-    if (next !== here) this.spans[next].focus(); // focusin moves the tab stop and shows the inspector
+    if (next !== here) this.tokens.span(next).focus(); // focusin moves the tab stop and shows the inspector
     return true;
   }
 
@@ -300,7 +555,7 @@ class TokenKeys {
     const since = this.shared.handOver;
     if (!since || performance.now() - since > HAND_OVER_MS) return false;
     const active = document.activeElement;
-    if (!this.container.isConnected || this.spans.length === 0 || (active && active !== document.body)) return false;
+    if (!this.container.isConnected || this.tokens.count() === 0 || (active && active !== document.body)) return false;
     this.shared.handOver = 0;
     this.restore(true);
     return true;
@@ -355,8 +610,7 @@ function hasLogprob(entry) {
 
 // The legend, or the note that there is nothing to colour by (once tokens have arrived without).
 function drawLegend(dom, live) {
-  const anyProbability = live.meta.some(hasLogprob);
-  if (anyProbability) {
+  if (live.anyProbability) {
     if (dom.legend.dataset.kind !== "legend") {
       dom.legend.replaceChildren(element("span", "llmstream-legend-title", "probability"));
       BIN_LABELS.forEach((label, bin) => {
@@ -367,8 +621,10 @@ function drawLegend(dom, live) {
     }
     dom.legend.hidden = false;
   } else if (live.pieces.length > 0) {
-    dom.legend.replaceChildren(element("span", "llmstream-legend-none", NO_PROBABILITIES));
-    dom.legend.dataset.kind = "none";
+    if (dom.legend.dataset.kind !== "none") {
+      dom.legend.replaceChildren(element("span", "llmstream-legend-none", NO_PROBABILITIES));
+      dom.legend.dataset.kind = "none";
+    }
     dom.legend.hidden = false;
   } else {
     dom.legend.hidden = true;
@@ -429,9 +685,10 @@ function fillInspector(box, live, index) {
 }
 
 // The timing plot: bars for the gap before each token (left scale), a line for the tokens so
-// far (right scale), a dashed mark at the first token. Redrawn whole per delta (<= 30/s).
+// far (right scale), a dashed mark at the first token. Redrawn whole, at most every TIMELINE_MS.
 const SVG = "http://www.w3.org/2000/svg";
 const PLOT = { width: 600, height: 130, left: 44, right: 40, top: 10, bottom: 22, maxBars: 300 };
+const TIMELINE_MS = 250; // the plot is redrawn at most this often while the answer streams
 
 function svgNode(tag, attributes, text) {
   const node = document.createElementNS(SVG, tag);
@@ -463,19 +720,24 @@ function drawTimeline(host, live) {
   const tMax = Math.max(times[times.length - 1], 1e-3) * 1.02;
   const x = (t) => left + (t / tMax) * plotW;
   // The gap before each token after the first; many tokens share a bar (the largest gap shows).
-  const gaps = [];
-  for (let i = 1; i < times.length; i++) gaps.push([times[i], Math.max(0, times[i] - times[i - 1])]);
-  const buckets = new Map();
-  for (const [t, gap] of gaps) {
-    const key = Math.min(maxBars - 1, Math.floor((t / tMax) * maxBars));
-    const seen = buckets.get(key);
-    if (!seen || gap > seen[1]) buckets.set(key, [t, gap]);
+  // One pass over the times, no array per token: this runs on every redraw of a long answer.
+  const barT = new Float64Array(maxBars);
+  const barGap = new Float64Array(maxBars).fill(-1);
+  let maxGap = 1e-3;
+  for (let i = 1; i < times.length; i++) {
+    const gap = Math.max(0, times[i] - times[i - 1]);
+    const key = Math.min(maxBars - 1, Math.floor((times[i] / tMax) * maxBars));
+    if (gap > barGap[key]) {
+      barGap[key] = gap;
+      barT[key] = times[i];
+    }
+    if (gap > maxGap) maxGap = gap;
   }
-  const maxGap = Math.max(1e-3, ...gaps.map((g) => g[1]));
-  const barW = Math.max(1, Math.min(6, plotW / Math.max(gaps.length, 1) - 1));
-  for (const [t, gap] of buckets.values()) {
-    const h = (gap / maxGap) * plotH;
-    svg.appendChild(svgNode("rect", { class: "llmstream-gap", x: (x(t) - barW / 2).toFixed(1), y: (top + plotH - h).toFixed(1), width: barW.toFixed(1), height: Math.max(0.5, h).toFixed(1) }));
+  const barW = Math.max(1, Math.min(6, plotW / Math.max(times.length - 1, 1) - 1));
+  for (let key = 0; key < maxBars; key++) {
+    if (barGap[key] < 0) continue;
+    const h = (barGap[key] / maxGap) * plotH;
+    svg.appendChild(svgNode("rect", { class: "llmstream-gap", x: (x(barT[key]) - barW / 2).toFixed(1), y: (top + plotH - h).toFixed(1), width: barW.toFixed(1), height: Math.max(0.5, h).toFixed(1) }));
   }
   // Tokens so far: a step up at each arrival, decimated to about one point per pixel column.
   const points = [`${left},${top + plotH}`];
@@ -693,32 +955,71 @@ export default () => {
       timeline: Boolean(model.get("timeline")),
     };
     dom.root.classList.toggle("llmstream-inspecting", features.inspect);
-    const keys = features.inspect ? new TokenKeys(dom.text, live.keys) : null;
-    let drawn = 0;
-
-    function append(pieces) {
-      if (!boundaries) {
-        for (const piece of pieces) if (piece) dom.text.appendChild(document.createTextNode(piece));
-        return;
-      }
-      const fragment = document.createDocumentFragment();
-      for (const piece of pieces) {
-        const index = drawn++;
-        const span = tokenNode(piece, index, tint, features, live.meta[index]);
-        fragment.appendChild(span);
-        if (sep) fragment.appendChild(sepNode(sep));
-        if (keys) keys.added(span);
-      }
-      dom.text.appendChild(fragment);
+    // What this view draws the answer with: token runs in boundary mode, paragraphs of text otherwise.
+    const tokens = boundaries ? new TokenFlow(dom.text, sep, (index) => drawToken(index), () => live.pieces) : null;
+    const plain = boundaries ? null : new TextFlow(dom.text);
+    const thoughts = new TextFlow(dom.reasoning);
+    const keys = features.inspect ? new TokenKeys(dom.text, live.keys, tokens) : null;
+    if (tokens) {
+      tokens.pinned = () => {
+        const keep = keys ? [keys.current] : [];
+        if (inspected) keep.push(Number(inspected.dataset.index));
+        return keep;
+      };
     }
 
-    function drawFeatures() {
-      if (features.prob) drawLegend(dom, live);
-      if (features.timeline) {
-        dom.timeline.hidden = false;
-        drawTimeline(dom.timeline, live);
+    // Many tokens at once (a redraw, a page back from the background) are drawn as folded runs that
+    // the viewport unfolds; the run still being written is drawn as tokens.
+    function drawTokens(pieces) {
+      tokens.append(pieces, pieces.length <= EAGER);
+      if (tokens.open && tokens.near) tokens.unfold(tokens.open);
+    }
+
+    function drawToken(index) {
+      const span = tokenNode(live.pieces[index], index, tint, features, live.meta[index]);
+      if (keys) keys.added(span, index);
+      return span;
+    }
+
+    // Deltas are drawn once per animation frame, however many arrived: only what they add.
+    const pending = { text: [], reasoning: [], frame: 0 };
+    function schedule() {
+      if (!pending.frame) pending.frame = requestAnimationFrame(drawFrame);
+    }
+    function drawFrame() {
+      pending.frame = 0;
+      if (pending.reasoning.length) thoughts.append(pending.reasoning.splice(0).join(""));
+      if (tokens && tokens.count() < live.pieces.length) drawTokens(live.pieces.slice(tokens.count()));
+      if (plain && pending.text.length) plain.append(pending.text.splice(0).join(""));
+      drawThinking();
+      drawStats();
+      drawFeatures(false);
+    }
+
+    // The timing plot is the whole stream's: redrawn at most every TIMELINE_MS while it streams.
+    const plot = { last: -Infinity, timer: 0 };
+    function drawPlot() {
+      plot.last = performance.now();
+      dom.timeline.hidden = false;
+      drawTimeline(dom.timeline, live);
+    }
+    function drawPlotSoon() {
+      if (plot.timer) return;
+      const wait = plot.last + TIMELINE_MS - performance.now();
+      if (wait <= 0) drawPlot();
+      else {
+        plot.timer = setTimeout(() => {
+          plot.timer = 0;
+          drawPlot();
+        }, wait);
       }
-      if (inspected !== null) showInspector(inspected);
+    }
+
+    // `all`: after a redraw, also the inspector (a delta does not change a shown token's details).
+    function drawFeatures(all) {
+      if (features.prob) drawLegend(dom, live);
+      if (features.timeline) drawPlotSoon();
+      if (all && inspected !== null) showInspector(inspected);
     }
 
     // The inspector: one tooltip per view, for the token under the pointer or with the focus.
@@ -798,7 +1099,8 @@ export default () => {
     }
 
     function drawStats() {
-      dom.stats.textContent = formatStats(finalStats(model) || live.stats);
+      const text = formatStats(finalStats(model) || live.stats);
+      if (dom.stats.textContent !== text) dom.stats.textContent = text;
     }
 
     // The thinking section is open while there is no answer to read yet and closes when the
@@ -812,7 +1114,8 @@ export default () => {
       dom.thinking.hidden = !live.reasoning;
       if (!live.reasoning) return;
       const answerless = !live.text;
-      dom.thinkingLabel.textContent = answerless && ACTIVE.has(model.get("status")) ? THINKING : THOUGHT;
+      const label = answerless && ACTIVE.has(model.get("status")) ? THINKING : THOUGHT;
+      if (dom.thinkingLabel.textContent !== label) dom.thinkingLabel.textContent = label;
       if (!thinking.touched && dom.thinking.open !== answerless) {
         thinking.opened = answerless;
         dom.thinking.open = answerless;
@@ -822,28 +1125,37 @@ export default () => {
     const view = {
       takeFocus: () => Boolean(keys) && keys.take(),
       redraw() {
+        if (pending.frame) cancelAnimationFrame(pending.frame);
+        pending.frame = 0;
+        pending.text = [];
+        pending.reasoning = [];
         const hadFocus = keys ? keys.clear() : false;
-        dom.text.replaceChildren();
-        dom.reasoning.textContent = live.reasoning;
-        drawn = 0;
         if (inspected) hideInspector();
-        append(boundaries ? live.pieces : [live.text]);
+        thoughts.clear();
+        thoughts.append(live.reasoning);
+        if (tokens) {
+          tokens.reset();
+          drawTokens(live.pieces);
+        } else {
+          plain.clear();
+          plain.append(live.text);
+        }
         if (keys) keys.restore(hadFocus);
         drawToolCalls(toolBox, live);
         drawThinking();
         drawStats();
-        drawFeatures();
+        drawFeatures(true);
       },
       onDelta(msg) {
-        if (msg.reset) view.redraw();
-        else {
-          if (msg.r) dom.reasoning.appendChild(document.createTextNode(msg.r));
-          append(Array.isArray(msg.c) ? msg.c.map(String) : typeof msg.d === "string" ? [msg.d] : []);
+        if (msg.reset) {
+          view.redraw();
+          return;
         }
-        if (msg.t || msg.f || msg.reset) drawToolCalls(toolBox, live);
-        drawThinking();
-        drawStats();
-        drawFeatures();
+        if (msg.t || msg.f) drawToolCalls(toolBox, live);
+        if (msg.r) pending.reasoning.push(msg.r);
+        if (plain && typeof msg.d === "string" && msg.d) pending.text.push(msg.d);
+        if (plain && Array.isArray(msg.c)) pending.text.push(msg.c.map(String).join(""));
+        schedule();
       },
     };
 
@@ -885,6 +1197,9 @@ export default () => {
     }
     return () => {
       live.views.delete(view);
+      if (pending.frame) cancelAnimationFrame(pending.frame);
+      clearTimeout(plot.timer);
+      if (tokens) tokens.dispose();
       hideInspector();
       for (const event of events) model.off(event, onState);
       if (markdown.renderer) markdown.renderer.dispose();
