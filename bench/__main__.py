@@ -163,7 +163,16 @@ def run(sizes: Sizes, only: set[int], out: Path, page_full: bool = False) -> int
                 local_model(s, sizes)
 
             try:
-                for number, body in ((1, one), (2, two), (3, three), (4, four), (5, five), (6, six), (7, seven), (8, eight)):
+                for number, body in (
+                    (1, one),
+                    (2, two),
+                    (3, three),
+                    (4, four),
+                    (5, five),
+                    (6, six),
+                    (7, seven),
+                    (8, eight),
+                ):
                     section(number, body)
                     loads.append(host_state())
             finally:
@@ -212,9 +221,7 @@ def _render(
             lines.append(f"| {number} | {target} | {measured} | {mark(met)} |")
     lines.append("")
     lines += [s.markdown() + "\n" for s in sections.values()]
-    lines.append(
-        "Section times: " + ", ".join(f"{n}: {t:.0f} s" for n, t in timings.items()) + "."
-    )
+    lines.append("Section times: " + ", ".join(f"{n}: {t:.0f} s" for n, t in timings.items()) + ".")
     return "\n".join(lines) + "\n"
 
 
@@ -225,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--smoke", action="store_const", dest="mode", const="smoke", help="tiny sizes, ~20 s (CI)")
     parser.add_argument("--only", default="1,2,3,4,5,6,7,8", help="sections to run, e.g. 1,3 (default: all)")
     parser.add_argument(
-        "--page-full", action="store_true",
+        "--page-full",
+        action="store_true",
         help="section 7: the whole matrix (1,000/20,000/100,000 tokens at 100 and 20,000 tokens/s, every mode; ~4 h)",
     )
     parser.add_argument("--out", type=Path, help="where to write the Markdown (default bench/results[-MODE].md)")

@@ -119,7 +119,7 @@ def median(values: Iterable[float]) -> float:
 
 
 def spread(values: Sequence[float]) -> str:
-    """"min-max" of a sample, for a table's footnote-sized column."""
+    """ "min-max" of a sample, for a table's footnote-sized column."""
     return f"{min(values):,.0f}-{max(values):,.0f}" if values else ""
 
 

@@ -26,21 +26,27 @@ def run_cell(kernel: KernelHarness, code: str, timeout: float = 3600) -> list[Me
     since = len(kernel.iopub)
     msg_id = kernel.submit(code)
     kernel.wait_for(
-        lambda m: m["msg_type"] == "status"
-        and m["content"]["execution_state"] == "idle"
-        and m["parent_header"].get("msg_id") == msg_id,
+        lambda m: (
+            m["msg_type"] == "status"
+            and m["content"]["execution_state"] == "idle"
+            and m["parent_header"].get("msg_id") == msg_id
+        ),
         timeout,
         since=since,
     )
     reply = kernel.reply(msg_id, 120)
     if reply["content"]["status"] != "ok":
         content = reply["content"]
-        raise KernelError(f"{content.get('ename')}: {content.get('evalue')}\n" + "\n".join(content.get("traceback") or []))
+        raise KernelError(
+            f"{content.get('ename')}: {content.get('evalue')}\n" + "\n".join(content.get("traceback") or [])
+        )
     return kernel.messages_of(msg_id)
 
 
 def kernel_value(kernel: KernelHarness, expression: str, timeout: float = 3600) -> Any:
     """Evaluate a JSON-serialisable expression in the kernel (iopub read throughout)."""
     messages = run_cell(kernel, f"import json as _json; print(_json.dumps({expression}))", timeout)
-    out = "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
+    out = "".join(
+        m["content"]["text"] for m in messages if m["msg_type"] == "stream" and m["content"]["name"] == "stdout"
+    )
     return json.loads(out)

@@ -48,8 +48,15 @@ async def _texts_of(model: Any, tokens: int, seed: int, extra: dict[str, Any]) -
 
 async def _floor_texts(client: Any, tokens: int, seed: int, extra: dict[str, Any]) -> AsyncIterator[str]:
     """The raw floor (httpx aiter_lines + json.loads) on a shared AsyncClient, for comparison."""
-    body = {"model": "ngram", "messages": [{"role": "user", "content": PROMPT}], "stream": True, "max_tokens": tokens,
-            "min_tokens": tokens, "seed": seed, **extra.get("extra_body", {})}
+    body = {
+        "model": "ngram",
+        "messages": [{"role": "user", "content": PROMPT}],
+        "stream": True,
+        "max_tokens": tokens,
+        "min_tokens": tokens,
+        "seed": seed,
+        **extra.get("extra_body", {}),
+    }
     async with client.stream("POST", client.chat_url, json=body) as response:
         async for line in response.aiter_lines():
             if line[:6] == "data: " and line != "data: [DONE]":
@@ -82,7 +89,9 @@ def steady_rate(per: list[dict[str, Any]]) -> float:
     return sum(sum(1 for t in p["times"] if start <= t < end) for p in per) / (end - start)
 
 
-async def _together(model: Any, streams: int, tokens: int, extra: dict[str, Any], server: ServerProcess) -> dict[str, Any]:
+async def _together(
+    model: Any, streams: int, tokens: int, extra: dict[str, Any], server: ServerProcess
+) -> dict[str, Any]:
     gc.collect()
     server_cpu = server.cpu_seconds()
     texts = _floor_texts if isinstance(model, httpx.AsyncClient) else _texts_of
@@ -114,14 +123,26 @@ def _summary(per: list[dict[str, float]], wall: float, cpu: float, server_cpu: f
     }
 
 
-def _loads(demo: ServerProcess, replay: ServerProcess, sizes: Sizes, end_to_end: bool) -> dict[str, tuple[str, ServerProcess, int | None, dict[str, Any]]]:
+def _loads(
+    demo: ServerProcess, replay: ServerProcess, sizes: Sizes, end_to_end: bool
+) -> dict[str, tuple[str, ServerProcess, int | None, dict[str, Any]]]:
     """label -> (model spec, server, tokens per stream (None: zero delay, see `tokens_per_stream`), extra options)."""
     paced_tokens = int(PACED_TPS * sizes.paced_seconds)
     loads = {
-        f"paced {PACED_TPS}/s, replay server": ("openai:ngram", replay, paced_tokens, {"extra_body": {"replay_tps": PACED_TPS}}),
+        f"paced {PACED_TPS}/s, replay server": (
+            "openai:ngram",
+            replay,
+            paced_tokens,
+            {"extra_body": {"replay_tps": PACED_TPS}},
+        ),
     }
     if end_to_end:
-        loads[f"paced {PACED_TPS}/s, demo server"] = (f"openai:ngram+ttft=0,tps={PACED_TPS},jitter=0", demo, paced_tokens, {})
+        loads[f"paced {PACED_TPS}/s, demo server"] = (
+            f"openai:ngram+ttft=0,tps={PACED_TPS},jitter=0",
+            demo,
+            paced_tokens,
+            {},
+        )
     loads["zero delay, replay server"] = ("openai:ngram", replay, None, {})
     if end_to_end:
         loads[FLOOR_LOAD] = ("floor", replay, None, {})
@@ -135,7 +156,9 @@ def tokens_per_stream(tokens: int | None, streams: int, sizes: Sizes) -> int:
     return tokens if tokens is not None else sizes.zero_delay_total // streams
 
 
-def one_loop(section: Section, demo: ServerProcess, replay: ServerProcess, sizes: Sizes, profile: bool = False) -> dict[str, Any]:
+def one_loop(
+    section: Section, demo: ServerProcess, replay: ServerProcess, sizes: Sizes, profile: bool = False
+) -> dict[str, Any]:
     from llmstream_nb import get_model
 
     paced_tokens = int(PACED_TPS * sizes.paced_seconds)
@@ -157,8 +180,10 @@ def one_loop(section: Section, demo: ServerProcess, replay: ServerProcess, sizes
             out[label] = {}
             for streams in sizes.streams:
                 each = tokens_per_stream(tokens, streams, sizes)
-                runs = [loop.run_until_complete(_together(models[label], streams, each, extra, server))
-                        for _ in range(sizes.concurrency_repeats)]
+                runs = [
+                    loop.run_until_complete(_together(models[label], streams, each, extra, server))
+                    for _ in range(sizes.concurrency_repeats)
+                ]
                 out[label][streams] = _median_of(runs)
         if profile:
             _profile_ramp_up(section, loop, models, loads, max(sizes.streams))
@@ -166,12 +191,23 @@ def one_loop(section: Section, demo: ServerProcess, replay: ServerProcess, sizes
         for model in models.values():
             loop.run_until_complete(model.aclose())  # a Model and an httpx.AsyncClient alike
         loop.close()
-    _table(section, out, "One event loop (this process), `model.astream()` consumers sharing one model", paced_tokens, sizes)
+    _table(
+        section,
+        out,
+        "One event loop (this process), `model.astream()` consumers sharing one model",
+        paced_tokens,
+        sizes,
+    )
     return out
 
 
-def _profile_ramp_up(section: Section, loop: asyncio.AbstractEventLoop, models: dict[str, Any],
-                     loads: dict[str, tuple[str, ServerProcess, int | None, dict[str, Any]]], streams: int) -> None:
+def _profile_ramp_up(
+    section: Section,
+    loop: asyncio.AbstractEventLoop,
+    models: dict[str, Any],
+    loads: dict[str, tuple[str, ServerProcess, int | None, dict[str, Any]]],
+    streams: int,
+) -> None:
     """Profile the start of the most paced streams, up to every stream's first token: where the ramp-up goes."""
     label = f"paced {PACED_TPS}/s, replay server"
     _, _, tokens, extra = loads[label]
@@ -205,7 +241,9 @@ def _median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _table(section: Section, out: dict[str, dict[int, dict[str, Any]]], where: str, paced_tokens: int, sizes: Sizes) -> None:
+def _table(
+    section: Section, out: dict[str, dict[int, dict[str, Any]]], where: str, paced_tokens: int, sizes: Sizes
+) -> None:
     rows = []
     for label, by_n in out.items():
         base = by_n[min(by_n)]["aggregate"]
@@ -306,7 +344,11 @@ def in_kernel(section: Section, demo: ServerProcess, replay: ServerProcess, size
     with KernelHarness.start() as kernel:
         run_cell(kernel, textwrap.dedent(KERNEL_CODE.format(prompt=PROMPT)), timeout=600)
         for spec, server, tokens, extra in loads.values():
-            run_cell(kernel, f"_r = await _views_together(2, {WARM_TOKENS}, {spec!r}, {server.base_url!r}, {extra!r})", timeout=600)
+            run_cell(
+                kernel,
+                f"_r = await _views_together(2, {WARM_TOKENS}, {spec!r}, {server.base_url!r}, {extra!r})",
+                timeout=600,
+            )
         for label, (spec, server, tokens, extra) in loads.items():
             out[label] = {}
             rates[label] = {}
@@ -317,20 +359,34 @@ def in_kernel(section: Section, demo: ServerProcess, replay: ServerProcess, size
                     start = len(kernel.iopub)
                     server_cpu = server.cpu_seconds()
                     each = tokens_per_stream(tokens, streams, sizes)
-                    run_cell(kernel, f"_r = await _views_together({streams}, {each}, {spec!r}, {server.base_url!r}, {extra!r})", timeout=1800)
+                    run_cell(
+                        kernel,
+                        f"_r = await _views_together({streams}, {each}, {spec!r}, {server.base_url!r}, {extra!r})",
+                        timeout=1800,
+                    )
                     server_cpu = server.cpu_seconds() - server_cpu
                     result = kernel_value(kernel, "_r", timeout=600)
                     kernel.pump(0.2)
                     runs.append(_summary(result["per"], result["wall"], result["cpu"], server_cpu))
-                    worst_rate = max(worst_rate, _max_view_messages_per_second(kernel, start, [p["comm"] for p in result["per"]]))
+                    worst_rate = max(
+                        worst_rate, _max_view_messages_per_second(kernel, start, [p["comm"] for p in result["per"]])
+                    )
                     del kernel.iopub[start:]
                 out[label][streams] = _median_of(runs)
                 rates[label][streams] = worst_rate
-    _table(section, out, "One kernel, `StreamView(model.astream(...)).start()` views (async mode) awaited together; "
-           "*client CPU* is the kernel process's (client, views and widget messages)", paced_tokens, sizes)
+    _table(
+        section,
+        out,
+        "One kernel, `StreamView(model.astream(...)).start()` views (async mode) awaited together; "
+        "*client CPU* is the kernel process's (client, views and widget messages)",
+        paced_tokens,
+        sizes,
+    )
     section.note(
         "Comm messages per view, most in any one-second window (coalescing holds per view): "
-        + "; ".join(f"{label}: " + ", ".join(f"{n} views {fmt(v)}" for n, v in by_n.items()) for label, by_n in rates.items())
+        + "; ".join(
+            f"{label}: " + ", ".join(f"{n} views {fmt(v)}" for n, v in by_n.items()) for label, by_n in rates.items()
+        )
         + "."
     )
     return {"results": out, "view_rates": rates}
@@ -371,8 +427,10 @@ def judge(section: Section, loop_out: dict[str, Any], kernel_out: dict[str, Any]
         whole = {n: ratio(r["aggregate"], PACED_TPS * n) for n, r in paced.items()}
         section.verdict(
             f"{where}: near-linear to {top} paced streams (client not CPU-saturated)",
-            "once all streams run: " + ", ".join(f"{n}: {v:.2f}x" for n, v in steady.items())
-            + " of streams x 100/s; counting the ramp-up: " + ", ".join(f"{n}: {v:.2f}x" for n, v in whole.items())
+            "once all streams run: "
+            + ", ".join(f"{n}: {v:.2f}x" for n, v in steady.items())
+            + " of streams x 100/s; counting the ramp-up: "
+            + ", ".join(f"{n}: {v:.2f}x" for n, v in whole.items())
             + f"; client CPU {paced[top]['cpu_share'] * 100:.0f}% of a core at {top}"
             + _paced_floor_note(out.get(PACED_FLOOR_LOAD), paced, top),
             all(v >= 0.9 for v in steady.values()),
@@ -383,14 +441,17 @@ def judge(section: Section, loop_out: dict[str, Any], kernel_out: dict[str, Any]
         ttft = max(r["max_ttft"] for r in paced.values())
         spread = fast[max(fast)]["first_spread"]
         floor = out.get(FLOOR_LOAD)
-        floor_spread = f" (the httpx floor on one shared client: {floor[max(floor)]['first_spread'] * 100:.0f}%)" if floor else ""
+        floor_spread = (
+            f" (the httpx floor on one shared client: {floor[max(floor)]['first_spread'] * 100:.0f}%)" if floor else ""
+        )
         section.verdict(
             f"{where}: no stream starved",
             f"paced: every stream ≥ {paced_worst:.2f}x the median stream's rate, longest wait between two tokens "
             f"{paced_gap * 1e3:.0f} ms, slowest first token {ttft * 1e3:.0f} ms. Zero delay, {max(fast)} streams: the "
             f"last stream's first token comes {spread * 100:.0f}% into the run{floor_spread}",
-            True if paced_worst >= 0.8 and spread < 0.5 else ("paced: met; zero delay: streams served in turn (httpx's pool)"
-                                                              if paced_worst >= 0.8 else False),
+            True
+            if paced_worst >= 0.8 and spread < 0.5
+            else ("paced: met; zero delay: streams served in turn (httpx's pool)" if paced_worst >= 0.8 else False),
         )
 
 
@@ -413,12 +474,17 @@ def _judge_zero_delay(section: Section, where: str, fast: dict[int, dict[str, An
             "(floor ÷ ours within 1.5x at every count, as in section 1)",
             f"ours {described}; the raw httpx floor keeps "
             + ", ".join(f"{n}: {v:.2f}x" for n, v in _retention(floor).items())
-            + "; floor ÷ ours " + ", ".join(f"{n}: {v:.2f}x" for n, v in over.items()),
+            + "; floor ÷ ours "
+            + ", ".join(f"{n}: {v:.2f}x" for n, v in over.items()),
             all(v <= 1.5 for v in over.values()),
         )
         return
     loop_fast = loop_out.get("zero delay, replay server", {})
-    beside = (" (one loop, no views: " + ", ".join(f"{n}: {v:.2f}x" for n, v in _retention(loop_fast).items()) + ")") if loop_fast else ""
+    beside = (
+        (" (one loop, no views: " + ", ".join(f"{n}: {v:.2f}x" for n, v in _retention(loop_fast).items()) + ")")
+        if loop_fast
+        else ""
+    )
     section.verdict(
         f"{where}: CPU-saturated (zero delay): no collapse as streams are added (at least half the one-stream rate)",
         described + beside,

@@ -183,7 +183,8 @@ def memory(section: Section, base_url: str, sizes: Sizes) -> dict[str, Any]:
     section.note(
         "Where the bytes of a chunk go (the largest stream, `sys.getsizeof`, shared objects counted once): "
         + "; ".join(
-            f"{variant}: " + ", ".join(f"{k} {v:.0f}" for k, v in r["breakdown"].items())
+            f"{variant}: "
+            + ", ".join(f"{k} {v:.0f}" for k, v in r["breakdown"].items())
             + f" = {sum(r['breakdown'].values()):.0f} B"
             for (variant, tokens), r in results.items()
             if tokens == top

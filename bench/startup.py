@@ -31,7 +31,15 @@ LOAD_EXT = (
 
 
 def _fresh(code: str) -> float:
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_child_env(), capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=_child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     if proc.returncode:
         raise RuntimeError(proc.stderr.strip()[-1000:])
     return float(proc.stdout.strip().splitlines()[-1])
@@ -48,13 +56,20 @@ def _stdlib_of_ours() -> list[str]:
         "import sys; before = set(sys.modules); import llmstream_nb; "
         "print(' '.join(sorted({m.split('.')[0] for m in set(sys.modules) - before})))"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_child_env(), capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=_child_env(), capture_output=True, text=True, check=False
+    )
     names = proc.stdout.split()
     return [n for n in names if n != "llmstream_nb" and not n.startswith(("__editable", "_")) and n.isidentifier()]
 
 
 def _available(module: str) -> bool:
-    return subprocess.run([sys.executable, "-c", f"import {module}"], cwd=ROOT, env=_child_env(), capture_output=True, check=False).returncode == 0
+    return (
+        subprocess.run(
+            [sys.executable, "-c", f"import {module}"], cwd=ROOT, env=_child_env(), capture_output=True, check=False
+        ).returncode
+        == 0
+    )
 
 
 def _in_kernel(rounds: int) -> list[float]:
@@ -66,7 +81,7 @@ def _in_kernel(rounds: int) -> list[float]:
             run_cell(
                 kernel,
                 "import time as _time\n_t = _time.perf_counter()\nget_ipython().run_line_magic('load_ext', 'llmstream_nb')\n"
-                "_load_ext_seconds = _time.perf_counter() - _t"
+                "_load_ext_seconds = _time.perf_counter() - _t",
             )
             times.append(kernel_value(kernel, "_load_ext_seconds"))
     return times
@@ -92,8 +107,11 @@ def importtime_profile(keep: bool) -> list[tuple[int, int, str]]:
         rows.append((int(parts[1]), int(parts[0].split(":")[1]), parts[2].rstrip()))
     rows.sort(reverse=True)
     if keep:
-        save("import_llmstream_nb", "cumulative µs | self µs | module (python -X importtime -c 'import llmstream_nb')\n"
-             + "\n".join(f"{c:>10} | {s:>8} | {n}" for c, s, n in rows))
+        save(
+            "import_llmstream_nb",
+            "cumulative µs | self µs | module (python -X importtime -c 'import llmstream_nb')\n"
+            + "\n".join(f"{c:>10} | {s:>8} | {n}" for c, s, n in rows),
+        )
     return rows
 
 
@@ -116,7 +134,13 @@ def startup(section: Section, sizes: Sizes) -> dict[str, Any]:
     ]
     section.table(["what", "median ms", "min-max ms", "÷ import llmstream_nb", "fresh processes"], rows)
     profile = importtime_profile(keep=sizes is FULL)
-    top = [r for r in profile if r[2].strip().startswith(("llmstream_nb", "asyncio", "httpx", "json", "dataclasses", "typing", "inspect", "ssl"))][:8]
+    top = [
+        r
+        for r in profile
+        if r[2]
+        .strip()
+        .startswith(("llmstream_nb", "asyncio", "httpx", "json", "dataclasses", "typing", "inspect", "ssl"))
+    ][:8]
     section.note(
         "Timed inside each fresh interpreter, so interpreter start-up itself (~20 ms) is not counted. "
         + (f"Not installed, so not timed: {', '.join(missing)}. " if missing else "")
@@ -130,6 +154,10 @@ def startup(section: Section, sizes: Sizes) -> dict[str, Any]:
     )
     load_ext = median(runs["`%load_ext llmstream_nb` (fresh IPython shell)"])
     section.verdict("`import llmstream_nb` under 150 ms", f"{ours * 1e3:.1f} ms (median)", ours < 0.150)
-    section.verdict("`%load_ext llmstream_nb` under 150 ms", f"{load_ext * 1e3:.1f} ms in a fresh IPython shell, "
-                    f"{median(runs['`%load_ext llmstream_nb` (fresh kernel)']) * 1e3:.1f} ms in a fresh kernel", load_ext < 0.150)
+    section.verdict(
+        "`%load_ext llmstream_nb` under 150 ms",
+        f"{load_ext * 1e3:.1f} ms in a fresh IPython shell, "
+        f"{median(runs['`%load_ext llmstream_nb` (fresh kernel)']) * 1e3:.1f} ms in a fresh kernel",
+        load_ext < 0.150,
+    )
     return {"runs": runs, "profile": profile}

@@ -49,7 +49,10 @@ REFERENCE_ASYNC = "(reference: raw bytes, no decoding, async)"
 def record(base_url: str, tokens: int, directory: Path) -> Path:
     """Save the demo server's answer to `chat_body(tokens)` as DIR/<tokens>.sse, for the replay server."""
     path = directory / f"{tokens}.sse"
-    with httpx.Client(timeout=300) as client, client.stream("POST", f"{base_url}/chat/completions", json=chat_body(tokens)) as r:
+    with (
+        httpx.Client(timeout=300) as client,
+        client.stream("POST", f"{base_url}/chat/completions", json=chat_body(tokens)) as r,
+    ):
         r.raise_for_status()
         path.write_bytes(r.read())
     return path
@@ -537,7 +540,17 @@ def first_token(section: Section, clients: Clients, sizes: Sizes) -> dict[str, A
                 len(values),
             ]
         )
-    section.table(["client", "median ms", "p90 ms", "added over the floor, ms (median of paired differences)", "÷ floor", "requests"], rows)
+    section.table(
+        [
+            "client",
+            "median ms",
+            "p90 ms",
+            "added over the floor, ms (median of paired differences)",
+            "÷ floor",
+            "requests",
+        ],
+        rows,
+    )
     section.note(
         f"The replay server answers a {n}-token chat stream at once (one write). Time from the call to the first "
         "chunk with text, interleaved request by request. *Warm*: the client (and its pooled connection) "
@@ -545,8 +558,11 @@ def first_token(section: Section, clients: Clients, sizes: Sizes) -> dict[str, A
         "`httpx.Client` (floor) per request, so the TCP connect and client set-up count, with the same shared "
         "TLS context for both."
     )
-    summary = {"sync": added("ours `stream()`", "floor (sync)"), "async": added("ours `astream()`", "floor (async)"),
-               "cold": added("ours, new model (sync)", "floor, new client (sync)")}
+    summary = {
+        "sync": added("ours `stream()`", "floor (sync)"),
+        "async": added("ours `astream()`", "floor (async)"),
+        "cold": added("ours, new model (sync)", "floor, new client (sync)"),
+    }
     for mode in ("sync", "async", "cold"):
         value = summary[mode] * 1e3
         section.verdict(f"time to first token added over the floor ({mode}) under 2 ms", f"{value:.3f} ms", value < 2)

@@ -90,9 +90,7 @@ def _comm_traffic(kernel: KernelHarness, comm_id: str) -> dict[str, Any]:
         "messages": len(rest),
         "deltas": deltas,
         "updates": [m for m in rest if m["content"]["data"].get("method") == "update"],
-        "update_bytes": sum(
-            kernel.wire_bytes(m) for m in rest if m["content"]["data"].get("method") == "update"
-        ),
+        "update_bytes": sum(kernel.wire_bytes(m) for m in rest if m["content"]["data"].get("method") == "update"),
     }
 
 
@@ -175,7 +173,9 @@ def measure_view(kernel: KernelHarness, n: int, rate: int) -> dict[str, Any]:
         "max_latency": max(latencies) if latencies else float("nan"),
         "cpu_per_token": result["cpu"] / n,
         "worst_at": (arrivals[worst] - arrivals[0]) if latencies else float("nan"),
-        "complete": len(latencies) == n and result["status"] == "done" and len(final) == 1
+        "complete": len(latencies) == n
+        and result["status"] == "done"
+        and len(final) == 1
         and len(_final_text(final[0]) or "") == result["chars"],
     }
     del kernel.iopub[start:]  # keep the harness's memory bounded on 100,000-token runs
@@ -187,8 +187,12 @@ def measure_naive(kernel: KernelHarness, kind: str, n: int) -> dict[str, Any]:
     result = kernel_value(kernel, f"run_naive({kind!r}, {n})")
     kernel.pump(0.2)
     traffic = _comm_traffic(kernel, result["comm_id"])
-    out = {"tokens": n, "bytes": traffic["open_bytes"] + traffic["stream_bytes"], "messages": traffic["messages"],
-           "text_bytes": result["text_bytes"]}
+    out = {
+        "tokens": n,
+        "bytes": traffic["open_bytes"] + traffic["stream_bytes"],
+        "messages": traffic["messages"],
+        "text_bytes": result["text_bytes"],
+    }
     del kernel.iopub[start:]
     return out
 
@@ -199,8 +203,10 @@ def _fit_quadratic(points: list[tuple[int, float]]) -> tuple[float, float, float
     rows = [[float(n) ** 2, float(n), 1.0][:columns] for n, _ in points]
     ys = [float(y) for _, y in points]
     # Normal equations (A^T A) x = A^T y, solved by Gaussian elimination.
-    m = [[sum(r[i] * r[j] for r in rows) for j in range(columns)] + [sum(r[i] * y for r, y in zip(rows, ys))]
-         for i in range(columns)]
+    m = [
+        [sum(r[i] * r[j] for r in rows) for j in range(columns)] + [sum(r[i] * y for r, y in zip(rows, ys))]
+        for i in range(columns)
+    ]
     for i in range(columns):
         pivot = max(range(i, columns), key=lambda k: abs(m[k][i]))
         m[i], m[pivot] = m[pivot], m[i]
@@ -298,8 +304,11 @@ def _report(
             misses["latency"].append(f"{n:,} at {rate:,}/s: max {r['max_latency'] * 1e3:.0f} ms")
     incomplete = [f"{n:,} at {rate:,}/s" for (n, rate), r in results.items() if not r["complete"]]
     if incomplete:
-        section.note("Warning: the deltas did not add up to the text, or the final state was missing, for "
-                     + ", ".join(incomplete) + " (iopub messages lost?).")
+        section.note(
+            "Warning: the deltas did not add up to the text, or the final state was missing, for "
+            + ", ".join(incomplete)
+            + " (iopub messages lost?)."
+        )
     section.table(
         [
             "tokens",
@@ -382,7 +391,9 @@ def _report(
         for kind in ("output", "html"):
             a, b, c = fits[kind]
             estimate = a * n * n + b * n + c
-            row.append(f"{fmt_bytes(estimate)} ({estimate / worst['bytes']:,.0f}-{estimate / best['bytes']:,.0f}x ours)")
+            row.append(
+                f"{fmt_bytes(estimate)} ({estimate / worst['bytes']:,.0f}-{estimate / best['bytes']:,.0f}x ours)"
+            )
         ours_vs.append(row)
     section.table(["tokens", "ours (any rate)", "Output.append_stdout", "HTML.value +="], ours_vs, align="lrrr")
     section.note(
@@ -402,8 +413,10 @@ def _report(
     )
     section.verdict(
         "at most ~30 messages per second whatever the token rate",
-        "max in any 1-s window: " + ", ".join(
-            f"{fmt(r['max_per_second'])} ({n:,} at {rate:,}/s)" for (n, rate), r in sorted(results.items())
+        "max in any 1-s window: "
+        + ", ".join(
+            f"{fmt(r['max_per_second'])} ({n:,} at {rate:,}/s)"
+            for (n, rate), r in sorted(results.items())
             if r["measured_tokens"] == n
         ),
         not misses["rate"],
@@ -431,16 +444,21 @@ def _report(
     return {"results": results, "naive": naive, "fits": fits}
 
 
-def _bytes_per_extra_token(results: dict[tuple[int, int], dict[str, Any]], sizes: Any) -> dict[int, dict[tuple[int, int], float]]:
+def _bytes_per_extra_token(
+    results: dict[tuple[int, int], dict[str, Any]], sizes: Any
+) -> dict[int, dict[tuple[int, int], float]]:
     """Per rate, the comm bytes each extra token adds from one measured stream length to the next.
 
     Linear growth keeps this constant; quadratic resending (the naive baselines) makes it grow with
     the length. Rows scaled from a shorter stream are left out, since scaling is linear by construction."""
     out: dict[int, dict[tuple[int, int], float]] = {}
     for rate in sizes.widget_rates:
-        measured = sorted(n for n in sizes.widget_tokens if (n, rate) in results and results[(n, rate)]["measured_tokens"] == n)
+        measured = sorted(
+            n for n in sizes.widget_tokens if (n, rate) in results and results[(n, rate)]["measured_tokens"] == n
+        )
         if len(measured) > 1:
             out[rate] = {
-                (m, n): (results[(n, rate)]["bytes"] - results[(m, rate)]["bytes"]) / (n - m) for m, n in pairwise(measured)
+                (m, n): (results[(n, rate)]["bytes"] - results[(m, rate)]["bytes"]) / (n - m)
+                for m, n in pairwise(measured)
             }
     return out

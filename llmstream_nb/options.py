@@ -181,7 +181,7 @@ def parse_value(raw: str) -> Any:
             return convert(raw)
         except ValueError:
             pass
-    if raw[:1] in "[{\"":
+    if raw[:1] in '[{"':
         try:
             return json.loads(raw)
         except ValueError:

@@ -55,7 +55,7 @@ def provider_class(name: str) -> type[Model]:
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:
-    """"openai:gpt-4o-mini" -> ("openai", "gpt-4o-mini"); "demo" -> ("demo", None)."""
+    """ "openai:gpt-4o-mini" -> ("openai", "gpt-4o-mini"); "demo" -> ("demo", None)."""
     provider, sep, model = spec.strip().partition(":")
     return provider.strip().lower(), (model.strip() or None) if sep else None
 

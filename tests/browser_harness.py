@@ -274,8 +274,9 @@ def _failure_notes(name: str, open_page: _OpenPage) -> str:
     return "\n".join(notes)
 
 
-def report_failures_with(request: pytest.FixtureRequest, page: Any, lab: LabServer, screenshot_dir: Path,
-                         watch: PageWatch) -> None:
+def report_failures_with(
+    request: pytest.FixtureRequest, page: Any, lab: LabServer, screenshot_dir: Path, watch: PageWatch
+) -> None:
     """If the requesting test fails, its report gets this page's screenshot and the logs (see below).
 
     The `page` fixture does this for its own page; a module that shares one page between its

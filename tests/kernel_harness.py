@@ -78,8 +78,14 @@ class KernelHarness:
         (`cellId`), as JupyterLab sends it, so the kernel can tell which cell runs."""
         if cell_id is None:
             return self.client.execute(code, store_history=False)
-        content = {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                   "allow_stdin": False, "stop_on_error": True}
+        content = {
+            "code": code,
+            "silent": False,
+            "store_history": False,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        }
         msg = self.client.session.msg("execute_request", content, metadata={"cellId": cell_id})
         self.client.shell_channel.send(msg)
         return str(msg["header"]["msg_id"])
@@ -117,7 +123,9 @@ class KernelHarness:
     def value(self, expression: str, timeout: float = DEFAULT_TIMEOUT) -> Any:
         """Evaluate a JSON-serialisable expression in the kernel and return its value."""
         messages = self.run(f"import json as _json; print(_json.dumps({expression}))", timeout)
-        out = "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
+        out = "".join(
+            m["content"]["text"] for m in messages if m["msg_type"] == "stream" and m["content"]["name"] == "stdout"
+        )
         return json.loads(out)
 
     def interrupt(self) -> None:
@@ -136,7 +144,9 @@ class KernelHarness:
             self.iopub.append(msg)
             wait = 0.0
 
-    def wait_for(self, predicate: Callable[[Message], bool], timeout: float = DEFAULT_TIMEOUT, since: int = 0) -> Message:
+    def wait_for(
+        self, predicate: Callable[[Message], bool], timeout: float = DEFAULT_TIMEOUT, since: int = 0
+    ) -> Message:
         """The first iopub message (from index `since`) matching `predicate`, waiting for it if needed."""
         deadline = time.monotonic() + timeout
         checked = since

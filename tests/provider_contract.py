@@ -151,7 +151,9 @@ async def assert_leaving_an_async_stream_early_is_quiet(model: Any, server: Any,
     generator": what nested generators collected together used to print)."""
     loop = asyncio.get_running_loop()
     problems: list[str] = []
-    loop.set_exception_handler(lambda _loop, context: problems.append(str(context.get("exception") or context["message"])))
+    loop.set_exception_handler(
+        lambda _loop, context: problems.append(str(context.get("exception") or context["message"]))
+    )
 
     async def texts() -> Any:
         async for chunk in model.astream(SONG, max_tokens=500):

@@ -367,9 +367,17 @@ def write_saved_views_notebook(root: Path) -> str:
     from llmstream_nb.view.widget import StreamWidget
 
     outputs = [
-        (StreamWidget(model_name="saved", mode=mode, status=status, text=f"{mode} {status} answer",
-                      stats={"chunks": 3, "ttft": 0.1, "tokens_per_second": 10.0, "elapsed": 0.3, "status": status}),
-         f"# {mode} {status}", f"{mode} {status} answer")
+        (
+            StreamWidget(
+                model_name="saved",
+                mode=mode,
+                status=status,
+                text=f"{mode} {status} answer",
+                stats={"chunks": 3, "ttft": 0.1, "tokens_per_second": 10.0, "elapsed": 0.3, "status": status},
+            ),
+            f"# {mode} {status}",
+            f"{mode} {status} answer",
+        )
         for mode, status in ENDED_VIEWS
     ]
     return write_saved_widgets_notebook(root, "_saved_views.ipynb", outputs)
@@ -384,7 +392,6 @@ def test_a_view_restored_from_saved_state_offers_neither_stop_nor_hint(page: Any
         expect(text).to_have_text(f"{mode} {status} answer")
         expect(stop).to_be_hidden()
         expect(interrupt_hint(cell)).to_be_hidden()
-
 
 
 # -- teaching features: token inspector, probability colour, timing plot ------------------
@@ -527,9 +534,18 @@ def write_saved_teaching_notebook(root: Path) -> str:
 
     pieces = ["Saved", " answer", "\n"]
     meta = [[0.5, -0.01, [["Saved", -0.01], ["Kept", -4.6]]], [0.6, -1.2], [0.75, -2.5]]
-    widget = StreamWidget(model_name="saved", mode="blocking", status="done", text="".join(pieces), offsets=[5, 12, 13],
-                          color="prob", timeline=True, inspect=True, meta=meta,
-                          stats={"chunks": 3, "ttft": 0.5, "tokens_per_second": 12.0, "elapsed": 0.8, "status": "done"})
+    widget = StreamWidget(
+        model_name="saved",
+        mode="blocking",
+        status="done",
+        text="".join(pieces),
+        offsets=[5, 12, 13],
+        color="prob",
+        timeline=True,
+        inspect=True,
+        meta=meta,
+        stats={"chunks": 3, "ttft": 0.5, "tokens_per_second": 12.0, "elapsed": 0.8, "status": "done"},
+    )
     return write_saved_widgets_notebook(root, "_saved_teaching.ipynb", [(widget, "# saved teaching", "Saved answer")])
 
 

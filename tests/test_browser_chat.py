@@ -33,7 +33,9 @@ def test_a_chat_cell_run_again_in_jupyterlab_replaces_its_own_exchange(page: Any
     run_and_wait(page, second)
     status, _, _ = view_parts(second)
     expect(status).to_have_text("done")
-    expect(second.locator(".llmstream-view .llmstream-model")).to_have_text("demo:ngram \u00b7 chat default \u00b7 turn 2")
+    expect(second.locator(".llmstream-view .llmstream-model")).to_have_text(
+        "demo:ngram \u00b7 chat default \u00b7 turn 2"
+    )
     assert kernel_value(page, "len(_llmstream.chat.messages)") == 4
     keys = kernel_value(page, "[e.cell for e in _llmstream.chat.exchanges]")
     assert all(key.startswith("cell:") for key in keys) and len(set(keys)) == 2  # JupyterLab's cell ids

@@ -149,8 +149,15 @@ def test_a_langchain_chains_nested_runs(page: Any, lab: LabServer, page_watch: P
     children = root.locator(":scope > .llmstream-events-run-body > .llmstream-events-run")
     expect(children).to_have_count(3)
     heads = children.locator(":scope > .llmstream-events-run-head")
-    assert list(zip(heads.locator(".llmstream-events-run-type").evaluate_all(TEXTS),
-                    heads.locator(".llmstream-events-run-name").evaluate_all(TEXTS))) == CHILDREN
+    assert (
+        list(
+            zip(
+                heads.locator(".llmstream-events-run-type").evaluate_all(TEXTS),
+                heads.locator(".llmstream-events-run-name").evaluate_all(TEXTS),
+            )
+        )
+        == CHILDREN
+    )
     model_chunks = children.nth(1).locator(".llmstream-events-chunks summary")
     expect(model_chunks).to_have_text("5 chunks: 'Tea' ' ' 'is' ' ' 'calm.'")
     root_head.click()  # a run folds away with everything it started

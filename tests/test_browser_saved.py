@@ -29,14 +29,17 @@ LATE_TIMERS = """(() => {
     window.setTimeout = (callback, ms, ...args) => setTimeoutOriginal(callback, ms === 100 ? 1000 : ms, ...args);
 })();"""
 # Counts the outputs that showed the error at any moment, repaired or not.
-COUNT_FAILURES = """(() => {
+COUNT_FAILURES = (
+    """(() => {
     window.llmstreamFailures = 0;
     new MutationObserver((records) => {
         for (const record of records)
             for (const node of record.addedNodes)
                 if (node.nodeType === Node.TEXT_NODE && node.textContent === "%s") window.llmstreamFailures++;
     }).observe(document, {subtree: true, childList: true});
-})();""" % FAILED
+})();"""
+    % FAILED
+)
 
 
 def test_a_saved_notebook_reopened_20_times_shows_every_view_each_time(page: Any, lab: LabServer) -> None:
@@ -63,8 +66,12 @@ def test_a_saved_notebook_reopened_20_times_shows_every_view_each_time(page: Any
 
 # -- HTML exports (nbconvert), opened offline from file:// -----------------------------------------
 
-MARKUP = ["An answer ", '<img src=x onerror="window.llmstreamRan=1">', " with <script>window.llmstreamRan=2</script>",
-          " & <b>markup</b>\nover two lines."]
+MARKUP = [
+    "An answer ",
+    '<img src=x onerror="window.llmstreamRan=1">',
+    " with <script>window.llmstreamRan=2</script>",
+    " & <b>markup</b>\nover two lines.",
+]
 EXPORT_CELLS = [
     "from llmstream_nb import StreamView",
     f"StreamView(iter({MARKUP!r})).run()",
@@ -82,8 +89,9 @@ def export_html(notebook: Any, path: Path) -> Path:
 
 @pytest.mark.kernel
 @pytest.mark.parametrize("with_state", [True, False], ids=["with-widget-state", "without-widget-state"])
-def test_an_html_export_shows_each_answer_once_as_text_offline(browser: Any, kernel_dir: Path, tmp_path: Path,
-                                                              with_state: bool) -> None:
+def test_an_html_export_shows_each_answer_once_as_text_offline(
+    browser: Any, kernel_dir: Path, tmp_path: Path, with_state: bool
+) -> None:
     """With widget state, the export showed every answer blank offline (the view needs a CDN)."""
     notebook, _ = execute_and_save(EXPORT_CELLS, kernel_dir, tmp_path)
     if not with_state:
@@ -120,8 +128,9 @@ def test_a_live_view_shows_its_answer_once(page: Any, lab: LabServer) -> None:
 
 
 @pytest.mark.kernel
-def test_an_untrusted_executed_notebook_shows_each_answer_once(page: Any, lab: LabServer, kernel_dir: Path,
-                                                              tmp_path: Path) -> None:
+def test_an_untrusted_executed_notebook_shows_each_answer_once(
+    page: Any, lab: LabServer, kernel_dir: Path, tmp_path: Path
+) -> None:
     """A notebook nbclient executed is not signed: JupyterLab shows text, and drops the saved answer's style."""
     import nbformat
     from browser_harness import open_notebook

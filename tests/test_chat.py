@@ -193,7 +193,10 @@ def test_save_and_load_keep_the_conversation_and_never_a_key(tmp_path: Path, llm
     text = path.read_text()
     assert FAKE_KEY not in text and "Authorization" not in text and "api_key" not in text
     saved = json.loads(text)
-    assert saved["model"] == "openai:ngram" and saved["model_options"] == {"base_url": llm_server.base_url, "headers": {}}
+    assert saved["model"] == "openai:ngram" and saved["model_options"] == {
+        "base_url": llm_server.base_url,
+        "headers": {},
+    }
     loaded = Chat.load(path)
     assert loaded.messages == chat.messages and loaded.system == "Be brief." and loaded.max_history == 3
     assert loaded.model.name == "openai:ngram" and loaded.exchanges[1].status == "stopped"
@@ -262,8 +265,11 @@ def test_demo_answers_the_last_question_of_a_conversation() -> None:
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "ollama"])
 def test_http_providers_send_the_whole_conversation(provider: str, llm_server: Any) -> None:
-    options = {"openai": {"base_url": llm_server.base_url}, "anthropic": {"base_url": llm_server.url},
-               "ollama": {"host": llm_server.url}}[provider]
+    options = {
+        "openai": {"base_url": llm_server.base_url},
+        "anthropic": {"base_url": llm_server.url},
+        "ollama": {"host": llm_server.url},
+    }[provider]
     model = get_model(f"{provider}:ngram", **options)
     chat = model.chat(system="Answer briefly.")
     one = chat.invoke("How do I brew tea?", max_tokens=12, temperature=0).text

@@ -51,7 +51,9 @@ def test_rerunning_a_chat_cell_replaces_its_exchange_and_turn_two_carries_turn_o
     messages = kernel.value("_llmstream.chat.messages")
     assert len(messages) == 4
     assert [m["content"] for m in messages[::2]] == ["How do I brew tea?", "And what about lemonade?"]
-    assert kernel.value("_llmstream.chat is _llmstream.chat_turn.chat and _llmstream.text == _llmstream.chat.messages[3]['content']")
+    assert kernel.value(
+        "_llmstream.chat is _llmstream.chat_turn.chat and _llmstream.text == _llmstream.chat.messages[3]['content']"
+    )
     asked = llm_server.requests()[-1]["messages"]  # what the server received for the re-run turn 2
     assert asked == [
         {"role": "user", "content": "How do I brew tea?"},
@@ -72,9 +74,11 @@ def test_an_async_chat_answer_stopped_with_the_button_is_kept_as_far_as_it_got(k
     kernel.run(f"%%llmstream --chat --async -m demo {slow}\nTell me about the sea.", cell_id="slow")
     comm = opened_widget(kernel, STREAM_WIDGET, since)
     kernel.wait_for(  # the first words are on the page
-        lambda m: m["msg_type"] == "comm_msg"
-        and m["content"].get("comm_id") == comm
-        and m["content"]["data"].get("method") == "custom",
+        lambda m: (
+            m["msg_type"] == "comm_msg"
+            and m["content"].get("comm_id") == comm
+            and m["content"]["data"].get("method") == "custom"
+        ),
         since=since,
     )
     kernel.send_custom(comm, {"action": "stop"})  # the Stop button

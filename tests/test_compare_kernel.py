@@ -48,12 +48,17 @@ def summary_html(kernel: KernelHarness, since: int) -> str:
 def test_two_columns_stream_and_the_summary_appears(kernel: KernelHarness, async_: bool) -> None:
     kernel.run('m1, m2 = (get_model("demo", ttft=0, tokens_per_second=0, seed=s) for s in (1, 2))')
     start = len(kernel.iopub)
-    shown = kernel.run(textwrap.dedent(f"""
+    shown = kernel.run(
+        textwrap.dedent(f"""
         c = compare([m1, m2], "Tell me about trains", async_={async_}, options=dict(max_tokens=40))
         c  # the last value: not drawn a second time
-    """))
-    widgets = [m for m in shown if m["msg_type"] == "display_data"
-               and "application/vnd.jupyter.widget-view+json" in m["content"]["data"]]
+    """)
+    )
+    widgets = [
+        m
+        for m in shown
+        if m["msg_type"] == "display_data" and "application/vnd.jupyter.widget-view+json" in m["content"]["data"]
+    ]
     assert len(widgets) == 1  # one output: the columns and the summary, not one output per column
     if async_:
         kernel.run("await c")

@@ -42,8 +42,16 @@ def test_tokenize_round_trips_every_corpus_file_and_odd_text() -> None:
     for path in corpus_files():
         text = path.read_text(encoding="utf-8")
         assert "".join(tokenize(text)) == text
-    for text in ["", " ", "\n\n", "  two  spaces\t\ttabs \r\n", "café_über 12345 ...!?", "emoji 🙂🙂 end ",
-                 "don't 'quote' it's", "Xylophonists unbelievably antidisestablishmentarianism"]:
+    for text in [
+        "",
+        " ",
+        "\n\n",
+        "  two  spaces\t\ttabs \r\n",
+        "café_über 12345 ...!?",
+        "emoji 🙂🙂 end ",
+        "don't 'quote' it's",
+        "Xylophonists unbelievably antidisestablishmentarianism",
+    ]:
         assert "".join(tokenize(text)) == text
         assert count_tokens(text) == len(tokenize(text))
 

@@ -73,7 +73,15 @@ def test_rows_for_each_kind_of_event() -> None:
     run_id = "0123456789abcdef"
     head = {"name": "demo:ngram", "run_id": run_id}
     assert describe(0, {"event": "on_llm_start", **head, "data": {"input": "hi"}}, ms=1.26) == [
-        0, "on_llm_start", "demo:ngram", "01234567", "hi", 1.3, 0, "", run_id
+        0,
+        "on_llm_start",
+        "demo:ngram",
+        "01234567",
+        "hi",
+        1.3,
+        0,
+        "",
+        run_id,
     ]
     assert describe(0, {"event": "on_llm_start", **head}, first_of_run=False)[RUN_ID] == ""
     assert describe(1, {"event": "on_llm_stream", **head, "data": {"chunk": Chunk(" tea\n")}})[4] == "' tea\\n'"
@@ -118,10 +126,15 @@ def test_times_count_from_the_first_event() -> None:
 
 
 def test_kinds_counts_and_summary() -> None:
-    assert [kind_of(e) for e in ("on_chain_start", "on_llm_stream", "on_tool_end", "on_llm_error", "on_custom_event")] \
-        == ["start", "stream", "end", "error", "other"]
-    rows = [describe(i, {"event": name}) for i, name in enumerate(
-        ["on_chain_end", "on_chain_start", "on_llm_stream", "on_llm_stream", "on_custom_event"])]
+    assert [
+        kind_of(e) for e in ("on_chain_start", "on_llm_stream", "on_tool_end", "on_llm_error", "on_custom_event")
+    ] == ["start", "stream", "end", "error", "other"]
+    rows = [
+        describe(i, {"event": name})
+        for i, name in enumerate(
+            ["on_chain_end", "on_chain_start", "on_llm_stream", "on_llm_stream", "on_custom_event"]
+        )
+    ]
     counts = count_kinds(rows)
     assert list(counts.items()) == [("start", 1), ("stream", 2), ("end", 1), ("other", 1)]  # a run's order
     assert summary_text(counts) == "1 start · 2 stream · 1 end · 1 other"
@@ -142,6 +155,7 @@ def test_the_printed_table_indents_nested_runs() -> None:
 
 def test_outputs_read_as_text_not_as_reprs() -> None:
     """A chain's dict of messages, and a model that answers with tool calls only, read as text."""
+
     class Message:
         type = "ai"
 

@@ -292,7 +292,9 @@ def test_no_retry_after_the_first_event(llm_server: Any) -> None:
 def test_stall_mid_stream_is_a_timeout(llm_server: Any) -> None:
     model = "ngram-http+stall_after=2,stall=5"
     session, _ = session_for(llm_server, read_timeout=0.3)
-    with pytest.raises(APIConnectionError, match="0.3 s") as info:  # as in openai and httpx: a timeout is a connection error
+    with pytest.raises(
+        APIConnectionError, match="0.3 s"
+    ) as info:  # as in openai and httpx: a timeout is a connection error
         list(session.stream_sse("POST", CHAT, json=chat_body(model)))
     assert isinstance(info.value, APITimeoutError)
     session.close()

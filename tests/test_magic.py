@@ -348,8 +348,9 @@ def test_llm_takes_our_own_model_with_its_options(ip: InteractiveShell) -> None:
 def test_llm_events_of_a_chain_in_the_terminal(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
     prompts = pytest.importorskip("langchain_core.prompts")
     parsers = pytest.importorskip("langchain_core.output_parsers")
-    ip.user_ns["chain"] = prompts.ChatPromptTemplate.from_template("About {topic}") | fake_chat_model() \
-        | parsers.StrOutputParser()
+    ip.user_ns["chain"] = (
+        prompts.ChatPromptTemplate.from_template("About {topic}") | fake_chat_model() | parsers.StrOutputParser()
+    )
     try:
         run(ip, "%%llmstream --llm chain --events\ntea")
     finally:

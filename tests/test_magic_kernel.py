@@ -42,10 +42,12 @@ def opened_widget(kernel: KernelHarness, anywidget_id: str, since: int) -> str:
 def final_state(kernel: KernelHarness, comm_id: str, status: str) -> dict[str, Any]:
     """Wait for the update that sets `status` (the end of a stream) and return it."""
     msg = kernel.wait_for(
-        lambda m: m["msg_type"] == "comm_msg"
-        and m["content"].get("comm_id") == comm_id
-        and m["content"]["data"].get("method") == "update"
-        and m["content"]["data"]["state"].get("status") == status
+        lambda m: (
+            m["msg_type"] == "comm_msg"
+            and m["content"].get("comm_id") == comm_id
+            and m["content"]["data"].get("method") == "update"
+            and m["content"]["data"]["state"].get("status") == status
+        )
     )
     return msg["content"]["data"]["state"]
 
@@ -124,8 +126,14 @@ def test_interrupting_a_cell_is_one_line_and_stops_run_all(kernel: KernelHarness
     queued_id = kernel.submit("ran_after_the_interrupt = True")  # the next cell of "Run all"
     comm = opened_widget(kernel, STREAM_WIDGET, since)
     assert opened_state(kernel, comm)["mode"] == "blocking"  # the page shows the interrupt hint, no Stop
-    kernel.wait_for(lambda m: m["msg_type"] == "comm_msg" and m["content"].get("comm_id") == comm
-                    and m["content"]["data"].get("method") == "custom", since=since)
+    kernel.wait_for(
+        lambda m: (
+            m["msg_type"] == "comm_msg"
+            and m["content"].get("comm_id") == comm
+            and m["content"]["data"].get("method") == "custom"
+        ),
+        since=since,
+    )
     kernel.interrupt()
     assert kernel.reply(msg_id)["content"]["status"] == "error"
     assert kernel.reply(queued_id)["content"]["status"] == "aborted"
@@ -133,8 +141,9 @@ def test_interrupting_a_cell_is_one_line_and_stops_run_all(kernel: KernelHarness
     trace = error["content"]["traceback"]
     assert trace == ["KeyboardInterrupt: stream stopped by interrupt; the partial answer is kept in the view"]
     state = final_state(kernel, comm, "stopped")
-    assert kernel.value("[_llmstream.status, _llmstream.text == %r, 'ran_after_the_interrupt' in globals()]"
-                        % state["text"]) == ["stopped", True, False]
+    assert kernel.value(
+        "[_llmstream.status, _llmstream.text == %r, 'ran_after_the_interrupt' in globals()]" % state["text"]
+    ) == ["stopped", True, False]
     assert state["text"]
 
 

@@ -26,7 +26,14 @@ NOTEBOOKS = sorted(make_notebooks.NOTEBOOKS.glob("*.ipynb"))
 CELL_TIMEOUT = 120  # seconds; the slowest cell takes a few on a quiet machine
 KERNEL_NAME = "llmstream-test-python"
 #: Variables that would send the notebooks to a real provider or change their default model.
-PROVIDER_ENV = ("LLMSTREAM_MODEL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "GEMINI_API_KEY", "GOOGLE_API_KEY", "GEMINI_BASE_URL")
+PROVIDER_ENV = (
+    "LLMSTREAM_MODEL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "GEMINI_BASE_URL",
+)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,12 @@ INIT = Path(llmstream_nb.__file__)
 
 
 def test_every_public_name_is_in_all_and_resolves() -> None:
-    public = {name for name in vars(llmstream_nb) if not name.startswith("_")} - {"annotations", "TYPE_CHECKING", "Any", "load_ipython_extension"}
+    public = {name for name in vars(llmstream_nb) if not name.startswith("_")} - {
+        "annotations",
+        "TYPE_CHECKING",
+        "Any",
+        "load_ipython_extension",
+    }
     modules = {name for name in public if type(getattr(llmstream_nb, name)).__name__ == "module"}
     assert public - modules <= set(llmstream_nb.__all__)
     assert [name for name in llmstream_nb.__all__ if getattr(llmstream_nb, name, None) is None] == []

@@ -182,7 +182,9 @@ def test_astream_replays_on_the_loop_without_blocking_it(recorded: tuple[Path, T
 
     chunks, ticks = asyncio.run(main())
     assert looks(chunks) == looks(stream.chunks)
-    assert fake.sleeps and ticks >= len(fake.sleeps) - 1  # the loop ran other work at every wait (the last one: maybe after)
+    assert (
+        fake.sleeps and ticks >= len(fake.sleeps) - 1
+    )  # the loop ran other work at every wait (the last one: maybe after)
 
 
 def test_invoke_and_ainvoke(recorded: tuple[Path, TokenStream]) -> None:

@@ -29,8 +29,13 @@ def execute_and_save(cells: list[str], kernel_dir: Path, tmp_path: Path) -> tupl
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
     specs = KernelSpecManager(kernel_dirs=[str(kernel_dir)])
     manager = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs)
-    client = NotebookClient(notebook, km=manager, timeout=CELL_TIMEOUT, store_widget_state=True,
-                            resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(
+        notebook,
+        km=manager,
+        timeout=CELL_TIMEOUT,
+        store_widget_state=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
     env = offline_env(tmp_path / "ipython")
     for name in ("LLMSTREAM_HEADLESS", "JPY_SESSION_NAME"):  # decided by the execute requests alone
         env.pop(name, None)
@@ -52,11 +57,14 @@ def size(value: Any) -> int:
     return len(json.dumps(value).encode())
 
 
-def test_the_widget_code_is_saved_once_and_a_view_costs_its_text_plus_a_few_kb(kernel_dir: Path,  # noqa: F811
-                                                                               tmp_path: Path) -> None:
+def test_the_widget_code_is_saved_once_and_a_view_costs_its_text_plus_a_few_kb(
+    kernel_dir: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
     """Each view used to save its own copy of the widget's JavaScript and CSS (41 KB a view)."""
-    cells = [IMPORTS] + [f'show(model, "Tell me about trains", options=dict(max_tokens=60, seed={i}))'
-                         for i in range(VIEWS)]
+    cells = [IMPORTS] + [
+        f'show(model, "Tell me about trains", options=dict(max_tokens=60, seed={i}))' for i in range(VIEWS)
+    ]
     notebook, path = execute_and_save(cells, kernel_dir, tmp_path)
     state = saved_state(notebook)
     code_models = [m for m in state.values() if "esm" in m["state"] and "restore_esm" in m["state"]]
@@ -74,12 +82,16 @@ def test_the_widget_code_is_saved_once_and_a_view_costs_its_text_plus_a_few_kb(k
         per_view.append((len(text.encode()), in_state, in_outputs))
         assert in_state <= len(text.encode()) + 4_000, f"a view's saved state: {in_state} bytes for {len(text)} of text"
         assert in_outputs <= 2 * len(text.encode()) + 1_500, f"outputs: {in_outputs} bytes for {len(text)} of text"
-    print(f"\n{VIEWS} views: code saved once ({code_size} bytes); per view (text, state, outputs): {per_view}; "
-          f"notebook {path.stat().st_size} bytes")
+    print(
+        f"\n{VIEWS} views: code saved once ({code_size} bytes); per view (text, state, outputs): {per_view}; "
+        f"notebook {path.stat().st_size} bytes"
+    )
 
 
-def test_async_views_finish_before_the_next_cell_when_run_headless(kernel_dir: Path,  # noqa: F811
-                                                                   tmp_path: Path) -> None:
+def test_async_views_finish_before_the_next_cell_when_run_headless(
+    kernel_dir: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
     """nbclient used to save views started with `.start()` or `--async` as "waiting", with no text."""
     slow = 'slow = get_model("demo", ttft=0.3, tokens_per_second=40)'
     cells = [
@@ -87,7 +99,7 @@ def test_async_views_finish_before_the_next_cell_when_run_headless(kernel_dir: P
         'started = StreamView(slow.astream("Tell me about trains", max_tokens=30, seed=1)).start()',
         "%%llmstream -m demo --async --opt ttft=0.3 --opt tokens_per_second=40 --opt max_tokens=30\n"
         "Tell me about the sea.",
-        'print(started.status, len(started.text) > 0)',
+        "print(started.status, len(started.text) > 0)",
     ]
     notebook, _ = execute_and_save(cells, kernel_dir, tmp_path)
     state = saved_state(notebook)

@@ -79,14 +79,17 @@ class BlockChatModel(BaseChatModel):
 
 
 REASONING_CHUNKS = [
-    AIMessageChunk(content=[{"type": "reasoning", "reasoning": "The user "},
-                            {"type": "reasoning", "reasoning": "asks."}],
-                   usage_metadata={"input_tokens": 9, "output_tokens": 0, "total_tokens": 9}),
+    AIMessageChunk(
+        content=[{"type": "reasoning", "reasoning": "The user "}, {"type": "reasoning", "reasoning": "asks."}],
+        usage_metadata={"input_tokens": 9, "output_tokens": 0, "total_tokens": 9},
+    ),
     AIMessageChunk(content=[{"type": "thinking", "thinking": " Short."}, {"type": "text", "text": "Tea"}]),
     AIMessageChunk(content="", additional_kwargs={"reasoning_content": "(DeepSeek style)"}),
-    AIMessageChunk(content=[{"type": "text", "text": " is calm."}, {"type": "tool_use", "id": "t1"}],
-                   usage_metadata={"input_tokens": 0, "output_tokens": 5, "total_tokens": 5},
-                   response_metadata={"finish_reason": "stop", "model_name": "blocks-1"}),
+    AIMessageChunk(
+        content=[{"type": "text", "text": " is calm."}, {"type": "tool_use", "id": "t1"}],
+        usage_metadata={"input_tokens": 0, "output_tokens": 5, "total_tokens": 5},
+        response_metadata={"finish_reason": "stop", "model_name": "blocks-1"},
+    ),
 ]
 
 
@@ -296,8 +299,12 @@ def openai_client(server: Any) -> openai.OpenAI:
 
 def test_openai_chat_stream_with_usage(llm_server: Any) -> None:
     stream = openai_client(llm_server).chat.completions.create(
-        model="demo", messages=[{"role": "user", "content": "Tell me about tea."}], stream=True,
-        max_tokens=12, seed=1, stream_options={"include_usage": True},
+        model="demo",
+        messages=[{"role": "user", "content": "Tell me about tea."}],
+        stream=True,
+        max_tokens=12,
+        seed=1,
+        stream_options={"include_usage": True},
     )
     chunks = ChunkIterator(stream)
     received = list(chunks)
@@ -406,14 +413,25 @@ def anthropic_events() -> list[Any]:
     )
 
     usage = {"input_tokens": 10, "output_tokens": 1, "cache_read_input_tokens": 2}
-    message = {"id": "m", "type": "message", "role": "assistant", "model": "claude-test", "content": [],
-               "stop_reason": None, "stop_sequence": None, "usage": usage}
+    message = {
+        "id": "m",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-test",
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": usage,
+    }
     delta = RawContentBlockDeltaEvent.model_validate
     return [
         RawMessageStartEvent.model_validate({"type": "message_start", "message": message}),
         RawContentBlockStartEvent.model_validate(
-            {"type": "content_block_start", "index": 0,
-             "content_block": {"type": "thinking", "thinking": "", "signature": ""}}
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+            }
         ),
         delta({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "Hmm."}}),
         delta({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "s"}}),
@@ -421,8 +439,11 @@ def anthropic_events() -> list[Any]:
         delta({"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "Tea"}}),
         delta({"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": " is calm."}}),
         RawMessageDeltaEvent.model_validate(
-            {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-             "usage": {"output_tokens": 7}}
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": 7},
+            }
         ),
         RawMessageStopEvent.model_validate({"type": "message_stop"}),
     ]
@@ -452,7 +473,9 @@ def anthropic_client(server: Any) -> anthropic.Anthropic:
 
 
 MESSAGES: dict[str, Any] = {
-    "model": "demo", "max_tokens": 12, "messages": [{"role": "user", "content": "Tell me about tea."}],
+    "model": "demo",
+    "max_tokens": 12,
+    "messages": [{"role": "user", "content": "Tell me about tea."}],
     "extra_body": {"seed": 1},  # the local server's demo takes a seed, so two requests answer alike
 }
 

@@ -64,12 +64,15 @@ def test_a_langchain_chat_models_stream(kernel: KernelHarness) -> None:
 
 
 def test_an_openai_sdk_stream_from_the_local_server(kernel: KernelHarness, llm_server: Any) -> None:
-    comm, state = shown(kernel, f"""
+    comm, state = shown(
+        kernel,
+        f"""
 import openai
 client = openai.OpenAI(base_url={llm_server.base_url!r}, api_key="sk-test", max_retries=0)
 view = show(client.chat.completions.create(
     model="demo", messages=[{{"role": "user", "content": "Tell me about tea."}}], stream=True, max_tokens=20, seed=1))
-""")
+""",
+    )
     text = kernel.value("view.text")
     assert text and "".join(deltas(kernel, comm)) == text == state["text"]
     assert kernel.value("view.model_name") == "demo"  # the SDK's chunks name the model

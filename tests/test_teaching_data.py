@@ -144,7 +144,13 @@ def test_magic_repeatable_model_and_speed() -> None:
     args = parse_cell_line("-m demo -m openai:gpt-4o-mini --speed 0.25")
     assert args.models == ["demo", "openai:gpt-4o-mini"] and args.model == "demo" and args.speed == 0.25
     assert parse_cell_line("-m demo").models == ["demo"]
-    for line in ("-m a -m b --events", "-m a -m b --record x.jsonl", "-m a -m b --no-stream", "--speed -1", "--speed inf"):
+    for line in (
+        "-m a -m b --events",
+        "-m a -m b --record x.jsonl",
+        "-m a -m b --no-stream",
+        "--speed -1",
+        "--speed inf",
+    ):
         with pytest.raises(MagicUsageError):
             parse_cell_line(line)
     assert parse_cell_line("--speed 0").speed == 0  # 0: no waiting, as for a replay (pacing.py)

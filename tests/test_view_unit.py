@@ -231,8 +231,9 @@ def test_many_views_streaming_at_once_share_a_message_budget() -> None:
     and once most have closed the rest are back to 30."""
     time_ = FakeTime()
     sent: list[list[tuple[float, list[str]]]] = [[] for _ in range(32)]
-    flushers = [Flusher(lambda p, i=i: sent[i].append((time_.now, p)), time_.schedule, 1 / 30, time_.clock)
-                for i in range(32)]
+    flushers = [
+        Flusher(lambda p, i=i: sent[i].append((time_.now, p)), time_.schedule, 1 / 30, time_.clock) for i in range(32)
+    ]
 
     def one_second(start: float, active: list[int]) -> None:
         for step in range(1, 1001):  # 1,000 tokens a second into each active flusher
@@ -700,7 +701,7 @@ def test_widget_plain_deltas_final_state_and_fallback(widget_view: Callable[...,
     assert handle.shown["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.model_id
     assert handle.updates[-1]["text/plain"] == view.text and "text/markdown" not in handle.updates[-1]
     assert list(saved.updates[-1]) == ["text/html"]
-    assert "hidden=\"hidden\">&lt;script&gt;alert(1)&lt;/script&gt; and &lt;img src=x" in saved.updates[-1]["text/html"]
+    assert 'hidden="hidden">&lt;script&gt;alert(1)&lt;/script&gt; and &lt;img src=x' in saved.updates[-1]["text/html"]
     assert "<script>alert" not in saved.updates[-1]["text/html"] and "<img" not in saved.updates[-1]["text/html"]
 
 
@@ -864,7 +865,9 @@ def test_plain_mode_messages_carry_no_metadata(widget_view: Callable[..., Any]) 
 
 
 @pytest.mark.parametrize("feature", [{"color": "prob"}, {"timeline": True}, {"inspect": True}])
-def test_a_teaching_feature_sends_t_and_logprob_per_token(widget_view: Callable[..., Any], feature: dict[str, Any]) -> None:
+def test_a_teaching_feature_sends_t_and_logprob_per_token(
+    widget_view: Callable[..., Any], feature: dict[str, Any]
+) -> None:
     view, sent, _ = widget_view(_demo_stream(logprobs=True, top_logprobs=3), **feature)
     view.run()
     assert all(set(m) == {"c", "m", "s"} for m in sent)

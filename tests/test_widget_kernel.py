@@ -60,18 +60,22 @@ def last_state(kernel: KernelHarness, comm_id: str) -> dict[str, Any]:
 
 def wait_for_status(kernel: KernelHarness, comm_id: str, status: str) -> None:
     kernel.wait_for(
-        lambda m: m["msg_type"] == "comm_msg"
-        and m["content"]["comm_id"] == comm_id
-        and m["content"]["data"].get("state", {}).get("status") == status
+        lambda m: (
+            m["msg_type"] == "comm_msg"
+            and m["content"]["comm_id"] == comm_id
+            and m["content"]["data"].get("state", {}).get("status") == status
+        )
     )
 
 
 def wait_for_delta(kernel: KernelHarness, comm_id: str, containing: str = "") -> None:
     kernel.wait_for(
-        lambda m: m["msg_type"] == "comm_msg"
-        and m["content"]["comm_id"] == comm_id
-        and m["content"]["data"].get("method") == "custom"
-        and containing in json.dumps(m["content"]["data"]["content"], ensure_ascii=False)
+        lambda m: (
+            m["msg_type"] == "comm_msg"
+            and m["content"]["comm_id"] == comm_id
+            and m["content"]["data"].get("method") == "custom"
+            and containing in json.dumps(m["content"]["data"]["content"], ensure_ascii=False)
+        )
     )
 
 
@@ -101,10 +105,12 @@ def assert_one_line_interrupt(kernel: KernelHarness, msg_id: str) -> None:
 
 
 def test_fast_stream_traffic_is_linear_and_coalesced(kernel: KernelHarness) -> None:
-    kernel.run(code("""
+    kernel.run(
+        code("""
         model = get_model("demo", ttft=0, tokens_per_second=0)
         model.invoke("warm up", max_tokens=5)
-    """))
+    """)
+    )
     start = len(kernel.iopub)
     kernel.run('view = show(model, "Tell me about trains", options=dict(max_tokens=5000, min_tokens=5000, seed=7))')
     (comm_id,) = kernel.comm_ids(WIDGET, since=start)
@@ -120,16 +126,19 @@ def test_fast_stream_traffic_is_linear_and_coalesced(kernel: KernelHarness) -> N
     fixed = sum(kernel.wire_bytes(m) for m in traffic if m["msg_type"] == "comm_open")  # holds the JS and CSS
     streaming = sum(kernel.wire_bytes(m) for m in traffic if m["msg_type"] != "comm_open")
     text_bytes = len(text.encode())
-    print(f"\n5,000 tokens, {text_bytes} bytes of text in {stats['elapsed']:.2f} s: "
-          f"{len(custom)} delta messages, {len(traffic)} comm messages, "
-          f"{streaming} bytes streaming + {fixed} bytes comm_open")
+    print(
+        f"\n5,000 tokens, {text_bytes} bytes of text in {stats['elapsed']:.2f} s: "
+        f"{len(custom)} delta messages, {len(traffic)} comm messages, "
+        f"{streaming} bytes streaming + {fixed} bytes comm_open"
+    )
     assert streaming < 3 * text_bytes + 8_000
 
 
 def test_paced_stream_is_coalesced_to_30_updates_a_second(kernel: KernelHarness) -> None:
     """About 5,000 tokens a second for ~1 s: many more tokens than updates."""
     start = len(kernel.iopub)
-    kernel.run(code("""
+    kernel.run(
+        code("""
         import time
         def paced(n=5000, per_second=5000):
             begin = time.perf_counter()
@@ -138,7 +147,8 @@ def test_paced_stream_is_coalesced_to_30_updates_a_second(kernel: KernelHarness)
                     pass
                 yield f"w{i} "
         view = show(paced())
-    """))
+    """)
+    )
     (comm_id,) = kernel.comm_ids(WIDGET, since=start)
     stats = kernel.value("view.stats")
     custom = kernel.custom_messages(comm_id)
@@ -180,12 +190,14 @@ def test_markup_tokens_travel_as_literal_text(kernel: KernelHarness) -> None:
 
 def test_error_keeps_partial_text_and_hides_keys(kernel: KernelHarness) -> None:
     start = len(kernel.iopub)
-    kernel.run(code("""
+    kernel.run(
+        code("""
         def failing():
             yield "partial "
             raise ConnectionError("refused for key sk-abcdefghijklmn")
         view = show(failing())
-    """))
+    """)
+    )
     (comm_id,) = kernel.comm_ids(WIDGET, since=start)
     state = last_state(kernel, comm_id)
     assert state["status"] == "error" and state["text"] == "partial "
@@ -340,11 +352,13 @@ def test_the_page_learns_the_mode_when_the_widget_opens(kernel: KernelHarness) -
     assert not [u for u in kernel.state_updates(comm_id) if "mode" in u]
 
     start = len(kernel.iopub)
-    kernel.run(code("""
+    kernel.run(
+        code("""
         async def words():
             yield "a"
         running = show(words())
-    """))
+    """)
+    )
     (comm_id,) = kernel.comm_ids(WIDGET, since=start)
     wait_for_status(kernel, comm_id, "done")
     assert opened_state(kernel, comm_id)["mode"] == "async"
@@ -362,7 +376,8 @@ def test_the_page_learns_the_mode_when_the_widget_opens(kernel: KernelHarness) -
 
 def test_async_views_outlive_their_cell(kernel: KernelHarness) -> None:
     start = len(kernel.iopub)
-    reply_id = kernel.submit(code("""
+    reply_id = kernel.submit(
+        code("""
         import asyncio
         gate = asyncio.Event()
         async def gated(name):
@@ -372,10 +387,14 @@ def test_async_views_outlive_their_cell(kernel: KernelHarness) -> None:
                 await asyncio.sleep(0.01)
                 yield f"{name} after{i} "
         first, second = show(gated("A")), show(gated("B"))
-    """))
+    """)
+    )
     assert kernel.reply(reply_id)["content"]["status"] == "ok"  # returned with both streams waiting on the gate
     assert kernel.value("[first.status, second.status]") in (
-        ["streaming", "streaming"], ["waiting", "streaming"], ["streaming", "waiting"], ["waiting", "waiting"],
+        ["streaming", "streaming"],
+        ["waiting", "streaming"],
+        ["streaming", "waiting"],
+        ["waiting", "waiting"],
     )
     comm_a, comm_b = kernel.comm_ids(WIDGET, count=2, since=start)
 
@@ -391,7 +410,8 @@ def test_async_views_outlive_their_cell(kernel: KernelHarness) -> None:
 def test_sync_request_gets_the_text_so_far(kernel: KernelHarness) -> None:
     """What a page reloaded mid-stream does: ask, and get everything sent so far as one reset."""
     start = len(kernel.iopub)
-    kernel.run(code("""
+    kernel.run(
+        code("""
         import asyncio
         gate = asyncio.Event()
         async def gated():
@@ -400,7 +420,8 @@ def test_sync_request_gets_the_text_so_far(kernel: KernelHarness) -> None:
             await gate.wait()
             yield "!"
         view = show(gated())
-    """))
+    """)
+    )
     (comm_id,) = kernel.comm_ids(WIDGET, since=start)
     wait_for_delta(kernel, comm_id, "far")
     kernel.send_custom(comm_id, {"action": "sync"})
@@ -417,11 +438,13 @@ def test_stop_click_ends_an_async_stream_and_closes_the_connection(kernel: Kerne
     """`slow_llm_server` (tests/server_fixture.py, loaded by conftest) logs how each request ended."""
     seen = {r["id"] for r in slow_llm_server.requests()}
     start = len(kernel.iopub)
-    kernel.run(code(f"""
+    kernel.run(
+        code(f"""
         model = get_model("openai:ngram", base_url={slow_llm_server.base_url!r})
         stream = model.astream("Tell me a long story", max_tokens=2000, min_tokens=2000)
         view = show(stream)
-    """))
+    """)
+    )
     (comm_id,) = kernel.comm_ids(WIDGET, since=start)
     wait_for_delta(kernel, comm_id)  # a few tokens are on the page
     assert kernel.value("view.status") == "streaming"
@@ -484,20 +507,21 @@ def test_a_view_of_a_demo_stream_trains_it_in_the_background(kernel: KernelHarne
     assert kernel.value("[view.status, bool(view.text), trained_on]") == ["done", True, ["llmstream-demo-warmup"]]
 
 
-
 # -- teaching features: per-token metadata ------------------------------------------------
 
 
 @pytest.mark.parametrize("feature", ["color='prob'", "timeline=True"])
 def test_token_metadata_arrives_in_order_and_matches_the_chunks(kernel: KernelHarness, feature: str) -> None:
     start = len(kernel.iopub)
-    kernel.run(code(f"""
+    kernel.run(
+        code(f"""
         model = get_model("demo", ttft=0.05, tokens_per_second=400)
         stream = model.stream("Tell me about trains", max_tokens=60, seed=5, logprobs=True, top_logprobs=3)
         view = StreamView(stream, {feature}).run()
         expected = [[round(c.t, 4), round(c.logprob, 4), [[a, round(lp, 4)] for a, lp in c.top_logprobs]]
                     for c in view.chunks if c.kind == "text" and c.text]
-    """))
+    """)
+    )
     (comm_id,) = kernel.comm_ids(WIDGET, since=start)
     custom = kernel.custom_messages(comm_id)
     assert all(len(m["c"]) == len(m["m"]) for m in custom)
@@ -512,10 +536,12 @@ def test_token_metadata_arrives_in_order_and_matches_the_chunks(kernel: KernelHa
 
 def test_plain_mode_messages_stay_as_they_were(kernel: KernelHarness) -> None:
     start = len(kernel.iopub)
-    kernel.run(code("""
+    kernel.run(
+        code("""
         model = get_model("demo", ttft=0, tokens_per_second=0)
         view = StreamView(model.stream("Tell me about trains", max_tokens=30, seed=5, logprobs=True)).run()
-    """))
+    """)
+    )
     (comm_id,) = kernel.comm_ids(WIDGET, since=start)
     assert all(set(m) == {"d", "s"} for m in kernel.custom_messages(comm_id))
     assert last_state(kernel, comm_id).get("meta", []) == []
@@ -524,8 +550,10 @@ def test_plain_mode_messages_stay_as_they_were(kernel: KernelHarness) -> None:
 def test_the_magic_flags_reach_the_view_and_the_model(kernel: KernelHarness) -> None:
     kernel.run("%load_ext llmstream_nb")
     start = len(kernel.iopub)
-    kernel.run("%%llmstream -m demo --opt ttft=0 --opt tokens_per_second=0 --color prob --logprobs --timeline -o v "
-               "--max-tokens 20\nTell me about trains")
+    kernel.run(
+        "%%llmstream -m demo --opt ttft=0 --opt tokens_per_second=0 --color prob --logprobs --timeline -o v "
+        "--max-tokens 20\nTell me about trains"
+    )
     (comm_id,) = kernel.comm_ids(WIDGET, since=start)
     state = last_state(kernel, comm_id)
     assert state["color"] == "prob" and state["timeline"] is True and state["inspect"] is True

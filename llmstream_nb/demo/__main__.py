@@ -23,15 +23,27 @@ def main(argv: list[str] | None = None) -> None:
     wall, cpu = time.perf_counter(), time.process_time()
     lm = DemoLM.shared()
     size = sum(len(p.text.encode()) for p in lm.passages) / 1000
-    print(f"trained in {time.perf_counter() - wall:.2f} s wall, {time.process_time() - cpu:.2f} s CPU "
-          f"({len(lm.passages)} passages, {size:.0f} KB, {lm.vocab_size} tokens in the vocabulary)")
+    print(
+        f"trained in {time.perf_counter() - wall:.2f} s wall, {time.process_time() - cpu:.2f} s CPU "
+        f"({len(lm.passages)} passages, {size:.0f} KB, {lm.vocab_size} tokens in the vocabulary)"
+    )
     if args.bench:
         for run in ("first run", "repeat"):
             wall, cpu = time.perf_counter(), time.process_time()
-            n = sum(1 for _ in lm.generate(args.prompt, seed=args.seed or 0, max_tokens=args.bench,
-                                           min_tokens=args.bench, temperature=args.temperature))
-            print(f"{run}: {n} tokens at {n / (time.perf_counter() - wall):,.0f} tokens/s wall, "
-                  f"{n / (time.process_time() - cpu):,.0f} tokens/s CPU")
+            n = sum(
+                1
+                for _ in lm.generate(
+                    args.prompt,
+                    seed=args.seed or 0,
+                    max_tokens=args.bench,
+                    min_tokens=args.bench,
+                    temperature=args.temperature,
+                )
+            )
+            print(
+                f"{run}: {n} tokens at {n / (time.perf_counter() - wall):,.0f} tokens/s wall, "
+                f"{n / (time.process_time() - cpu):,.0f} tokens/s CPU"
+            )
     generation = lm.generate(args.prompt, seed=args.seed, temperature=args.temperature)
     print("|".join(token.text for token in generation).replace("\n", "\\n"))
     print(f"finish_reason={generation.finish_reason} form={generation.form} sources={list(generation.sources)}")

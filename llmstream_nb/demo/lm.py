@@ -82,8 +82,9 @@ class Generation(Iterator[Token]):
 
     __slots__ = ("finish_reason", "completion_tokens", "prompt_tokens", "form", "sources", "_it")
 
-    def __init__(self, run: Callable[[Generation], Iterator[Token]], *, prompt_tokens: int, form: str,
-                 sources: tuple[str, ...]) -> None:
+    def __init__(
+        self, run: Callable[[Generation], Iterator[Token]], *, prompt_tokens: int, form: str, sources: tuple[str, ...]
+    ) -> None:
         self.finish_reason: str | None = None
         self.completion_tokens = 0
         self.prompt_tokens = prompt_tokens
@@ -112,8 +113,14 @@ class DemoLM:
     _shared: DemoLM | None = None
     _shared_lock = threading.Lock()
 
-    def __init__(self, passages: Sequence[Passage], tokenizer: Tokenizer | None = None, *,
-                 topic_weight: float = TOPIC_WEIGHT, topic_scale: float = TOPIC_SCALE) -> None:
+    def __init__(
+        self,
+        passages: Sequence[Passage],
+        tokenizer: Tokenizer | None = None,
+        *,
+        topic_weight: float = TOPIC_WEIGHT,
+        topic_scale: float = TOPIC_SCALE,
+    ) -> None:
         if not passages:
             raise ValueError("the demo model needs at least one passage to learn from")
         self.tokenizer = tokenizer or Tokenizer.from_texts(p.text for p in passages)
@@ -160,9 +167,19 @@ class DemoLM:
         """Distinct tokens, the four special ones included."""
         return len(self.pieces)
 
-    def generate(self, prompt: str, *, system: str | None = None, temperature: float = 0.8, top_k: int = 40,
-                 seed: int | None = None, max_tokens: int = 256, stop: Sequence[str] | str | None = None,
-                 top_logprobs: int = 0, min_tokens: int = 0) -> Generation:
+    def generate(
+        self,
+        prompt: str,
+        *,
+        system: str | None = None,
+        temperature: float = 0.8,
+        top_k: int = 40,
+        seed: int | None = None,
+        max_tokens: int = 256,
+        stop: Sequence[str] | str | None = None,
+        top_logprobs: int = 0,
+        min_tokens: int = 0,
+    ) -> Generation:
         """Stream an answer to ``prompt``: an iterator of :class:`Token` that ends with ``finish_reason`` set.
 
         The same prompt, system, seed and options give the same tokens in any process; ``seed=None``
@@ -186,8 +203,9 @@ class DemoLM:
         stops = [s for s in ([stop] if isinstance(stop, str) else (stop or ())) if s]
 
         def run(gen: Generation) -> Iterator[Token]:
-            tokens = self._sample(gen, model, bos, topic, memo, k, float(temperature), rng, max_tokens, min_tokens,
-                                  top_logprobs, stanzas)
+            tokens = self._sample(
+                gen, model, bos, topic, memo, k, float(temperature), rng, max_tokens, min_tokens, top_logprobs, stanzas
+            )
             return _until_stop(gen, tokens, stops) if stops else tokens
 
         prompt_tokens = self.tokenizer.count_tokens(prompt) + (self.tokenizer.count_tokens(system) if system else 0)
@@ -196,9 +214,21 @@ class DemoLM:
 
     # -- sampling -------------------------------------------------------------------------------------------------
 
-    def _sample(self, gen: Generation, model: CorpusModel, bos: int, topic: TopicModel, memo: dict[int, _Step], k: int,
-                temperature: float, rng: random.Random, max_tokens: int, min_tokens: int, top_n: int,
-                stanza_limit: int | None) -> Iterator[Token]:
+    def _sample(
+        self,
+        gen: Generation,
+        model: CorpusModel,
+        bos: int,
+        topic: TopicModel,
+        memo: dict[int, _Step],
+        k: int,
+        temperature: float,
+        rng: random.Random,
+        max_tokens: int,
+        min_tokens: int,
+        top_n: int,
+        stanza_limit: int | None,
+    ) -> Iterator[Token]:
         """The hot loop: one dictionary lookup per token once a context's sampling table is built."""
         v = self.vocab_size
         pieces = self.pieces
@@ -254,8 +284,17 @@ class DemoLM:
             a, b, c = b, c, w
         gen.finish_reason = "length"
 
-    def _step(self, model: CorpusModel, a: int, b: int, c: int, topic: TopicModel, k: int,
-              banned: tuple[int, ...], temperature: float) -> _Step:
+    def _step(
+        self,
+        model: CorpusModel,
+        a: int,
+        b: int,
+        c: int,
+        topic: TopicModel,
+        k: int,
+        banned: tuple[int, ...],
+        temperature: float,
+    ) -> _Step:
         """The sampling table after ``a b c``: top-k of the mixture, sharpened by temperature, normalised."""
         weight = START_TOPIC_WEIGHT if c in _BOS or b in _BOS or a in _BOS else self.topic_weight
         ids, probs = model.mixture_top(a, b, c, topic, weight, k, banned)

@@ -68,8 +68,9 @@ def _keys(seq: Sequence[int], v: int) -> tuple[list[int], list[int], list[int]]:
     return ones, twos, threes
 
 
-def count_ngrams(sequences: Iterable[tuple[Sequence[int], float]], vocab_size: int
-                 ) -> tuple[list[tuple[dict[int, float], dict[int, float]]], dict[int, float]]:
+def count_ngrams(
+    sequences: Iterable[tuple[Sequence[int], float]], vocab_size: int
+) -> tuple[list[tuple[dict[int, float], dict[int, float]]], dict[int, float]]:
     """Per order (1, 2, 3 tokens of context): counts of ``context·V + next`` and totals per context;
     plus next-token counts.
 
@@ -198,8 +199,16 @@ class CorpusModel:
 
     # -- the mixture with a topic model -------------------------------------------------------------------------
 
-    def mixture_top(self, a: int, b: int, c: int, topic: TopicModel | None, topic_weight: float, k: int,
-                    banned: tuple[int, ...] = ()) -> tuple[list[int], list[float]]:
+    def mixture_top(
+        self,
+        a: int,
+        b: int,
+        c: int,
+        topic: TopicModel | None,
+        topic_weight: float,
+        k: int,
+        banned: tuple[int, ...] = (),
+    ) -> tuple[list[int], list[float]]:
         """The exact ``k`` most likely next tokens of ``π·P_topic + (1−π)·P_corpus`` after ``a b c``.
 
         Returns ids and probabilities, most likely first (ties by id). Probabilities are the mixture's
@@ -222,8 +231,15 @@ class CorpusModel:
             for w in banned:
                 explicit.pop(w, None)
             for w in explicit:
-                items.append((-(g3s.get(k3 + w, 0.0) + gb3 * (g2s.get(k2 + w, 0.0) + gb2 * (
-                    g1s.get(k1 + w, 0.0) + gb1 * uni[w]))), w))
+                items.append(
+                    (
+                        -(
+                            g3s.get(k3 + w, 0.0)
+                            + gb3 * (g2s.get(k2 + w, 0.0) + gb2 * (g1s.get(k1 + w, 0.0) + gb1 * uni[w]))
+                        ),
+                        w,
+                    )
+                )
             beta = gb3 * gb2
         else:
             pi = topic_weight
@@ -237,8 +253,9 @@ class CorpusModel:
                 explicit.pop(w, None)
             for w in explicit:
                 base = g2s.get(k2 + w, 0.0) + gb2 * (g1s.get(k1 + w, 0.0) + gb1 * uni[w])
-                p = rho * (g3s.get(k3 + w, 0.0) + gb3 * base) + pi * (t3s.get(k3 + w, 0.0) + tb3 * (
-                    t2s.get(k2 + w, 0.0) + tb2 * (t1s.get(k1 + w, 0.0) + tb1 * base)))
+                p = rho * (g3s.get(k3 + w, 0.0) + gb3 * base) + pi * (
+                    t3s.get(k3 + w, 0.0) + tb3 * (t2s.get(k2 + w, 0.0) + tb2 * (t1s.get(k1 + w, 0.0) + tb1 * base))
+                )
                 items.append((-p, w))
             beta = (pi * tb3 * tb2 * tb1 + rho * gb3) * gb2
         n = k + len(explicit) + len(banned)

@@ -134,8 +134,9 @@ class PassageIndex:
                 scores[i] = scores.get(i, 0.0) + idf * tf * (BM25_K1 + 1.0) / (tf + norm)
         return [Hit(i, s) for i, s in sorted(scores.items(), key=lambda item: (-item[1], item[0]))]
 
-    def choose(self, prompt: str, form: str, rng: random.Random | None, count: int = TOPIC_PASSAGES,
-               sharpness: float = 2.0) -> list[tuple[int, float]]:
+    def choose(
+        self, prompt: str, form: str, rng: random.Random | None, count: int = TOPIC_PASSAGES, sharpness: float = 2.0
+    ) -> list[tuple[int, float]]:
         """The passages to build a topic model from, as (index, weight in (0, 1]), in corpus order.
 
         Among the passages of the requested form that match nearly as well as the best one (within
@@ -150,7 +151,7 @@ class PassageIndex:
         if len(scored) > count:
             scored = _weighted_sample(scored, count, rng) if rng is not None else scored[:count]
         elif len(scored) < count:
-            scored += [(h.index, h.score) for h in hits[len(scored): count]]
+            scored += [(h.index, h.score) for h in hits[len(scored) : count]]
         if len(scored) < 2:
             others = [h for h in self.search(prompt) if self.passages[h.index].form != form]
             scored += [(h.index, h.score * 0.5) for h in others[: count - len(scored)]]

@@ -56,9 +56,44 @@ MAX_WORD_LETTERS = 64
 SUFFIXES = tuple(
     sorted(
         (
-            "ling", "ings", "ing", "ness", "ments", "ment", "tions", "tion", "sion", "ably", "able", "ible",
-            "less", "fully", "ful", "ously", "ous", "ive", "ity", "ies", "ied", "ier", "iest", "est", "ers",
-            "er", "ed", "ly", "es", "s", "ish", "ism", "ist", "ists", "ward", "wards", "like", "ship",
+            "ling",
+            "ings",
+            "ing",
+            "ness",
+            "ments",
+            "ment",
+            "tions",
+            "tion",
+            "sion",
+            "ably",
+            "able",
+            "ible",
+            "less",
+            "fully",
+            "ful",
+            "ously",
+            "ous",
+            "ive",
+            "ity",
+            "ies",
+            "ied",
+            "ier",
+            "iest",
+            "est",
+            "ers",
+            "er",
+            "ed",
+            "ly",
+            "es",
+            "s",
+            "ish",
+            "ism",
+            "ist",
+            "ists",
+            "ward",
+            "wards",
+            "like",
+            "ship",
         ),
         key=lambda s: (-len(s), s),
     )
@@ -110,7 +145,7 @@ class Tokenizer:
 
     def _split_chunk(self, chunk: str) -> tuple[str, ...]:
         lead = " " if chunk.startswith(" ") else ""
-        word = chunk[len(lead):]
+        word = chunk[len(lead) :]
         if not word.isalpha() or chunk in self._whole or len(word) <= MAX_UNSPLIT_LETTERS:
             return (chunk,)
         return tuple(self._split_word(lead, word))

@@ -78,46 +78,95 @@ def build_parser() -> argparse.ArgumentParser:
     """The cell magic's flags; its help is the usage part of `%%llmstream?`."""
     p = _Parser(prog=PROG, add_help=False, allow_abbrev=False, formatter_class=_formatter)
     on_off = argparse.BooleanOptionalAction
-    p.add_argument("-m", "--model", dest="models", action="append", default=[], metavar="MODEL",
-                   help='provider:model, e.g. "demo" or "openai:gpt-4o-mini"; repeat it (-m A -m B) to stream '
-                        "the prompt from each at once, side by side, with a summary table at the end")
-    p.add_argument("--speed", type=float, metavar="X",
-                   help="slow motion: show the stream X times as fast as it arrives "
-                        "(0.25 = four times slower, 0 = no waiting)")
-    p.add_argument("--llm", metavar="NAME",
-                   help="a model object in the variable NAME instead: our Model, a LangChain LLM, chat model or "
-                        "Runnable, or anything with stream()/astream()")
-    p.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
-                   help="a model option, e.g. ttft=0 or base_url=http://... (repeatable)")
-    p.add_argument("--async", dest="async_", action=on_off, default=None,
-                   help="run on the kernel's event loop: the cell returns at once")
+    p.add_argument(
+        "-m",
+        "--model",
+        dest="models",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help='provider:model, e.g. "demo" or "openai:gpt-4o-mini"; repeat it (-m A -m B) to stream '
+        "the prompt from each at once, side by side, with a summary table at the end",
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        metavar="X",
+        help="slow motion: show the stream X times as fast as it arrives (0.25 = four times slower, 0 = no waiting)",
+    )
+    p.add_argument(
+        "--llm",
+        metavar="NAME",
+        help="a model object in the variable NAME instead: our Model, a LangChain LLM, chat model or "
+        "Runnable, or anything with stream()/astream()",
+    )
+    p.add_argument(
+        "--opt",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a model option, e.g. ttft=0 or base_url=http://... (repeatable)",
+    )
+    p.add_argument(
+        "--async",
+        dest="async_",
+        action=on_off,
+        default=None,
+        help="run on the kernel's event loop: the cell returns at once",
+    )
     p.add_argument("--sep", metavar="S", help='show S between tokens, e.g. "|"')
     p.add_argument("--markdown", action=on_off, default=None, help="render the answer as Markdown when it ends")
     p.add_argument("--tint", action=on_off, default=None, help="tint alternate tokens so their boundaries show")
-    p.add_argument("--inspect", action="store_true",
-                   help="hover or focus a token to see its index, exact text, timing and probability")
-    p.add_argument("--color", choices=["prob"], metavar="prob",
-                   help="tint each token by its probability (with --logprobs); turns --inspect on")
-    p.add_argument("--timeline", action="store_true",
-                   help="plot the gaps between tokens and the tokens over time, live; turns --inspect on")
-    p.add_argument("--logprobs", action="store_true",
-                   help="ask the model for token logprobs (and 5 alternatives with --inspect/--color/--timeline)")
+    p.add_argument(
+        "--inspect",
+        action="store_true",
+        help="hover or focus a token to see its index, exact text, timing and probability",
+    )
+    p.add_argument(
+        "--color",
+        choices=["prob"],
+        metavar="prob",
+        help="tint each token by its probability (with --logprobs); turns --inspect on",
+    )
+    p.add_argument(
+        "--timeline",
+        action="store_true",
+        help="plot the gaps between tokens and the tokens over time, live; turns --inspect on",
+    )
+    p.add_argument(
+        "--logprobs",
+        action="store_true",
+        help="ask the model for token logprobs (and 5 alternatives with --inspect/--color/--timeline)",
+    )
     p.add_argument("--events", action="store_true", help="also show the run's astream_events (v2) as a live table")
     p.add_argument("-o", "--output", metavar="NAME", help="also store the view in the variable NAME")
-    p.add_argument("--record", metavar="PATH",
-                   help="also save the answer with its timing as JSON Lines, to replay with -m replay:PATH "
-                        "(--opt speed=2 plays it twice as fast)")
+    p.add_argument(
+        "--record",
+        metavar="PATH",
+        help="also save the answer with its timing as JSON Lines, to replay with -m replay:PATH "
+        "(--opt speed=2 plays it twice as fast)",
+    )
     p.add_argument("--system", metavar="TEXT", help="system prompt")
     p.add_argument("--temperature", type=float, metavar="T", help="sampling temperature (0 = most likely tokens)")
     p.add_argument("--max-tokens", type=int, metavar="N", help="stop the answer after N tokens")
     p.add_argument("--seed", type=int, metavar="N", help="sampling seed, for answers that repeat")
-    p.add_argument("--no-stream", dest="stream", action="store_false",
-                   help="wait for the whole answer (invoke) and show it at once")
+    p.add_argument(
+        "--no-stream",
+        dest="stream",
+        action="store_false",
+        help="wait for the whole answer (invoke) and show it at once",
+    )
     p.add_argument("--raw", action="store_true", help="send the cell as is: no {name} fields")
-    p.add_argument("-c", "--chat", nargs="?", const="default", metavar="NAME",
-                   help="continue the conversation NAME (default: default), made on first use with this cell's "
-                        "model and --system; re-running a cell replaces its own exchange. Answers render as "
-                        "Markdown unless --text")
+    p.add_argument(
+        "-c",
+        "--chat",
+        nargs="?",
+        const="default",
+        metavar="NAME",
+        help="continue the conversation NAME (default: default), made on first use with this cell's "
+        "model and --system; re-running a cell replaces its own exchange. Answers render as "
+        "Markdown unless --text",
+    )
     p.add_argument("--text", action="store_true", help="show the answer as plain text, not Markdown (for --chat)")
     return p
 

@@ -229,7 +229,9 @@ class LLMStreamMagics(Magics):
             elif command == "reset":
                 name = rest.strip() or DEFAULT_CHAT
                 forgotten = self.chats.forget(name)
-                print(f"conversation {name!r} forgotten ({forgotten.turns} turns); the next --chat {name} starts afresh")
+                print(
+                    f"conversation {name!r} forgotten ({forgotten.turns} turns); the next --chat {name} starts afresh"
+                )
             elif command == "config":
                 if rest.strip():
                     apply_settings(self, rest)

@@ -129,6 +129,7 @@ def _source(run: CellRun, table: Any) -> TokenStream | AsyncTokenStream:
     model, prompt, options = run.model, run.prompt, run.call_options
     name = model.name
     if table is not None:
+
         def events() -> AsyncIterator[dict[str, Any]]:
             return model.astream_events(prompt, version="v2", **options)
 

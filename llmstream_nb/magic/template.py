@@ -37,6 +37,7 @@ class FieldPath:
 MAX_FORMAT_WIDTH = 10_000
 _DIGITS = re.compile(r"\d+")
 
+
 def parse_field(text: str) -> FieldPath:
     """Accept only a name followed by `.attr` and `[key]` steps; refuse everything else."""
     match = _FIELD.match(text)

@@ -45,6 +45,7 @@ class Answerer(Protocol):
 
     def astream(self, input: PromptInput, **options: Any) -> AsyncTokenStream: ...
 
+
 #: What ends an answer early without it failing: the reader stopped it (break, Stop, interrupt).
 _STOPPING = (GeneratorExit, KeyboardInterrupt, asyncio.CancelledError)
 
@@ -77,7 +78,7 @@ class ChatTurn:
 
     @property
     def label(self) -> str:
-        """"chat default · turn 3", and how many earlier turns were not sent when some were not."""
+        """ "chat default · turn 3", and how many earlier turns were not sent when some were not."""
         text = f"chat {self.chat.name} \u00b7 turn {self.number}"
         if self.left_out:
             text += f" \u00b7 {self.left_out} earlier turn{'' if self.left_out == 1 else 's'} not sent"
@@ -99,7 +100,9 @@ class Chat:
     def __init__(
         self, model: Answerer, *, system: str | None = None, max_history: int | None = None, name: str = "default"
     ) -> None:
-        if max_history is not None and (isinstance(max_history, bool) or not isinstance(max_history, int) or max_history < 0):
+        if max_history is not None and (
+            isinstance(max_history, bool) or not isinstance(max_history, int) or max_history < 0
+        ):
             raise ConfigurationError(f"max_history must be a whole number, 0 or more (None: all), got {max_history!r}")
         self.model = model
         self.system = system or None
@@ -239,7 +242,7 @@ class Chat:
         except ValueError as exc:
             raise ConfigurationError(f"{source} is not a saved chat (not JSON: {exc})") from None
         if not isinstance(data, dict) or data.get("format") != FILE_FORMAT:
-            raise ConfigurationError(f"{source} is not a saved chat (no \"format\": \"{FILE_FORMAT}\")")
+            raise ConfigurationError(f'{source} is not a saved chat (no "format": "{FILE_FORMAT}")')
         chat = cls(
             model if model is not None else _saved_model(data, source),
             system=data.get("system"),
@@ -257,7 +260,9 @@ def _saved_model(data: dict[str, Any], source: Path) -> Answerer:
     try:
         return _model_factory(name, **options)
     except ConfigurationError as exc:
-        raise ConfigurationError(f"{source}: cannot build its model {name!r} ({exc}); pass Chat.load(path, model=...)") from None
+        raise ConfigurationError(
+            f"{source}: cannot build its model {name!r} ({exc}); pass Chat.load(path, model=...)"
+        ) from None
 
 
 class ChatStream(TokenStream):

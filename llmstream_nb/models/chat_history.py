@@ -54,7 +54,7 @@ class Exchange:
         """An exchange read from a saved chat; a malformed one is one clear line."""
         known = {f.name for f in fields(cls)}
         if not isinstance(data, Mapping) or not isinstance(data.get("prompt"), str):
-            raise ConfigurationError(f"{where}: each exchange needs a string \"prompt\", got {data!r:.80}")
+            raise ConfigurationError(f'{where}: each exchange needs a string "prompt", got {data!r:.80}')
         values = {k: v for k, v in data.items() if k in known}
         exchange = cls(**values)
         if exchange.status not in OUTCOMES or not isinstance(exchange.answer, str):
@@ -68,7 +68,7 @@ def history(exchanges: Sequence[Exchange], max_history: int | None) -> tuple[lis
     if max_history is None:
         kept = sendable
     else:
-        kept = sendable[max(0, len(sendable) - max_history):] if max_history > 0 else []
+        kept = sendable[max(0, len(sendable) - max_history) :] if max_history > 0 else []
     messages: list[Message] = []
     for exchange in kept:
         messages += [{"role": "user", "content": exchange.prompt}, {"role": "assistant", "content": exchange.answer}]

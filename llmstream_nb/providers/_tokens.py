@@ -121,10 +121,8 @@ class Distribution:
         if self.greedy:
             return int(np.argmax(self.scaled))
         scaled = self.scaled
-        if 0 < top_k < scaled.shape[0]:
-            ids = np.argpartition(scaled, -top_k)[-top_k:]
-        else:
-            ids = np.arange(scaled.shape[0])
+        size = scaled.shape[0]
+        ids = np.argpartition(scaled, -top_k)[-top_k:] if 0 < top_k < size else np.arange(size)
         candidates = scaled[ids]
         order = np.argsort(-candidates, kind="stable")
         ids, candidates = ids[order], candidates[order]

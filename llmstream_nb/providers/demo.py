@@ -30,6 +30,7 @@ LOAD_REPORTED_FROM = 0.01
 MAX_SECONDS = 600.0
 MAX_RATE = 1_000_000.0
 
+
 class DemoModel(Model):
     """The offline n-gram model with a configurable latency profile."""
 
@@ -99,10 +100,13 @@ class DemoModel(Model):
         if load >= LOAD_REPORTED_FROM:
             yield 0.0, ProviderTimings(load=load)
         for token in generation:
-            yield next(delays), Chunk(
-                token.text,
-                logprob=token.logprob if options.logprobs else None,
-                top_logprobs=token.top_logprobs if with_top else None,
+            yield (
+                next(delays),
+                Chunk(
+                    token.text,
+                    logprob=token.logprob if options.logprobs else None,
+                    top_logprobs=token.top_logprobs if with_top else None,
+                ),
             )
         yield 0.0, Chunk("", finish_reason=generation.finish_reason or "stop")
         yield 0.0, Usage(prompt_tokens=generation.prompt_tokens, completion_tokens=generation.completion_tokens)

@@ -40,10 +40,11 @@ class LlamaCppModel(Model):
     #: the whole vocabulary after temperature, as OpenAI reports them.
     extra_call_options = ("top_k", "top_p")
 
-    def _configure(self, n_ctx: int = DEFAULT_N_CTX, n_threads: int | None = None) -> None:
+    def _configure(self, **settings: Any) -> None:
         engine.require_llama_cpp()
         self.path = engine.resolve_model_path(self.model)
-        self.n_ctx = int(n_ctx)
+        n_threads = settings.get("n_threads")
+        self.n_ctx = int(settings.get("n_ctx", DEFAULT_N_CTX))
         self.n_threads = None if n_threads is None else int(n_threads)
 
     def load(self) -> engine.LoadedModel:

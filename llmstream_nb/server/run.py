@@ -242,7 +242,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-m",
         "--model",
-        help="serve this model instead of the demo, e.g. llamacpp:smollm2 or llamacpp:PATH.gguf (needs the local extra)",
+        help="serve this model instead of the demo, e.g. llamacpp:smollm2 or llamacpp:PATH.gguf (the local extra)",
     )
     parser.add_argument(
         "--ttft", type=float, metavar="SECONDS", help="time to first token (default: a realistic profile)"

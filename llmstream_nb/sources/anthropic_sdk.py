@@ -16,8 +16,15 @@ from ..chunks import REASONING, Chunk, Usage
 from ._shared import Piece, count, field
 
 RAW_EVENTS = frozenset(
-    {"message_start", "message_delta", "message_stop", "content_block_start", "content_block_delta",
-     "content_block_stop", "ping"}
+    {
+        "message_start",
+        "message_delta",
+        "message_stop",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "ping",
+    }
 )
 #: MessageStream's helper events: each repeats a raw event that came just before it.
 HELPER_EVENTS = frozenset({"text", "thinking", "citation", "input_json", "signature"})

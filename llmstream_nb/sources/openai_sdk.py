@@ -58,7 +58,6 @@ def openai_usage(usage: Any) -> Usage | None:
     return Usage(prompt, completion)
 
 
-
 # -- the Responses API ------------------------------------------------------------------------
 
 #: Responses API events that carry a delta of text, by the kind of chunk they make.

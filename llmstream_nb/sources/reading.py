@@ -46,8 +46,8 @@ def read_item(item: Any) -> list[Piece]:
             return pieces
     raise TypeError(
         f"cannot read text from a {type(item).__name__}; expected str, Chunk, or an object with "
-        ".content, .text or .choices (LangChain, OpenAI SDK), an OpenAI Responses event, an Anthropic stream event or a\n"
-        " Gemini response"
+        ".content, .text or .choices (LangChain, OpenAI SDK), an OpenAI Responses event, an Anthropic stream event"
+        " or a Gemini response"
     )
 
 

@@ -36,4 +36,3 @@ def run_on_display(view: Startable) -> None:
             view.run()
     except Exception as exc:  # the source cannot be read: say so in the view, not as a traceback
         view.refuse(exc)
-

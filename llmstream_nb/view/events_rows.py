@@ -103,7 +103,7 @@ def short_run_id(run_id: Any) -> str:
 
 
 def kind_of(event_name: str) -> str:
-    """"start", "stream", "end", "error", or "other" (a custom event)."""
+    """ "start", "stream", "end", "error", or "other" (a custom event)."""
     for kind in KINDS:
         if event_name.endswith("_" + kind):
             return kind
@@ -119,7 +119,7 @@ def count_kinds(rows: Iterable[Row]) -> dict[str, int]:
 
 
 def summary_text(counts: dict[str, int]) -> str:
-    """"1 start · 42 stream · 1 end": what a run's events add up to, at a glance."""
+    """ "1 start · 42 stream · 1 end": what a run's events add up to, at a glance."""
     return " · ".join(f"{count} {kind}" for kind, count in counts.items())
 
 
@@ -205,8 +205,10 @@ def _dict_text(value: dict[Any, Any]) -> str:
     """A dict as Python writes it, but a message or other object in it as its text's repr: a
     chain's `{"answer": AIMessage(...)}` reads `{'answer': 'Tea is calm.'}`, not a wall of fields."""
     plain = (str, int, float, bool, type(None))
-    items = (f"{key!r}: {item!r}" if isinstance(item, plain) else f"{key!r}: {_text_of(item)!r}"
-             for key, item in value.items())
+    items = (
+        f"{key!r}: {item!r}" if isinstance(item, plain) else f"{key!r}: {_text_of(item)!r}"
+        for key, item in value.items()
+    )
     return "{" + ", ".join(items) + "}"
 
 

@@ -115,8 +115,8 @@ class EventsView:
             if prompt is None:
                 raise TypeError("EventsView(model, prompt): the prompt is missing")
             model = source
-            self._make_source: Callable[[], AsyncIterator[dict[str, Any]]] | None = (
-                lambda: model.astream_events(prompt, version=version, **options)
+            self._make_source: Callable[[], AsyncIterator[dict[str, Any]]] | None = lambda: model.astream_events(
+                prompt, version=version, **options
             )
         elif source is not None:
             events = source

@@ -33,7 +33,7 @@ def executed_headless(kernel: Any = None) -> bool:
         return False  # a terminal IPython: someone is there
     try:
         parent = kernel.get_parent()
-    except Exception:  # noqa: BLE001  (an older or foreign kernel: assume a person)
+    except Exception:
         return False
     metadata = (parent or {}).get("metadata") or {}
     return bool(parent) and "cellId" not in metadata

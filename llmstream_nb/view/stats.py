@@ -78,7 +78,9 @@ def format_stats(stats: Mapping[str, Any]) -> str:
         parts.append(f"{stats['tokens_per_second']:.1f} tokens/s")
     if isinstance(stats.get("elapsed"), (int, float)):
         parts.append(f"{stats['elapsed']:.2f} s")
-    tokens = [f"{stats[name]} {word}" for name, word in (("input_tokens", "in"), ("output_tokens", "out")) if name in stats]
+    tokens = [
+        f"{stats[name]} {word}" for name, word in (("input_tokens", "in"), ("output_tokens", "out")) if name in stats
+    ]
     if tokens:
         parts.append("tokens " + ", ".join(tokens))
     return " \u00b7 ".join(parts)

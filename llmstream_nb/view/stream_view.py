@@ -24,7 +24,6 @@ from typing import Any, Generator, TextIO
 
 from .. import _runtime
 from ..chunks import TEXT, Chunk, Completion, Timings, Usage
-from ..tool_calls import ToolCall
 from ..errors import LLMStreamError, one_line, redact
 from ..models.base import Model
 from ..models.bridge import aiterate_sync_in_thread
@@ -35,6 +34,7 @@ from ..sources.iterators import aclose_source
 from ..status import Status
 from ..timeline import Timeline
 from ..timeline import timeline as timeline_of
+from ..tool_calls import ToolCall
 from .autostart import run_on_display
 from .coalesce import DEFAULT_INTERVAL
 from .consume import consume_here, consume_on_thread, start_task
@@ -97,7 +97,9 @@ class StreamView:
         self.record = source if isinstance(source, StreamRecord) else StreamRecord(self.model_name)
         #: The conversation and turn a chat's stream answers (None for other sources).
         origin = self._origin
-        self.chat_turn: ChatTurn | None = origin.chat_turn if isinstance(origin, (ChatStream, AsyncChatStream)) else None
+        self.chat_turn: ChatTurn | None = (
+            origin.chat_turn if isinstance(origin, (ChatStream, AsyncChatStream)) else None
+        )
         self.sep = sep or None
         self.tint = tint
         self.markdown = markdown

@@ -28,10 +28,10 @@ page -> kernel, custom messages:
   {"action": "sync"}   a model created mid-stream (page reload) asks for the text so far
 
 Synced state is set a few times per stream, never per token: `status` when the first
-token arrives and at the end, and at the end `text` (and `offsets` in boundary mode, and `meta` -- every token's
-"m" entry, as above -- when a teaching feature is on),
-`reasoning`, `tool_calls` ([{"id", "name", "arguments" (the raw JSON text), "pretty" (indented JSON, or
-null when the arguments are not valid JSON), "error"}], one per call), `stats` and `error`, so a notebook saved with widget state keeps the answer
+token arrives and at the end, and at the end `text` (and `offsets` in boundary mode, and `meta` -- every
+token's "m" entry, as above -- when a teaching feature is on), `reasoning`, `tool_calls` ([{"id", "name",
+"arguments" (the raw JSON text), "pretty" (indented JSON, or null when the arguments are not valid JSON),
+"error"}], one per call), `stats` and `error`, so a notebook saved with widget state keeps the answer
 (and the thinking) and a view re-created without a kernel draws it from state.
 
 A long final answer in plain mode (`PACK_TEXT_FROM` bytes or more) goes as `text_z` instead of
