@@ -142,6 +142,9 @@ def test_the_answer_shows_while_it_streams_and_whole_at_the_end(page: Any, lab: 
     expect(cell.locator(".llmstream-stats")).to_contain_text("chunks")
     shown = shown_text(text)
     assert shown and shown == kernel_value(page, "_llmstream.text")
+    # The provider reported usage: the page's stats line says it, as the kernel counted it.
+    counts = kernel_value(page, "'tokens %(input_tokens)s in, %(output_tokens)s out' % _llmstream.stats")
+    expect(cell.locator(".llmstream-stats")).to_contain_text(counts)
 
 
 def test_stop_ends_an_async_stream_and_keeps_the_partial_text(page: Any, lab: LabServer) -> None:

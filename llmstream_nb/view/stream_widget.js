@@ -564,19 +564,26 @@ class TokenKeys {
 
 function formatStats(stats) {
   if (!stats) return "";
-  const [chunks, ttft, rate, elapsed, note] = stats;
+  const [chunks, ttft, rate, elapsed, note, load, input, output] = stats;
   // A whole answer is one chunk, not a fast stream: say so instead of a tokens/s figure.
   const parts = [note || `${chunks} chunk${chunks === 1 ? "" : "s"}`];
   if (typeof ttft === "number") parts.push(`first token ${Math.round(ttft * 1000)} ms`);
+  // Loading the model (first use) is kept out of the first-token time and said apart (view/stats.py).
+  if (typeof load === "number") parts.push(`loaded in ${load.toFixed(1)} s`);
   if (typeof rate === "number" && !note) parts.push(`${rate.toFixed(1)} tokens/s`);
   if (typeof elapsed === "number") parts.push(`${elapsed.toFixed(2)} s`);
+  // Token counts only when the provider reported them.
+  const counts = [];
+  if (typeof input === "number") counts.push(`${input} in`);
+  if (typeof output === "number") counts.push(`${output} out`);
+  if (counts.length) parts.push(`tokens ${counts.join(", ")}`);
   return parts.join(" \u00b7 ");
 }
 
 function finalStats(model) {
   const s = model.get("stats") || {};
   if (!("chunks" in s)) return null;
-  return [s.chunks, s.ttft, s.tokens_per_second, s.elapsed, s.note];
+  return [s.chunks, s.ttft, s.tokens_per_second, s.elapsed, s.note, s.load, s.input_tokens, s.output_tokens];
 }
 
 function drawHeader(dom, model) {
