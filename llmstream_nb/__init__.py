@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._version import __version__
+from . import version
 from .chunks import Chunk, Completion, ProviderTimings, Timings, Usage
 from .errors import (
     APIConnectionError,
@@ -32,6 +32,8 @@ from .registry import get_model, provider_names, register_provider
 from .status import Status
 from .timeline import Timeline, TimelineRow, timeline
 from .tool_calls import ToolCall, ToolCallChunk
+
+__version__ = version.VERSION
 
 if TYPE_CHECKING:  # what type checkers see; at run time these load on first use (see __getattr__)
     from .view.compare import Comparison, compare

@@ -15,7 +15,7 @@ from typing import Any, AsyncIterator
 
 import pytest
 
-from llmstream_nb import Chunk, Completion, _runtime, get_model
+from llmstream_nb import Chunk, Completion, runtime, get_model
 from llmstream_nb.view import events_view
 from llmstream_nb.view.events_rows import (
     DEPTH,
@@ -266,7 +266,7 @@ def test_stop_cancels_an_async_table() -> None:
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Pretend to be in a kernel; record the custom messages instead of sending them."""
     messages: list[dict[str, Any]] = []
-    monkeypatch.setattr(_runtime, "in_kernel", lambda: True)
+    monkeypatch.setattr(runtime, "in_kernel", lambda: True)
     widget_class = events_view._widget_class()
     monkeypatch.setattr(widget_class, "send", lambda self, content, buffers=None: messages.append(content))
     return messages

@@ -20,7 +20,7 @@ from llmstream_nb import (
     Usage,
     get_model,
 )
-from llmstream_nb._asyncgen import aclose_source
+from llmstream_nb.asyncgen import aclose_source
 from llmstream_nb.options import Request
 
 WORDS = ["Spark", "ling", " water", ",", " oh", " so", " clear"]

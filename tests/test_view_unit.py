@@ -673,11 +673,11 @@ class FakeHandle:
 @pytest.fixture
 def widget_view(monkeypatch: pytest.MonkeyPatch) -> Callable[..., tuple[StreamView, list[Any], list[FakeHandle]]]:
     """A StreamView that believes it is in a kernel: sends and displays are recorded."""
-    from llmstream_nb import _runtime
+    from llmstream_nb import runtime
     from llmstream_nb.view import widget_sink
     from llmstream_nb.view.widget import StreamWidget
 
-    monkeypatch.setattr(_runtime, "in_kernel", lambda: True)
+    monkeypatch.setattr(runtime, "in_kernel", lambda: True)
     handles: list[FakeHandle] = []
     monkeypatch.setattr(widget_sink, "show_bundle", lambda data: handles.append(FakeHandle(data)) or handles[-1])
     sent: list[Any] = []

@@ -3,7 +3,7 @@
 A provider builds one `HttpSession` per model and reads `stream_sse` / `stream_lines` /
 `request_json` (or their `a`-prefixed async twins); the session turns every failure into an
 `llmstream_nb.errors` exception that names the provider and host and never shows a key.
-This package is transport only: it imports nothing of llmstream_nb but `errors` and `_runtime`; what a
+This package is transport only: it imports nothing of llmstream_nb but `errors` and `runtime`; what a
 provider sets up (keys, base URLs, model lists) lives beside the providers (providers/http_setup.py).
 
 Names load on first use, so `llmstream_nb.http.sse` (the decoder alone) does not import httpx.

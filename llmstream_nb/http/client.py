@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from .. import _runtime
+from .. import runtime
 from ..errors import InterruptedStreamError, LLMStreamError
 from ..redact import HTTP_LOGGERS, guard_logger, remember_secret
 from .bodies import BodyHead, event_error, html_error, is_html, redirect_reason
@@ -618,6 +618,6 @@ def _close_on_loop(aclient: httpx.AsyncClient, loop: asyncio.AbstractEventLoop |
     except RuntimeError:
         running = None
     if running is loop:
-        _runtime.keep_alive(loop.create_task(aclient.aclose()))
+        runtime.keep_alive(loop.create_task(aclient.aclose()))
     else:
         asyncio.run_coroutine_threadsafe(aclient.aclose(), loop)

@@ -20,7 +20,7 @@ import asyncio
 from dataclasses import dataclass, field, replace
 from typing import Any, AsyncIterator, Callable, Iterator
 
-from .. import _runtime
+from .. import runtime
 from ..models import AsyncTokenStream, Chat, Model, Piece, TokenStream, one_chunk_pieces
 from ..models.bridge import iterate_async_in_thread
 from ..models.chat import AsyncChatStream, ChatStream
@@ -51,7 +51,7 @@ def run_cell(run: CellRun, store: Callable[[Any], None]) -> Any:
     """Show the answer (and the events table), store the view, then run it blocking or as a task."""
     from ..view import StreamView
 
-    if run.async_ and not _runtime.loop_is_running():
+    if run.async_ and not runtime.loop_is_running():
         run = replace(run, async_=False)  # a terminal IPython runs no loop between cells: block, like show()
     if run.record:
         check_writable(run.record)  # a bad path fails before the model is asked
@@ -73,7 +73,7 @@ def run_compare(run: CellRun, models: list[Model], store: Callable[[Any], None])
     """
     from ..view.compare import compare
 
-    async_ = run.async_ and _runtime.loop_is_running()
+    async_ = run.async_ and runtime.loop_is_running()
     return compare(models, run.prompt, async_=async_, options=run.call_options, on_start=store, **run.view_options)
 
 
@@ -100,7 +100,7 @@ def _when_done(view: Any, then: Callable[[], None]) -> None:
     if not (view.active and view.mode == "async"):
         then()
         return
-    _runtime.keep_alive(asyncio.ensure_future(_after(view, then)))
+    runtime.keep_alive(asyncio.ensure_future(_after(view, then)))
 
 
 async def _after(view: Any, then: Callable[[], None]) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from typing import Any, AsyncIterator, Iterator
 
-from .._asyncgen import aclose_source
+from ..asyncgen import aclose_source
 from ..chunks import REASONING, REFUSAL, TEXT, TOOL_CALL, Chunk, Completion, ProviderTimings, Timings, Usage
 from ..errors import LLMStreamError
 from ..joined_text import JoinedText

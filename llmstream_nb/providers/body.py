@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, 
 from operator import attrgetter
 from typing import Any, Protocol
 
-from .._asyncgen import aclose_source
+from ..asyncgen import aclose_source
 from ..errors import APITimeoutError, InterruptedStreamError
 from ..models import Piece
 

@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 
-from .._version import __version__
 from ..errors import ConfigurationError
 from ..http.client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, HttpSession
 from ..http.limits import (
@@ -26,13 +25,14 @@ from ..http.limits import (
     byte_count,
     overall_timeout,
 )
+from ..version import VERSION
 
 #: Header names whose values are credentials, whoever sets them (Azure `api-key`, Anthropic `x-api-key`,
 #: Google `x-goog-api-key`).
 SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "x-goog-api-key", "proxy-authorization"})
 #: The settings every HTTP provider takes for its session, handed on as they are to `provider_session`.
 SESSION_SETTINGS = ("headers", "timeout", "connect_timeout", "read_timeout", "max_retries", *LIMIT_SETTINGS)
-USER_AGENT = f"llmstream-nb/{__version__}"
+USER_AGENT = f"llmstream-nb/{VERSION}"
 #: The most retries a request may ask for: more only hides a server that is down.
 MAX_RETRIES = 10
 

@@ -18,7 +18,7 @@ import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
 from typing import Any
 
-from .._asyncgen import aclose_source
+from ..asyncgen import aclose_source
 from ..chunks import Chunk, Completion, Timings
 from ..errors import BadRequestError, ConfigurationError
 from ..http.sse import SSEEvent, WholeBody

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from typing import Any, AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 
-from .._asyncgen import aclose_source
+from ..asyncgen import aclose_source
 from ..chunks import Chunk, Usage
 from ..models.streams import StreamRecord
 from .reading import ItemReader

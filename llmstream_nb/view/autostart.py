@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from .. import _runtime
+from .. import runtime
 from ..sources import is_async_source
 
 
@@ -30,7 +30,7 @@ class Startable(Protocol):
 def run_on_display(view: Startable) -> None:
     """Start `view` now (as a task for an async source on a running loop, else blocking)."""
     try:
-        if is_async_source(view.source) and _runtime.loop_is_running():
+        if is_async_source(view.source) and runtime.loop_is_running():
             view.start()
         else:
             view.run()

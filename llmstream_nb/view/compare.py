@@ -25,7 +25,7 @@ import sys
 import threading
 from typing import Any, Callable, Generator, Mapping, Sequence, TextIO
 
-from .. import _runtime
+from .. import runtime
 from ..chunks import Completion
 from .display import fallback_text
 from .interrupt import stream_interrupted
@@ -160,9 +160,9 @@ def compare(
     if isinstance(models, (str, bytes)) or len(models) < 1:
         raise TypeError('compare() takes a list of models, e.g. compare(["demo", "openai:gpt-4o-mini"], prompt)')
     resolved = [_model(m) for m in models]
-    use_async = bool(async_) and _runtime.loop_is_running()
+    use_async = bool(async_) and runtime.loop_is_running()
     call = dict(options or {})
-    in_kernel = file is None and _runtime.in_kernel()
+    in_kernel = file is None and runtime.in_kernel()
     quiet = None if in_kernel else io.StringIO()
     views = []
     for model in resolved:
@@ -209,7 +209,7 @@ def _run_async(comparison: Comparison) -> Comparison:
                 pass
         comparison._finish()
 
-    comparison._task = _runtime.keep_alive(asyncio.ensure_future(summarise()))
+    comparison._task = runtime.keep_alive(asyncio.ensure_future(summarise()))
     return comparison
 
 

@@ -19,7 +19,7 @@ import asyncio
 import threading
 from typing import AsyncIterator, Callable, Iterator, Protocol, TypeVar
 
-from .. import _runtime
+from .. import runtime
 from ..sources.iterators import aclose_source
 from ..status import Status
 
@@ -89,7 +89,7 @@ async def consume_async(items: AsyncIterator[T], consumer: Consumer[T]) -> None:
 
 def start_task(loop: asyncio.AbstractEventLoop, items: AsyncIterator[T], consumer: Consumer[T]) -> asyncio.Task[None]:
     """`consume_async` as a task on `loop`, kept alive until it ends."""
-    task = _runtime.keep_alive(loop.create_task(consume_async(items, consumer)))
+    task = runtime.keep_alive(loop.create_task(consume_async(items, consumer)))
 
     def ended(task: asyncio.Task[None]) -> None:  # cancelled before its first step: no handler ran
         if task.cancelled() and consumer.active:

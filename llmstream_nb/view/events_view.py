@@ -37,7 +37,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Generator, TextIO
 
-from .. import _runtime
+from .. import runtime
 from ..chunks import Chunk, Completion
 from ..models.streams import StreamRecord
 from ..sources import EventAnswer
@@ -137,7 +137,7 @@ class EventsView:
         self._async = async_
         self._flusher: Flusher | None = None
         self.widget: Any = None
-        if file is None and _runtime.in_kernel():
+        if file is None and runtime.in_kernel():
             self.widget = _widget_class()(start_layout=layout)
             self.widget.on_msg(self._on_browser_message)
         #: In a terminal, print the table when the run ends (unless the caller prints it).
@@ -244,7 +244,7 @@ class EventsView:
         """Consume the source in a task on the running loop; in a notebook the cell returns at once."""
         if self._task is None:
             make = self._require_source()
-            loop = _runtime.running_loop()
+            loop = runtime.running_loop()
             if loop is None:
                 raise RuntimeError("start() needs a running event loop (a notebook cell or async code); use run()")
             self._async = True

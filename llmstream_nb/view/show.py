@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .. import _runtime
+from .. import runtime
 from ..models import Chat
 from ..sources import as_model, is_async_source, is_model_like
 from .stream_view import StreamView
@@ -28,7 +28,7 @@ def show(
     or when the source is async and `async_` is not False; otherwise the cell blocks until
     the stream ends. Without a running loop (plain Python) it always blocks.
     """
-    running = _runtime.loop_is_running()
+    running = runtime.loop_is_running()
     if isinstance(source_or_model, Chat):  # the next turn of a conversation, kept when it ends
         if prompt is None:
             raise TypeError("show(chat, prompt): a chat needs a prompt")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Generator, TextIO
 
-from .. import _runtime
+from .. import runtime
 from ..chunks import TEXT, Chunk, Completion, Timings, Usage
 from ..errors import LLMStreamError, one_line, redact
 from ..models.base import Model
@@ -120,7 +120,7 @@ class StreamView:
         self._sink: Sink = self._make_sink(file, 1 / refresh_per_second, embedded)
 
     def _make_sink(self, file: TextIO | None, interval: float, embedded: bool) -> Sink:
-        if file is None and _runtime.in_kernel():
+        if file is None and runtime.in_kernel():
             from .widget_sink import WidgetSink
 
             return WidgetSink(self, interval, embedded=embedded)
@@ -298,7 +298,7 @@ class StreamView:
 
     def start(self) -> StreamView:
         """Stream as a task on the running event loop and return at once (headless: to the end first)."""
-        loop = _runtime.running_loop()
+        loop = runtime.running_loop()
         if loop is None:
             raise RuntimeError("start() needs a running event loop (a notebook cell or async code); use run()")
         from .headless import executed_headless
