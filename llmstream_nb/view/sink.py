@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from ..chunks import Chunk
 from ..models.chat import ChatTurn
 from ..status import Status
+from ..tool_calls import ToolCall
 
 
 class Shown(Protocol):
@@ -42,6 +43,12 @@ class Shown(Protocol):
 
     @property
     def reasoning(self) -> str: ...
+
+    @property
+    def refusal(self) -> str: ...
+
+    @property
+    def tool_calls(self) -> list[ToolCall]: ...
 
     @property
     def chunks(self) -> list[Chunk]: ...

@@ -141,6 +141,11 @@ class StreamView:
         return self.record.reasoning
 
     @property
+    def refusal(self) -> str:
+        """The model's refusal so far, apart from the answer ("" when it did not refuse)."""
+        return self.record.refusal
+
+    @property
     def tool_calls(self) -> list[ToolCall]:
         """The tool calls the model asked for, assembled from their chunks (see `llmstream_nb.tool_calls`)."""
         return self.record.tool_calls

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..chunks import REASONING, REFUSAL, TEXT, TOOL_CALL, Chunk
 from ..status import Status
-from ..tool_calls import assemble, tool_call_deltas, tool_call_state
+from ..tool_calls import tool_call_deltas, tool_call_state
 from .coalesce import Flusher, loop_schedule, thread_schedule
 from .display import bundle, fallback_text, inert_markdown, placeholder, saved_answer_bundle, show_bundle
 from .sink import Shown
@@ -97,8 +97,8 @@ class WidgetSink:
             else:  # the page has it from the deltas: a long one goes compressed (widget.py)
                 self.widget.text_z = packed
             self.widget.reasoning = view.reasoning
-            self.widget.tool_calls = tool_call_state(assemble(view.chunks))
-            self.widget.refusal = _joined(view.chunks, REFUSAL)
+            self.widget.tool_calls = tool_call_state(view.tool_calls)
+            self.widget.refusal = view.refusal
             if self.widget.boundaries:
                 self.widget.offsets = _utf16_end_offsets(view.text_pieces())
             if self.widget.metadata_on:
@@ -117,7 +117,7 @@ class WidgetSink:
     def _send(self, chunks: list[Chunk]) -> None:
         """One message for what the interval gathered: the answer's pieces, and the reasoning beside them."""
         pieces = [c.text for c in chunks if c.kind == TEXT]
-        reasoning = "".join(c.text for c in chunks if c.kind == REASONING)
+        reasoning = _joined(chunks, REASONING)
         meta = self._meta([c for c in chunks if c.kind == TEXT]) if self.widget.metadata_on else None
         tools, refusal = tool_call_deltas(chunks), _joined(chunks, REFUSAL)
         self.widget.send_pieces(
@@ -134,7 +134,7 @@ class WidgetSink:
     def _send_reset(self) -> None:
         view = self._view
         meta = self._meta(_text_chunks(view.chunks)) if self.widget.metadata_on else None
-        tools, refusal = tool_call_deltas(view.chunks), _joined(view.chunks, REFUSAL)
+        tools, refusal = tool_call_deltas(view.chunks), view.refusal
         self.widget.send_pieces(
             view.text_pieces(), view.live_stats(), reset=True, reasoning=view.reasoning, meta=meta, tools=tools,
             refusal=refusal,
