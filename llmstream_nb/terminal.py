@@ -41,6 +41,7 @@ class TerminalPrinter:
         self.colour = bool(getattr(self.file, "isatty", lambda: False)())
         self._kind = TEXT
         self._wrote = False
+        self._last_text: str | None = None  # the last answer token written, for where a separator goes
 
     def feed(self, chunk: Chunk | str) -> None:
         text = chunk.text if isinstance(chunk, Chunk) else str(chunk)
@@ -49,8 +50,11 @@ class TerminalPrinter:
         if kind != self._kind or named:
             self._switch(kind, chunk.name if named else None)  # type: ignore[union-attr]
         reasoning = kind == REASONING
-        if self.sep is not None and kind == TEXT:
-            text += self.sep
+        if self.sep is not None and kind == TEXT and text:
+            # Between tokens only: never after a line break (a line never starts with it), never at the end.
+            if self._last_text is not None and not self._last_text.endswith("\n"):
+                text = self.sep + text
+            self._last_text = text
         self.file.write(_DIM + text + _RESET if reasoning and self.colour else text)
         self.file.flush()
         self._wrote = True
@@ -68,6 +72,7 @@ class TerminalPrinter:
         elif kind == REFUSAL:
             self.file.write("[refusal] ")
         self._kind = kind
+        self._last_text = None  # the answer goes on after a break: no separator starts its line
 
     def finish(self, outcome: Completion | BaseException | None = None) -> None:
         """End the answer's line; print stats (to stderr) or the one-line error."""

@@ -414,8 +414,15 @@ def test_terminal_fallback_prints_tokens(capsys: pytest.CaptureFixture[str]) -> 
     view = show(iter(["Hello", ",", " world"]), sep="|")
     assert view.widget is None
     out = capsys.readouterr().out
-    assert out == "Hello|,| world|\n"
+    assert out == "Hello|,| world\n"  # between tokens: none ends the answer alone
     assert view.text == "Hello, world"  # the separator is drawn, never part of the text
+
+
+def test_a_separator_never_starts_a_line_nor_ends_the_answer(capsys: pytest.CaptureFixture[str]) -> None:
+    show(iter(["Roses", " are", " red.\n", "Violets", "\n", "\n", "are", " blue.\n"]), sep="|")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["Roses| are| red.", "Violets|", "", "are| blue.", ""][: len(lines)], lines
+    assert not any(line.startswith("|") for line in lines) and not lines[-1].endswith("|")
 
 
 def test_terminal_error_line_is_redacted(capsys: pytest.CaptureFixture[str]) -> None:
@@ -440,7 +447,7 @@ def test_terminal_printer_sets_reasoning_apart() -> None:
     for chunk in chunks:
         printer.feed(chunk)
     printer.finish()
-    assert plain.getvalue() == "[reasoning] Tea first.\n\nTea| is|\n\n[reasoning] hm\n\n!|\n"
+    assert plain.getvalue() == "[reasoning] Tea first.\n\nTea| is\n\n[reasoning] hm\n\n!\n"
 
     tty = Tty()
     printer = TerminalPrinter(file=tty)

@@ -25,7 +25,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..chunks import Completion, Usage
 from ..errors import ConfigurationError, one_line, redact
 from ..options import Message, PromptInput
-from .chat_history import DONE, ERROR, STOPPED, Exchange, history, index_of_cell, request_input
+from .chat_history import (
+    DONE,
+    ERROR,
+    STOPPED,
+    Exchange,
+    conversation_markdown,
+    history,
+    index_of_cell,
+    request_input,
+)
 from .streams import AsyncTokenStream, Piece, TokenStream
 
 if TYPE_CHECKING:
@@ -123,6 +132,10 @@ class Chat:
 
     def __repr__(self) -> str:
         return f"<Chat {self.name} {self.model.name}, {self.turns} turn{'' if self.turns == 1 else 's'}>"
+
+    def markdown(self) -> str:
+        """The whole conversation as Markdown (what a chat view's "Copy chat" puts on the clipboard)."""
+        return conversation_markdown(self.name, self.system, self.exchanges)
 
     def reset(self) -> None:
         """Forget every exchange (the model, system prompt and max_history stay)."""

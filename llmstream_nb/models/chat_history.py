@@ -62,6 +62,23 @@ class Exchange:
         return exchange
 
 
+def conversation_markdown(name: str, system: str | None, exchanges: Sequence[Exchange]) -> str:
+    """The conversation as Markdown, for a person to paste: a heading per turn, answers as written."""
+    parts = [f"# Conversation {name}"]
+    if system:
+        parts.append(f"**System:** {system}")
+    for number, exchange in enumerate(exchanges, 1):
+        parts.append(f"## Turn {number}\n\n**You:** {exchange.prompt}")
+        who = f"**{exchange.model or 'Assistant'}:**"
+        ended = (
+            ""
+            if exchange.status == DONE
+            else f"\n\n*({exchange.status}{': ' + exchange.error if exchange.error else ''})*"
+        )
+        parts.append(f"{who}\n\n{exchange.answer}{ended}")
+    return "\n\n".join(parts) + "\n"
+
+
 def history(exchanges: Sequence[Exchange], max_history: int | None) -> tuple[list[Message], int]:
     """The messages that carry `exchanges` to the model, and how many exchanges `max_history` left out."""
     sendable = [e for e in exchanges if e.answer]

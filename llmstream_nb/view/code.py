@@ -7,10 +7,17 @@ notebook saved with widget state kept one copy per view. Now a view's `_esm` is 
 The loader imports the shared module once per page (cached on `globalThis` by this model's id) and
 calls its default export per view model, as anywidget would: each view keeps its own closure. Every
 view's `initialize` waits for the module, so anywidget still holds comm messages until it is ready.
+
+The view's code is split into ES modules with one job each. A module imported from a blob URL
+cannot resolve a relative import, so `linked` points each `from "./name.js"` of the view's module at
+a data: URL holding that helper module (which imports nothing): still one module text for the page,
+and nothing more saved with each view.
 """
 
 from __future__ import annotations
 
+import base64
+import re
 from pathlib import Path
 
 import ipywidgets
@@ -28,6 +35,19 @@ class StreamCode(ipywidgets.Widget):
     restore_esm = traitlets.Unicode("").tag(sync=True)
 
 
+_RELATIVE_IMPORT = re.compile(r'from "\./([\w.-]+\.js)"')
+
+
+def linked(path: Path) -> str:
+    """The module at `path`, its relative imports (of sibling modules that import nothing) made data: URLs."""
+
+    def inline(found: re.Match[str]) -> str:
+        source = (path.parent / found[1]).read_bytes()
+        return f'from "data:text/javascript;base64,{base64.b64encode(source).decode()}"'
+
+    return _RELATIVE_IMPORT.sub(inline, path.read_text(encoding="utf-8"))
+
+
 _shared: StreamCode | None = None
 
 
@@ -36,7 +56,7 @@ def shared_code() -> StreamCode:
     global _shared
     if _shared is None or _shared.comm is None:
         _shared = StreamCode(
-            esm=(_HERE / "stream_widget.js").read_text(encoding="utf-8"),
+            esm=linked(_HERE / "stream_widget.js"),
             css=(_HERE / "stream_widget.css").read_text(encoding="utf-8"),
             restore_esm=(_HERE / "restore_watch.js").read_text(encoding="utf-8"),
         )

@@ -3,15 +3,16 @@
 // Model output is text, never markup: the answer, the reasoning, the model name, the error
 // and the stats are only ever written with text nodes / textContent, never innerHTML. The
 // one exception is markdown=True, rendered by JupyterLab's sanitiser and then stripped of
-// everything that would fetch something (see "Markdown" below). The reasoning never is.
+// everything that would fetch something (stream_markdown.js). The reasoning never is.
 //
 // One "live" record per widget model holds what the deltas have brought; every view of the
 // model draws from it, so a view rendered late (or twice) still shows the whole answer.
 // anywidget holds comm messages until `initialize` has run, so no delta is missed before it;
 // a model re-created mid-stream (page reload) asks the kernel for the text so far ("sync").
 
+import { markdownFlow } from "./stream_markdown.js";
+
 const ACTIVE = new Set(["waiting", "streaming"]);
-const MARKDOWN_AFTER = new Set(["done", "stopped"]);
 
 // A blocking cell keeps the kernel busy, and ipykernel handles no button click until it
 // ends: such a view offers no Stop button (it could not work) but this hint in its place.
@@ -20,6 +21,11 @@ const STOP_TIP = "Stop the stream (keeps the text so far)";
 const THINKING = "Thinking\u2026";
 const THOUGHT = "Thinking";
 const INTERRUPT_HINT = "Interrupt the kernel (\u25a0) to stop";
+const COPY_TIP = "Copy the answer's text";
+const COPY_CHAT_TIP = "Copy the whole conversation as Markdown";
+const COPIED = "Copied";
+const EXPAND = "Show all";
+const COLLAPSE = "Show less";
 const INTERRUPT_TIP =
   "This cell keeps the kernel busy until the stream ends, so a button could not stop it: " +
   "Kernel \u2192 Interrupt (\u25a0) stops it and keeps the text so far";
@@ -59,6 +65,7 @@ function createLive(model) {
     reasoning: model.get("reasoning") || "",
     stats: null, // [chunks, ttft, tokens_per_second, elapsed] from the last delta
     keys: { index: 0, handOver: 0 }, // the tokens' tab stop, shared by the views (TokenKeys)
+    scroll: { stick: true, top: 0, expanded: false }, // where the reader is in the answer's box
     views: new Set(),
   };
 }
@@ -148,8 +155,14 @@ function buildDom(el) {
     thinking: element("details", "llmstream-thinking"),
     thinkingLabel: element("summary", "llmstream-thinking-label", THINKING),
     reasoning: element("div", "llmstream-reasoning"),
+    copy: element("button", "llmstream-copy", "Copy"),
+    copyChat: element("button", "llmstream-copy-chat", "Copy chat"),
+    body: element("div", "llmstream-body"),
+    content: element("div", "llmstream-content"),
     text: element("div", "llmstream-text"),
-    markdown: element("div", "llmstream-markdown"),
+    markdown: element("div", "llmstream-markdown jp-RenderedHTMLCommon jp-RenderedMarkdown"),
+    expand: element("button", "llmstream-expand", EXPAND),
+    error: element("div", "llmstream-error"),
     stats: element("div", "llmstream-stats"),
     legend: element("div", "llmstream-legend"),
     timeline: element("div", "llmstream-timeline"),
@@ -169,9 +182,22 @@ function buildDom(el) {
   dom.markdown.hidden = true;
   dom.thinking.hidden = true; // until reasoning arrives
   dom.thinking.append(dom.thinkingLabel, dom.reasoning);
-  header.append(dom.model, dom.status, dom.stop, dom.hint);
+  for (const button of [dom.copy, dom.copyChat, dom.expand]) {
+    button.type = "button";
+    button.hidden = true;
+  }
+  dom.copy.title = COPY_TIP;
+  dom.copyChat.title = COPY_CHAT_TIP;
+  dom.expand.setAttribute("aria-expanded", "false");
+  dom.error.hidden = true;
+  dom.error.setAttribute("role", "alert");
+  dom.content.append(dom.text, dom.markdown);
+  dom.body.append(dom.content);
+  const actions = element("span", "llmstream-actions");
+  actions.append(dom.stop, dom.hint, dom.copy, dom.copyChat);
+  header.append(dom.model, dom.status, actions);
   // The inspector is not in the view: it is shown on the page's body (see showInspector).
-  root.append(header, dom.thinking, dom.legend, dom.text, dom.markdown, dom.timeline, dom.stats);
+  root.append(header, dom.thinking, dom.legend, dom.body, dom.expand, dom.error, dom.timeline, dom.stats);
   el.appendChild(root);
   return dom;
 }
@@ -259,7 +285,7 @@ class TextFlow {
 
 // Token spans (sep, tint, inspect, colour, timeline) in runs, drawn near the viewport only.
 class TokenFlow {
-  // `draw(index)` makes token `index`'s span; `sep` follows each token; `texts()` is every token's text.
+  // `draw(index)` makes token `index`'s span; `sep` goes between tokens (sepBefore); `texts()` is every token's text.
   constructor(host, sep, draw, texts) {
     this.host = host;
     this.sep = sep;
@@ -295,6 +321,13 @@ class TokenFlow {
     return this.total;
   }
 
+  // The separator drawn before token `index`: between tokens only, so it never ends the answer, and
+  // not after a line break, so it never starts a line ("" where there is none).
+  sepBefore(index, texts = this.texts()) {
+    if (!this.sep || index === 0) return "";
+    return texts[index - 1].endsWith("\n") ? "" : this.sep;
+  }
+
   // `pieces` are the texts of tokens this.total, this.total + 1, ...; `eager` draws them as spans
   // (new runs only where the run being written is near the viewport: a long answer's end out of
   // sight costs a text node's append, until it comes into view).
@@ -314,14 +347,15 @@ class TokenFlow {
         this.start(eager && this.near);
       }
       const run = this.open;
+      const sep = this.sepBefore(this.total);
       if (run.spans) {
         fragment = fragment || document.createDocumentFragment();
         const span = this.draw(this.total);
         run.spans.push(span);
+        if (sep) fragment.appendChild(sepNode(sep));
         fragment.appendChild(span);
-        if (this.sep) fragment.appendChild(sepNode(this.sep));
       } else {
-        folded += text + this.sep;
+        folded += sep + text;
       }
       run.count++;
       this.total++;
@@ -401,8 +435,9 @@ class TokenFlow {
     for (let i = run.first; i < run.first + run.count; i++) {
       const span = this.draw(i);
       run.spans.push(span);
+      const sep = this.sepBefore(i);
+      if (sep) fragment.appendChild(sepNode(sep));
       fragment.appendChild(span);
-      if (this.sep) fragment.appendChild(sepNode(this.sep));
     }
     run.el.replaceChildren(fragment);
   }
@@ -412,7 +447,8 @@ class TokenFlow {
     const keep = this.pinned();
     if (keep.some((index) => index >= run.first && index < run.first + run.count)) return;
     run.spans = null;
-    const text = texts.slice(run.first, run.first + run.count).join(this.sep) + this.sep;
+    let text = "";
+    for (let i = run.first; i < run.first + run.count; i++) text += this.sepBefore(i, texts) + texts[i];
     run.el.replaceChildren(document.createTextNode(text));
   }
 
@@ -592,7 +628,12 @@ function drawHeader(dom, model) {
   dom.root.dataset.status = status;
   dom.status.dataset.status = status;
   dom.model.textContent = model.get("model_name") || "stream";
-  dom.status.textContent = status === "error" && error ? `error: ${error}` : status;
+  // The badge says only what state the stream is in; an error's message is a line of its own under the text.
+  dom.status.textContent = status;
+  dom.error.textContent = status === "error" ? error : "";
+  dom.error.title = dom.error.textContent;
+  dom.error.hidden = !dom.error.textContent;
+  dom.root.setAttribute("aria-busy", String(ACTIVE.has(status)));
   // The mode is "" until the view runs: neither control then, nor once it has ended
   // (a view restored from saved state after its end shows neither).
   const active = ACTIVE.has(status);
@@ -770,83 +811,6 @@ function drawTimeline(host, live) {
   host.replaceChildren(svg, caption);
 }
 
-// -- Markdown, once the stream has ended ---------------------------------------------------
-
-// JupyterLab's sanitiser lets through markup that loads things from anywhere: <img src>,
-// Markdown's ![](url), <video src|poster>, <audio src>, <input type=image src>, and style
-// attributes with url() (measured, JupyterLab 4.6). An answer must not make the page fetch
-// (an image URL can carry data out), so after the sanitiser: media become text such as
-// "[image: alt](url)", fetching attributes and every style attribute go, and elements with
-// no place in an answer are dropped with their content. The HTML is parsed in a document
-// of its own, which loads nothing, and only the result reaches the page.
-const MEDIA = new Set(["img", "image", "picture", "video", "audio", "source", "track"]);
-const DROPPED = new Set([
-  "script", "style", "link", "meta", "base", "noscript", "template", "iframe", "frame",
-  "frameset", "object", "embed", "applet", "svg", "math", "portal",
-]);
-const FETCHING_ATTRIBUTES = new Set([
-  "src", "srcset", "poster", "background", "data", "style", "lowsrc", "dynsrc", "longdesc",
-  "ping", "action", "formaction", "manifest", "codebase", "archive", "classid", "icon",
-  "imagesrcset", "xlink:href",
-]);
-const LINKS = new Set(["a", "area"]); // an href that loads only when clicked
-
-function mediaText(node) {
-  const tag = node.localName;
-  const kind = tag === "img" || tag === "image" || tag === "input" ? "image" : tag;
-  const label = node.getAttribute("alt") || node.getAttribute("title") || "";
-  const url = node.getAttribute("src") || "";
-  return `[${kind}${label ? `: ${label}` : ""}]${url ? `(${url})` : ""}`;
-}
-
-function withoutFetches(html) {
-  const inert = document.implementation.createHTMLDocument("");
-  const box = inert.createElement("div");
-  box.innerHTML = html;
-  for (const node of [...box.querySelectorAll("*")]) {
-    const tag = node.localName;
-    if (DROPPED.has(tag)) node.remove();
-    else if (MEDIA.has(tag) || (tag === "input" && (node.getAttribute("type") || "").toLowerCase() === "image")) {
-      node.replaceWith(inert.createTextNode(mediaText(node)));
-    } else {
-      for (const { name } of [...node.attributes]) {
-        if (FETCHING_ATTRIBUTES.has(name) || (name === "href" && !LINKS.has(tag))) node.removeAttribute(name);
-      }
-    }
-  }
-  return box.innerHTML;
-}
-
-// The host's sanitiser, followed by withoutFetches.
-function fetchFreeSanitizer(base) {
-  return {
-    sanitize: (dirty, options) => withoutFetches(base.sanitize(dirty, options)),
-    getAutolink: typeof base.getAutolink === "function" ? () => base.getAutolink() : undefined,
-    allowNamedProperties: base.allowNamedProperties,
-  };
-}
-
-// JupyterLab's own Markdown renderer, with the model marked untrusted so its sanitiser
-// strips scripts, event handlers and javascript: links, and then withoutFetches runs. The
-// renderer's node goes into `host` before rendering, so math can be typeset in the page
-// (JupyterLab 4.6 measured: it is not, the widget's Markdown shows math as TeX; a typesetter's
-// output would not pass through withoutFetches). Returns the renderer, or null where the host
-// has no rendermime to build that on (the raw text then stays, which is always safe).
-async function renderMarkdown(model, text, host) {
-  const rendermime = model.widget_manager && model.widget_manager.rendermime;
-  if (!rendermime || typeof rendermime.clone !== "function" || !rendermime.sanitizer) return null;
-  const safe = rendermime.clone({ sanitizer: fetchFreeSanitizer(rendermime.sanitizer) });
-  const renderer = safe.createRenderer("text/markdown");
-  host.replaceChildren(renderer.node);
-  const mimeModel = { trusted: false, data: { "text/markdown": text }, metadata: {}, setData() {} };
-  await renderer.renderModel(mimeModel);
-  return renderer;
-}
-
-function markdownWanted(model) {
-  return Boolean(model.get("markdown")) && MARKDOWN_AFTER.has(model.get("status")) && Boolean(model.get("text"));
-}
-
 // -- the widget ---------------------------------------------------------------------------
 
 // -- tool calls and refusals (branch `wire`) ----------------------------------------------
@@ -915,6 +879,72 @@ function drawToolCalls({ box, refusal }, live) {
   while (box.children.length > calls.length) box.lastChild.remove();
 }
 
+// -- copy and announcements ---------------------------------------------------------------
+
+const FLASH_MS = 1500;
+const CONVERSATION_WAIT_MS = 10000;
+
+// Puts `text` (a promise, so a conversation the kernel is still sending can be copied on the
+// click that asked for it) on the clipboard; the button says whether it worked.
+async function copyTo(button, text) {
+  const label = button.textContent;
+  let said = COPIED;
+  try {
+    if (typeof ClipboardItem === "function" && navigator.clipboard && navigator.clipboard.write) {
+      const blob = text.then((value) => new Blob([value], { type: "text/plain" }));
+      await navigator.clipboard.write([new ClipboardItem({ "text/plain": blob })]);
+    } else {
+      await navigator.clipboard.writeText(await text);
+    }
+  } catch (error) {
+    said = "Copy failed";
+    console.warn("[llmstream] copy failed", error);
+  }
+  button.textContent = said;
+  setTimeout(() => (button.textContent = label), FLASH_MS);
+}
+
+// The conversation as Markdown, from the kernel (the page holds only this view's answer).
+function askConversation(model, live) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the kernel did not send the conversation")), CONVERSATION_WAIT_MS);
+    live.conversation.push((markdown) => {
+      clearTimeout(timer);
+      resolve(markdown);
+    });
+    model.send({ action: "conversation" });
+  });
+}
+
+function words(text) {
+  const found = text.trim().match(/\S+/g);
+  return found ? found.length : 0;
+}
+
+// One polite live region for the page: a view's region would be gone with the view JupyterLab
+// redraws when the answer ends. Says when an answer starts and ends, never a token.
+function announce(message) {
+  let region = document.getElementById("llmstream-announcer");
+  if (!region) {
+    region = element("div", "llmstream-announcer");
+    region.id = "llmstream-announcer";
+    region.setAttribute("role", "status");
+    region.setAttribute("aria-live", "polite");
+    document.body.appendChild(region);
+  }
+  region.textContent = message;
+}
+
+function announceStatus(model, live) {
+  const status = model.get("status");
+  const count = words(live.text);
+  const said = `${count} word${count === 1 ? "" : "s"}`;
+  if (status === "streaming") announce("answer started");
+  else if (status === "done") announce(`answer finished, ${said}`);
+  else if (status === "stopped") announce(`answer stopped, ${said}`);
+  else if (status === "error") announce(`answer failed: ${model.get("error") || "error"}`);
+}
+
 export default () => {
   let live = null;
 
@@ -923,8 +953,14 @@ export default () => {
     live = createLive(model);
     live.tools = toolCallsFromState(model);
     live.refusal = model.get("refusal") || "";
+    live.conversation = []; // who waits for the kernel's {"conversation": markdown}
     const boundaries = usesBoundaries(model);
+    model.on("change:status", () => announceStatus(model, live));
     model.on("msg:custom", (msg) => {
+      if (msg && typeof msg.conversation === "string") {
+        for (const resolve of live.conversation.splice(0)) resolve(msg.conversation);
+        return;
+      }
       if (!msg || !applyDelta(live, msg, boundaries)) return;
       applyToolDelta(live, msg);
       for (const view of live.views) view.onDelta(msg);
@@ -998,8 +1034,10 @@ export default () => {
       if (pending.reasoning.length) thoughts.append(pending.reasoning.splice(0).join(""));
       if (tokens && tokens.count() < live.pieces.length) drawTokens(live.pieces.slice(tokens.count()));
       if (plain && pending.text.length) plain.append(pending.text.splice(0).join(""));
+      drawMarkdown();
       drawThinking();
       drawStats();
+      drawCopy();
       drawFeatures(false);
     }
 
@@ -1148,7 +1186,9 @@ export default () => {
           plain.append(live.text);
         }
         if (keys) keys.restore(hadFocus);
+        drawMarkdown();
         drawToolCalls(toolBox, live);
+        drawCopy();
         drawThinking();
         drawStats();
         drawFeatures(true);
@@ -1166,31 +1206,63 @@ export default () => {
       },
     };
 
-    const markdown = { text: null, renderer: null }; // what is drawn, for this view
-    async function drawMarkdown() {
-      const text = model.get("text") || "";
-      if (!markdownWanted(model) || markdown.text === text) return;
-      markdown.text = text;
-      if (markdown.renderer) markdown.renderer.dispose();
-      markdown.renderer = null;
-      try {
-        markdown.renderer = await renderMarkdown(model, text, dom.markdown);
-      } catch (error) {
-        console.warn("[llmstream] Markdown rendering failed; the raw text stays", error);
-      }
-      const shown = Boolean(markdown.renderer) && markdown.text === text;
+    // Markdown (markdown=True): rendered as it streams where the page has JupyterLab's renderer;
+    // a teaching view (token boundaries) keeps its tokens until the end. Else the text stays.
+    const markdown = model.get("markdown") ? markdownFlow(model, dom.markdown, () => follow()) : null;
+    function drawMarkdown() {
+      const final = !ACTIVE.has(model.get("status"));
+      const shown = Boolean(markdown) && !markdown.failed && Boolean(live.text) && (final || !boundaries);
+      if (shown) markdown.update(live.text, final);
       dom.markdown.hidden = !shown;
       dom.text.hidden = shown;
     }
+
+    // A long answer scrolls in its box, following the stream unless the reader scrolled up;
+    // "Show all" lifts the box's limit. Where the reader is lives on the model's live record, so
+    // the view JupyterLab draws anew at the end keeps it.
+    const scroll = live.scroll;
+    dom.body.addEventListener("scroll", () => {
+      scroll.stick = dom.body.scrollHeight - dom.body.scrollTop - dom.body.clientHeight < 4;
+      scroll.top = dom.body.scrollTop;
+    });
+    function follow() {
+      if (scroll.expanded) return void (dom.expand.hidden = false);
+      if (scroll.stick) dom.body.scrollTop = dom.body.scrollHeight;
+      else if (Math.abs(dom.body.scrollTop - scroll.top) > 1) dom.body.scrollTop = scroll.top;
+      dom.expand.hidden = !(scroll.expanded || dom.body.scrollHeight > dom.body.clientHeight + 1);
+    }
+    function drawExpanded() {
+      dom.root.classList.toggle("llmstream-expanded", scroll.expanded);
+      dom.expand.textContent = scroll.expanded ? COLLAPSE : EXPAND;
+      dom.expand.setAttribute("aria-expanded", String(scroll.expanded));
+    }
+    const resized = typeof ResizeObserver === "function" ? new ResizeObserver(() => follow()) : null;
+    if (resized) resized.observe(dom.content);
+    dom.expand.addEventListener("click", () => {
+      scroll.expanded = !scroll.expanded;
+      drawExpanded();
+      follow();
+    });
+    drawExpanded();
+
+    // Copy: the answer's text; in a conversation that has ended, also the whole conversation.
+    function drawCopy() {
+      dom.copy.hidden = !live.text;
+      const chat = model.get("chat") || {};
+      dom.copyChat.hidden = !chat.name || ACTIVE.has(model.get("status"));
+    }
+    dom.copy.addEventListener("click", () => copyTo(dom.copy, Promise.resolve(live.text)));
+    dom.copyChat.addEventListener("click", () => copyTo(dom.copyChat, askConversation(model, live)));
 
     const onState = () => {
       drawHeader(dom, model);
       drawThinking();
       drawStats();
       drawMarkdown();
+      drawCopy();
     };
     dom.stop.addEventListener("click", () => model.send({ action: "stop" }));
-    const events = ["status", "error", "model_name", "mode", "stats", "text"].map((n) => `change:${n}`);
+    const events = ["status", "error", "model_name", "mode", "stats", "text", "chat"].map((n) => `change:${n}`);
     for (const event of events) model.on(event, onState);
 
     live.views.add(view);
@@ -1209,7 +1281,7 @@ export default () => {
       if (tokens) tokens.dispose();
       hideInspector();
       for (const event of events) model.off(event, onState);
-      if (markdown.renderer) markdown.renderer.dispose();
+      if (resized) resized.disconnect();
     };
   }
 

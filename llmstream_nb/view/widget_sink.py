@@ -130,6 +130,8 @@ class WidgetSink:
             self._view.stop()
         elif action == "sync" and self._flusher is not None and self._view.active:
             self._flusher.flush(then=self._send_reset)
+        elif action == "conversation" and self._view.chat_turn is not None:
+            self.widget.send({"conversation": self._view.chat_turn.chat.markdown()})
 
     def _send_reset(self) -> None:
         view = self._view

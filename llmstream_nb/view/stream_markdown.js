@@ -1,0 +1,339 @@
+// Markdown while it streams (markdown=True): rendered by JupyterLab's own Markdown renderer,
+// sanitised, stripped of everything that would fetch, in blocks.
+//
+// Incremental: the text is cut into blocks where Markdown starts afresh -- after a blank line
+// outside a code fence or a $$ formula, when the next line is not indented (an indented line may
+// continue a list item). A block is rendered once, when it is complete, and never touched again;
+// only the last, still open block is rendered anew at each flush, so a flush costs what the open
+// block holds, not what the answer holds (bench section 7, "Markdown"). The cut depends on the text
+// only, never on how it arrived in tokens, so a view drawn from saved state looks the same.
+// An open block that grows long (a long code fence) is rendered anew only when it has grown by a
+// quarter since; what came since shows as text in the meantime.
+//
+// Math: `$...$` and `$$...$$` pass through JupyterLab's renderer as TeX, and `\(...\)` / `\[...\]`
+// are kept from Markdown's backslash escapes, so the host's typesetter (MathJax in JupyterLab)
+// typesets a block once it is complete (and the last block at the end). Without a typesetter the
+// TeX stays as source. A reference definition (`[x]: url`) can change blocks above it: an answer
+// with one is rendered again whole, once, at the end.
+//
+// Nothing runs and nothing is fetched: the model is marked untrusted so the host's sanitiser drops
+// scripts, event handlers and javascript: links; then withoutFetches turns media into text and
+// drops fetching attributes. Each block is parsed whole, so markup split across tokens
+// (`<img src=x on` + `error=...>`) is sanitised as the whole tag. The typesetter's output is
+// scrubbed the same way (a TeX \style{} could carry a url()).
+
+// -- what an answer may not do -------------------------------------------------------------
+
+// JupyterLab's sanitiser lets through markup that loads things from anywhere: <img src>,
+// Markdown's ![](url), <video src|poster>, <audio src>, <input type=image src>, and style
+// attributes with url() (measured, JupyterLab 4.6). An answer must not make the page fetch
+// (an image URL can carry data out), so after the sanitiser: media become text such as
+// "[image: alt](url)", fetching attributes and every style attribute go, and elements with
+// no place in an answer are dropped with their content. The HTML is parsed in a document
+// of its own, which loads nothing, and only the result reaches the page.
+const MEDIA = new Set(["img", "image", "picture", "video", "audio", "source", "track"]);
+const DROPPED = new Set([
+  "script", "style", "link", "meta", "base", "noscript", "template", "iframe", "frame",
+  "frameset", "object", "embed", "applet", "svg", "math", "portal",
+]);
+const FETCHING_ATTRIBUTES = new Set([
+  "src", "srcset", "poster", "background", "data", "style", "lowsrc", "dynsrc", "longdesc",
+  "ping", "action", "formaction", "manifest", "codebase", "archive", "classid", "icon",
+  "imagesrcset", "xlink:href",
+]);
+const LINKS = new Set(["a", "area"]); // an href that loads only when clicked
+// A typesetter's inline styles (sizes, offsets) stay, unless they could load or escape something.
+const UNSAFE_URL = /^\s*(javascript|data|vbscript):/i;
+const RISKY_STYLE = /url\s*\(|image-set|image\s*\(|@import|expression\s*\(|\\/i;
+
+function mediaText(node) {
+  const tag = node.localName;
+  const kind = tag === "img" || tag === "image" || tag === "input" ? "image" : tag;
+  const label = node.getAttribute("alt") || node.getAttribute("title") || "";
+  const url = node.getAttribute("src") || "";
+  return `[${kind}${label ? `: ${label}` : ""}]${url ? `(${url})` : ""}`;
+}
+
+function isMedia(node) {
+  const tag = node.localName;
+  return MEDIA.has(tag) || (tag === "input" && (node.getAttribute("type") || "").toLowerCase() === "image");
+}
+
+// Removes what would fetch from `root`'s elements. `typeset`: the typesetter's output, whose own
+// elements (MathML, safe inline styles) stay.
+function scrub(root, typeset) {
+  const doc = root.ownerDocument;
+  for (const node of [...root.querySelectorAll("*")]) {
+    const tag = node.localName;
+    if (!typeset && DROPPED.has(tag)) node.remove();
+    else if (isMedia(node)) node.replaceWith(doc.createTextNode(mediaText(node)));
+    else {
+      for (const { name, value } of [...node.attributes]) {
+        const keepStyle = typeset && name === "style" && !RISKY_STYLE.test(value);
+        const fetches = FETCHING_ATTRIBUTES.has(name) && !keepStyle;
+        const badLink = name === "href" && (!LINKS.has(tag) || UNSAFE_URL.test(value));
+        if (fetches || badLink) node.removeAttribute(name);
+      }
+    }
+  }
+}
+
+export function withoutFetches(html) {
+  const inert = document.implementation.createHTMLDocument("");
+  const box = inert.createElement("div");
+  box.innerHTML = html;
+  scrub(box, false);
+  return box.innerHTML;
+}
+
+// The host's sanitiser, followed by withoutFetches.
+function fetchFreeSanitizer(base) {
+  return {
+    sanitize: (dirty, options) => withoutFetches(base.sanitize(dirty, options)),
+    getAutolink: typeof base.getAutolink === "function" ? () => base.getAutolink() : undefined,
+    allowNamedProperties: base.allowNamedProperties,
+  };
+}
+
+// -- where blocks end ----------------------------------------------------------------------
+
+const FENCE = /^ {0,3}(`{3,}|~{3,})/;
+
+// The offsets where complete blocks end, found line by line as the text grows.
+export class MarkdownBlocks {
+  constructor() {
+    this.ends = []; // end offset of each complete block, in order
+    this.scanned = 0; // the text before this offset has been read, whole lines only
+    this.fence = null; // {mark, size} of the open code fence
+    this.math = false; // inside a $$ formula spanning lines
+    this.cut = -1; // where the block ends if the next line starts a new one
+    this.content = false; // whether the open block holds anything but blank lines
+  }
+
+  // Reads the lines `text` completed since the last call (`text` only ever grows).
+  scan(text) {
+    let start = this.scanned;
+    for (let newline = text.indexOf("\n", start); newline >= 0; newline = text.indexOf("\n", start)) {
+      this.line(text.slice(start, newline), newline + 1);
+      start = newline + 1;
+    }
+    this.scanned = start;
+    // A line being written that is not indented already starts the next block.
+    const rest = text.slice(start, start + 1);
+    if (this.cut >= 0 && rest && !/[ \t]/.test(rest)) {
+      this.ends.push(this.cut);
+      this.cut = -1;
+      this.content = false;
+    }
+  }
+
+  line(line, end) {
+    if (this.fence) {
+      const close = FENCE.exec(line);
+      const closes = close && close[1][0] === this.fence.mark && close[1].length >= this.fence.size;
+      if (closes && !line.slice(close[0].length).trim()) {
+        this.fence = null;
+        this.cut = end; // a closed fence is complete
+      }
+      return;
+    }
+    if (!line.trim()) {
+      if (!this.math && this.content) this.cut = end;
+      return;
+    }
+    if (this.cut >= 0 && !/^[ \t]/.test(line)) {
+      this.ends.push(this.cut);
+      this.content = false;
+    }
+    this.cut = -1;
+    this.content = true;
+    const open = FENCE.exec(line);
+    if (open && !(open[1][0] === "`" && line.slice(open[0].length).includes("`"))) {
+      this.fence = { mark: open[1][0], size: open[1].length };
+    } else if ((line.split("$$").length - 1) % 2 === 1) {
+      this.math = !this.math;
+    }
+  }
+}
+
+// `\(` `\)` `\[` `\]` doubled outside code, so Markdown's escapes leave them for the typesetter.
+export function keepMathDelimiters(markdown) {
+  let fence = null;
+  return markdown
+    .split("\n")
+    .map((line) => {
+      const mark = FENCE.exec(line);
+      if (fence) {
+        if (mark && mark[1][0] === fence[0] && mark[1].length >= fence.length) fence = null;
+        return line;
+      }
+      if (mark) {
+        fence = mark[1];
+        return line;
+      }
+      // Odd pieces between backticks are inline code: left as written.
+      return line
+        .split("`")
+        .map((piece, index) => (index % 2 ? piece : piece.replace(/\\([()[\]])/g, "\\\\$1")))
+        .join("`");
+    })
+    .join("\n");
+}
+
+const REFERENCE = /^ {0,3}\[[^\]\n]+\]:\s*\S/m;
+const LONG_BLOCK = 4000; // characters: an open block longer than this is rendered anew less often
+const GROWTH = 1.25; // ... when it has grown by this factor since it was last rendered
+
+// -- drawing -------------------------------------------------------------------------------
+
+// Typesetting is one at a time on the page: JupyterLab's MathJax typesetter renders one element
+// per call through one shared document, and two calls at once lose the first one's math.
+let typesetting = Promise.resolve();
+
+// The answer as Markdown in `host`: complete blocks once, the open block anew per update. The
+// rendered elements go straight into `host` (JupyterLab's styles for rendered Markdown select its
+// children): complete blocks before `mark`, the open block after it.
+// `rendermime` is the host's registry (JupyterLab's); `onDrawn` is called after each change.
+export class MarkdownFlow {
+  constructor(host, rendermime, onDrawn = () => {}) {
+    this.host = host;
+    this.safe = rendermime.clone({ sanitizer: fetchFreeSanitizer(rendermime.sanitizer) });
+    this.typesetter = rendermime.latexTypesetter || null;
+    this.onDrawn = onDrawn;
+    this.generation = 0;
+    this.failed = false;
+    this.reset();
+  }
+
+  reset() {
+    this.generation++;
+    this.blocks = new MarkdownBlocks();
+    this.drawn = 0; // complete blocks on the page
+    this.text = "";
+    this.final = false;
+    this.whole = false; // rendered again whole at the end (a reference definition)
+    this.tail = { text: null, rendered: 0, raw: null }; // the open block as drawn
+    this.mark = document.createComment("open block");
+    this.host.replaceChildren(this.mark);
+    this.busy = false;
+    this.again = false;
+  }
+
+  // The text so far; `final` once the answer has ended. Draws in the background, a pass at a time.
+  update(text, final) {
+    if (!text.startsWith(this.text) || (this.final && !final)) this.reset();
+    if (text === this.text && final === this.final) return;
+    this.text = text;
+    this.final = final;
+    this.blocks.scan(text);
+    this.pump();
+  }
+
+  async pump() {
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = true;
+    try {
+      do {
+        this.again = false;
+        await this.pass(this.generation);
+      } while (this.again);
+    } catch (error) {
+      this.failed = true;
+      console.warn("[llmstream] Markdown rendering failed; the raw text stays", error);
+    } finally {
+      this.busy = false;
+      this.onDrawn();
+    }
+  }
+
+  // The text and the block ends grow while a render is awaited: each step reads them anew.
+  async pass(generation) {
+    if (this.final && !this.whole && REFERENCE.test(this.text)) return this.drawWhole(this.text, generation);
+    const ends = this.blocks.ends;
+    while (this.drawn < ends.length) {
+      const start = this.drawn ? ends[this.drawn - 1] : 0;
+      const nodes = await this.render(this.text.slice(start, ends[this.drawn]));
+      if (generation !== this.generation) return;
+      this.mark.before(...nodes);
+      this.drawn++;
+      this.tail.text = null; // the open block starts later now
+      this.typeset(nodes);
+    }
+    const { text, final } = this;
+    const start = this.drawn ? ends[this.drawn - 1] : 0;
+    const open = text.slice(start);
+    if (open === this.tail.text && !final) return;
+    const long = open.length > LONG_BLOCK && this.tail.text !== null;
+    if (!final && long && open.length < this.tail.rendered * GROWTH) return this.showRaw(open);
+    const nodes = await this.render(open);
+    // Blocks completed meanwhile: the next pass draws them, then the open block after them.
+    if (generation !== this.generation || this.drawn !== ends.length) return;
+    while (this.mark.nextSibling) this.mark.nextSibling.remove();
+    this.host.append(...nodes);
+    this.tail = { text: open, rendered: open.length, raw: null };
+    if (final) this.typeset(nodes);
+    this.onDrawn();
+  }
+
+  // A long open block between renders: what came since its last render, as text.
+  showRaw(open) {
+    const since = open.slice(this.tail.rendered);
+    if (!this.tail.raw) {
+      this.tail.raw = document.createElement("div");
+      this.tail.raw.className = "llmstream-md-raw";
+      this.tail.raw.appendChild(document.createTextNode(""));
+      this.host.appendChild(this.tail.raw);
+    }
+    const node = this.tail.raw.firstChild;
+    if (since.startsWith(node.data)) node.appendData(since.slice(node.data.length));
+    else node.data = since;
+    this.tail.text = open;
+  }
+
+  async drawWhole(text, generation) {
+    const nodes = await this.render(text);
+    if (generation !== this.generation) return;
+    this.whole = true;
+    this.host.replaceChildren(...nodes, this.mark);
+    this.typeset(nodes);
+  }
+
+  // One block through the host's Markdown renderer (untrusted, fetch-free): its new nodes.
+  async render(markdown) {
+    const renderer = this.safe.createRenderer("text/markdown");
+    const model = { trusted: false, data: { "text/markdown": keepMathDelimiters(markdown) }, metadata: {}, setData() {} };
+    await renderer.renderModel(model);
+    const nodes = [...renderer.node.childNodes];
+    renderer.node.replaceChildren();
+    renderer.dispose();
+    return nodes;
+  }
+
+  // Typesets the elements among `nodes` that hold TeX, one after another (see `typesetting`).
+  typeset(nodes) {
+    if (!this.typesetter) return;
+    for (const node of nodes) {
+      if (!(node instanceof Element) || !/[$\\]/.test(node.textContent)) continue;
+      typesetting = typesetting.then(async () => {
+        if (!node.isConnected) return;
+        try {
+          await this.typesetter.typeset(node);
+          scrub(node, true);
+          this.onDrawn();
+        } catch (error) {
+          console.warn("[llmstream] the typesetter failed; the formula stays as TeX", error);
+        }
+      });
+    }
+  }
+}
+
+// A MarkdownFlow in `host` where the page has JupyterLab's rendermime, else null (the text stays).
+export function markdownFlow(model, host, onDrawn) {
+  const rendermime = model.widget_manager && model.widget_manager.rendermime;
+  if (!rendermime || typeof rendermime.clone !== "function" || !rendermime.sanitizer) return null;
+  return new MarkdownFlow(host, rendermime, onDrawn);
+}
