@@ -15,7 +15,8 @@ reports:
 - DOM nodes: every node (elements and text) inside the cell's output once it has settled;
 - JS heap: the page's used heap after a forced GC (CDP), minus the same before the cell ran.
 
-Rows run each in a fresh page and kernel. `print()` to stdout is the baseline. Compare runs two columns,
+Then one Markdown row (bench/page_markdown.py): the page's time per flush at the start and at the end of a
+long Markdown answer. Rows run each in a fresh page and kernel. `print()` to stdout is the baseline. Compare runs two columns,
 each streaming the whole count at the rate. The default run is a subset (see ROWS); `--page-full` runs the
 whole matrix (1,000 / 20,000 / 100,000 tokens at 100 and 20,000 tokens/s in every mode: about 4 hours).
 """
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ._common import PACE_SOURCE, ROOT, Section, Sizes, fmt, percentile
+from .page_markdown import markdown_row, report_markdown
 
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -340,11 +342,20 @@ def page(s: Section, sizes: Sizes, full_matrix: bool = False, dump: Path | None 
                             print(f"   7: {json.dumps(row)}", file=sys.stderr, flush=True)
                             if dump:
                                 dump.write_text(json.dumps(rows, indent=1))
+                    context = browser.new_context(viewport={"width": 1280, "height": 900})
+                    context.set_default_timeout(120_000)
+                    try:
+                        markdown = markdown_row(context.new_page(), lab, sizes)
+                    finally:
+                        context.close()
+                        lab.forget_sessions()
+                    print(f"   7: {json.dumps(markdown)}", file=sys.stderr, flush=True)
                 finally:
                     browser.close()
         finally:
             stop_lab(lab)
     _report(s, rows)
+    report_markdown(s, markdown)
     return rows
 
 

@@ -107,9 +107,12 @@ QUICKSTART = [
         Tell me a long story about a night train crossing the mountains.
     """),
     md("""
-        While it streams, `_llmstream.text` grows. Run this cell a few times:
+        While it streams, `_llmstream.text` grows. Run this cell a few times (`await
+        _llmstream.started()` waits for the first token, so under Run All it does not read the
+        view before the answer has begun):
     """),
     code("""
+        await _llmstream.started()
         print(f"{_llmstream.status}: {len(_llmstream.text)} characters so far")
     """),
     md("""
@@ -136,8 +139,8 @@ QUICKSTART = [
         `StreamView(source, ...)` is the view itself, for when you want to choose when it runs:
         `.run()` blocks until the end, `.start()` streams in the background and returns at once,
         and `await view` waits for the end and gives you the finished answer (a `Completion`).
-        `tint=True` colours alternate tokens; `markdown=True` renders the answer as Markdown once
-        it is complete. Displaying a view that has not started (`display(view)`, or `view` as the
+        `tint=True` colours alternate tokens; `markdown=True` renders the answer as Markdown while it
+        streams (headings, highlighted code, formulas typeset by JupyterLab). Displaying a view that has not started (`display(view)`, or `view` as the
         cell's last line) starts it, as `show()` would.
     """),
     code("""
@@ -209,6 +212,40 @@ QUICKSTART = [
         chat = Chat.load("tea-chat.json")
         view = show(chat, "Which of the two has less caffeine?")
         print(chat.turns, "turns:", view.chat_turn.label)
+    """),
+    md("""
+        ## Markdown, code and formulas while they stream
+
+        With `markdown=True` (a chat's default) the answer renders as it streams: each finished
+        block (a paragraph, a closed code fence, a formula) is drawn once, and only the block still
+        being written is drawn again, so a long answer stays as quick as a short one. Code is
+        highlighted and formulas are typeset by JupyterLab. Markup in an answer never runs and
+        never makes the page fetch anything. **Copy** puts the answer's text on the clipboard
+        (in a chat, **Copy chat** the whole conversation as Markdown).
+    """),
+    code("""
+        import re
+
+        ANSWER = r'''## The mean of a list
+
+        The mean of $n$ numbers is $\\bar x = \\frac{1}{n} \\sum_i x_i$. In Python:
+
+        ```python
+        def mean(xs):
+            return sum(xs) / len(xs)
+        ```
+
+        For `[2, 4, 9]` it is **5**.
+        '''
+
+
+        def explained():
+            for word in re.findall(r"\\S+\\s*|\\s+", ANSWER):
+                yield word
+                time.sleep(0.03)
+
+
+        show(explained(), model="markdown", markdown=True)
     """),
     md("""
         ## Record once, replay anywhere

@@ -130,9 +130,11 @@ def feed(page: Any, text: Any, tokens: int, total: int) -> None:
 
 
 def touched_by_an_update(page: Any, text: Any, total: int) -> int:
-    """The nodes three more tokens touch in the page, once it shows `total` tokens."""
-    text.evaluate(WATCH)
+    """The nodes three more tokens touch in the page, once it shows `total` tokens (and three more,
+    so the run being written is drawn as tokens, as the box follows the stream to the end)."""
     feed(page, text, 3, total + 3)
+    text.evaluate(WATCH)
+    feed(page, text, 3, total + 6)
     return page.evaluate(TOUCHED)
 
 
@@ -142,7 +144,7 @@ def test_an_update_after_20000_tokens_touches_no_more_nodes_than_one_after_100(p
     text = page.locator(".llmstream-view .llmstream-text")
     feed(page, text, 100, 100)
     early = touched_by_an_update(page, text, 100)
-    feed(page, text, LONG - 103, LONG)
+    feed(page, text, LONG - 106, LONG)
     late = touched_by_an_update(page, text, LONG)
     assert 0 < late <= early, f"an update touched {early} nodes after 100 tokens, {late} after {LONG:,}"
     assert page.evaluate(EXECUTE, "feed.put_nowait(None)") == "ok"

@@ -329,3 +329,13 @@ def test_the_stats_show_tokens_only_when_the_provider_reported_them() -> None:
     reported = StreamView(Recorder().stream("hi"), file=io.StringIO()).run()
     assert (reported.stats["input_tokens"], reported.stats["output_tokens"]) == (1, 3)
     assert reported.stats_line.endswith(" \u00b7 tokens 1 in, 3 out")
+
+
+def test_markdown_is_the_whole_conversation_for_a_person_to_paste() -> None:
+    chat = Chat(Recorder(), system="Be brief.", name="tea")
+    drain(chat.stream("Hi"))
+    chat.invoke("And coffee?")
+    text = chat.markdown()
+    assert text.startswith("# Conversation tea\n\n**System:** Be brief.\n\n## Turn 1\n\n**You:** Hi\n\n")
+    assert "**recorder:r1:**\n\nanswer1 w1 w2" in text and "## Turn 2\n\n**You:** And coffee?" in text
+    assert text.count("## Turn") == 2

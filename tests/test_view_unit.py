@@ -915,3 +915,26 @@ def test_sync_resends_the_metadata(widget_view: Callable[..., Any]) -> None:
 def test_color_must_be_prob() -> None:
     with pytest.raises(ValueError, match="prob"):
         StreamView(["a"], color="rainbow", file=io.StringIO())
+
+
+@pytest.mark.asyncio
+async def test_started_waits_for_the_first_token_not_for_the_end() -> None:
+    """`await view.started()`: what a cell after an `--async` cell uses to read the text under Run All."""
+    gate = asyncio.Event()
+
+    async def held() -> Any:
+        await asyncio.sleep(0)
+        yield "Tea"
+        await gate.wait()
+        yield " is calm."
+
+    view = StreamView(held(), file=io.StringIO()).start()
+    assert (await view.started()) is view
+    assert (view.status, view.text) == ("streaming", "Tea")
+    gate.set()
+    await view
+    assert (await view.started()).text == "Tea is calm."  # after the end it returns at once
+
+    empty = StreamView(iter([]), file=io.StringIO()).start()
+    await empty.started()  # a stream that ends without a token wakes it too
+    assert empty.status == "done"

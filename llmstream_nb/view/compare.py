@@ -88,7 +88,9 @@ class Comparison:
             "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in _cells(row)) + "</tr>"
             for row in self.summary()
         )
-        return f'<table class="llmstream-compare-summary"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        # JupyterLab's class for rendered HTML styles it as it styles a DataFrame; ours spans the columns.
+        table = f'<table class="llmstream-compare-summary"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        return f'<div class="jp-RenderedHTMLCommon llmstream-compare-table">{table}</div>'
 
     def results(self) -> list[Completion]:
         """Each column's finished answer (raises the first column's error, like `view.result()`)."""

@@ -238,7 +238,11 @@ export class MarkdownFlow {
     try {
       do {
         this.again = false;
+        const started = performance.now();
         await this.pass(this.generation);
+        // The bench's hook (bench/page_markdown.py): [answer length, ms] per pass, when it asks.
+        const timing = globalThis.__llmstreamMarkdownTiming;
+        if (Array.isArray(timing)) timing.push([this.text.length, performance.now() - started]);
       } while (this.again);
     } catch (error) {
       this.failed = true;

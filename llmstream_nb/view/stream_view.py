@@ -20,6 +20,7 @@ what it shows lives in a sink: `WidgetSink` in a kernel, `TerminalSink` elsewher
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Generator, TextIO
 
 from .. import runtime
@@ -117,6 +118,8 @@ class StreamView:
         self._begun = False
         self._task: Any = None
         self._mode = ""
+        #: Who awaits `started()`: (loop, future) pairs, resolved from whichever thread the stream runs on.
+        self._start_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._sink: Sink = self._make_sink(file, 1 / refresh_per_second, embedded)
 
     def _make_sink(self, file: TextIO | None, interval: float, embedded: bool) -> Sink:
@@ -328,6 +331,22 @@ class StreamView:
     def __await__(self) -> Generator[Any, None, Completion]:
         return self._wait().__await__()
 
+    async def started(self) -> StreamView:
+        """Wait until the answer begins (its first token shows) or the stream ends, without waiting for
+        the end: a cell that reads `view.text` after an `--async` cell sees text even under Run All."""
+        if self.status == Status.WAITING:
+            loop = asyncio.get_running_loop()
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._start_waiters.append((loop, waiter))
+            if self.status == Status.WAITING:  # (it may have begun on another thread meanwhile)
+                await waiter
+        return self
+
+    def _wake_start_waiters(self) -> None:
+        waiters, self._start_waiters = self._start_waiters, []
+        for loop, waiter in waiters:
+            loop.call_soon_threadsafe(lambda w=waiter: w.done() or w.set_result(None))
+
     async def _wait(self) -> Completion:
         if self._task is None and not self._begun:
             self.start()
@@ -363,6 +382,7 @@ class StreamView:
                 self._set_model_from_items()
                 self.status = Status.STREAMING
                 self._sink.status_changed(self.status)
+                self._wake_start_waiters()
             self._sink.feed(chunk)
 
     def end(self, status: Status, error: BaseException | None = None) -> None:
@@ -375,6 +395,7 @@ class StreamView:
         self._take_reports()
         self.status = status
         self._sink.end()
+        self._wake_start_waiters()
 
     # -- state changes ------------------------------------------------------------------
 

@@ -11,6 +11,7 @@
 // a model re-created mid-stream (page reload) asks the kernel for the text so far ("sync").
 
 import { markdownFlow } from "./stream_markdown.js";
+import { watchOffscreen } from "./stream_offscreen.js";
 
 const ACTIVE = new Set(["waiting", "streaming"]);
 
@@ -989,6 +990,7 @@ export default () => {
     initialize({ model }); // a no-op where the host ran it already (anywidget >= 0.9 does)
     const dom = buildDom(el);
     const toolBox = mountToolCalls(dom);
+    const offscreen = watchOffscreen(dom.root, () => model.get("status") === "streaming");
     const sep = model.get("sep") || "";
     const tint = Boolean(model.get("tint"));
     const boundaries = usesBoundaries(model);
@@ -1260,6 +1262,7 @@ export default () => {
       drawStats();
       drawMarkdown();
       drawCopy();
+      offscreen.update();
     };
     dom.stop.addEventListener("click", () => model.send({ action: "stop" }));
     const events = ["status", "error", "model_name", "mode", "stats", "text", "chat"].map((n) => `change:${n}`);
@@ -1282,6 +1285,7 @@ export default () => {
       hideInspector();
       for (const event of events) model.off(event, onState);
       if (resized) resized.disconnect();
+      offscreen.dispose();
     };
   }
 
