@@ -131,7 +131,12 @@ def test_compare_keeps_badges_on_one_line_and_its_summary_is_a_styled_table(page
         assert badge.evaluate("b => b.getClientRects().length") == 1, f"a badge broke: {badge.text_content()}"
     columns = cell.locator(".widget-hbox").first.bounding_box()
     box = table.bounding_box()
-    assert columns and box and box["x"] >= columns["x"] - 1 and box["x"] + box["width"] <= columns["x"] + columns["width"] + 1
+    assert (
+        columns
+        and box
+        and box["x"] >= columns["x"] - 1
+        and box["x"] + box["width"] <= columns["x"] + columns["width"] + 1
+    )
     assert table.evaluate("t => t.closest('.jp-RenderedHTMLCommon') !== null")
     aligned = table.evaluate(
         """(t) => [...t.querySelectorAll("thead th")].map((th, i) => {
@@ -149,7 +154,9 @@ def test_a_separator_never_starts_a_line_nor_ends_the_answer_and_the_inspector_s
 ) -> None:
     open_notebook(page, lab, SCRATCH)
     tokens = ["Roses", " are", " red.\n", "Violets", "\n\n", "are", " blue.\n"]
-    cell = run_code(page, f"from llmstream_nb import StreamView\nStreamView(iter({tokens!r}), sep='|', inspect=True).run()")
+    cell = run_code(
+        page, f"from llmstream_nb import StreamView\nStreamView(iter({tokens!r}), sep='|', inspect=True).run()"
+    )
     status, text, _ = view_parts(cell)
     expect(status).to_have_text("done")
     shown = text.evaluate("node => node.textContent")

@@ -54,7 +54,7 @@ RECORD_ELEMENTS = """() => {
             for (const el of [node, ...node.querySelectorAll("*")]) {
                 if (!el.closest(".llmstream-view")) continue;  // JupyterLab's own icons
                 const attrs = [...el.attributes].map((a) => `${a.name}=${a.value}`).join(" ");
-                window.__added.push(`${el.localName} ${attrs}`);
+                window.__added.push(`${el.localName} ${attrs} :: ${el.textContent.slice(0, 40)}`);
             }
         }
     }).observe(document.body, { subtree: true, childList: true });
@@ -87,9 +87,10 @@ def test_markdown_renders_while_the_answer_streams(page: Any, lab: LabServer) ->
     expect(rendered).to_contain_text("Still going")  # the open block, drawn as it grows
     expect(status).to_have_text("streaming")
     assert text.is_hidden()
-    added = [line.split(" ")[0] for line in page.evaluate(ADDED)]
-    assert added.count("h1") == 1, f"the heading's block was drawn {added.count('h1')} times"
-    assert added.count("p") > 4, "the open block was not drawn anew as it grew"
+    added = page.evaluate(ADDED)
+    headings = [line for line in added if line.startswith("h1 ") and "Sparkling water" in line]
+    assert len(headings) == 1, f"the heading's block, complete, was drawn {len(headings)} times"
+    assert sum(line.startswith("p ") for line in added) > 4, "the open block was not drawn anew as it grew"
 
     release(page)
     expect(status).to_have_text("done")
@@ -125,7 +126,8 @@ def test_markup_split_across_tokens_stays_inert_while_streaming(
     added = page.evaluate(ADDED)
     drawn = [line for line in added if line.split(" ")[0] in {"img", "script", "svg", "image", "iframe"}]
     assert drawn == [], f"elements that run or fetch were drawn: {drawn}"
-    risky = [line for line in added if "javascript:" in line or " onerror=" in line or "url(" in line]
+    attributes = [line.split(" :: ")[0] for line in added]  # (the text after " :: " is text, not markup)
+    risky = [line for line in attributes if "javascript:" in line or " onerror=" in line or "url(" in line]
     assert risky == [], risky
     leaked = [url for url in requests if IMAGE_HOST in url]
     assert leaked == [], f"the answer made the page fetch: {leaked}"

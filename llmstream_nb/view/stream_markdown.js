@@ -180,6 +180,15 @@ export function keepMathDelimiters(markdown) {
     .join("\n");
 }
 
+const GROUP = 64; // rendered nodes per group of complete blocks
+
+// A box for rendered Markdown, styled by JupyterLab's rules for rendered Markdown.
+function markdownBox(className) {
+  const box = document.createElement("div");
+  box.className = `${className} jp-RenderedHTMLCommon jp-RenderedMarkdown`;
+  return box;
+}
+
 const REFERENCE = /^ {0,3}\[[^\]\n]+\]:\s*\S/m;
 const LONG_BLOCK = 4000; // characters: an open block longer than this is rendered anew less often
 const GROWTH = 1.25; // ... when it has grown by this factor since it was last rendered
@@ -190,16 +199,19 @@ const GROWTH = 1.25; // ... when it has grown by this factor since it was last r
 // per call through one shared document, and two calls at once lose the first one's math.
 let typesetting = Promise.resolve();
 
-// The answer as Markdown in `host`: complete blocks once, the open block anew per update. The
-// rendered elements go straight into `host` (JupyterLab's styles for rendered Markdown select its
-// children): complete blocks before `mark`, the open block after it.
-// `rendermime` is the host's registry (JupyterLab's); `onDrawn` is called after each change.
+// The answer as Markdown in `host`: complete blocks once, the open block anew per update.
+// The rendered elements go into groups of GROUP (complete blocks) and one box for the open block,
+// each with JupyterLab's classes for rendered Markdown (its styles select their children). Measured
+// (bench section 7, Markdown row): with every element a child of one box, each layout after an
+// update walked all of them, and a flush at the end of a 20,000-token answer cost ~3x one at the
+// start (with formulas, whose typesetting forces a layout each, 100x). In groups a layout walks
+// one group and the list of groups, and a group out of sight is skipped (content-visibility).
+// `rendermime` is the host's registry (JupyterLab's).
 export class MarkdownFlow {
-  constructor(host, rendermime, onDrawn = () => {}) {
+  constructor(host, rendermime) {
     this.host = host;
     this.safe = rendermime.clone({ sanitizer: fetchFreeSanitizer(rendermime.sanitizer) });
     this.typesetter = rendermime.latexTypesetter || null;
-    this.onDrawn = onDrawn;
     this.generation = 0;
     this.failed = false;
     this.reset();
@@ -213,8 +225,9 @@ export class MarkdownFlow {
     this.final = false;
     this.whole = false; // rendered again whole at the end (a reference definition)
     this.tail = { text: null, rendered: 0, raw: null }; // the open block as drawn
-    this.mark = document.createComment("open block");
-    this.host.replaceChildren(this.mark);
+    this.group = null; // the group complete blocks go into
+    this.open = markdownBox("llmstream-md-open"); // the open block's box, last in `host`
+    this.host.replaceChildren(this.open);
     this.busy = false;
     this.again = false;
   }
@@ -249,7 +262,6 @@ export class MarkdownFlow {
       console.warn("[llmstream] Markdown rendering failed; the raw text stays", error);
     } finally {
       this.busy = false;
-      this.onDrawn();
     }
   }
 
@@ -259,12 +271,14 @@ export class MarkdownFlow {
     const ends = this.blocks.ends;
     while (this.drawn < ends.length) {
       const start = this.drawn ? ends[this.drawn - 1] : 0;
-      const nodes = await this.render(this.text.slice(start, ends[this.drawn]));
+      const nodes = await this.render(this.text.slice(start, ends[this.drawn]), true);
       if (generation !== this.generation) return;
-      this.mark.before(...nodes);
+      this.keep(nodes);
       this.drawn++;
-      this.tail.text = null; // the open block starts later now
-      this.typeset(nodes);
+      // The open block starts later now: what it showed is the block just kept (and a little more,
+      // drawn again below), never twice.
+      this.open.replaceChildren();
+      this.tail = { text: null, rendered: 0, raw: null };
     }
     const { text, final } = this;
     const start = this.drawn ? ends[this.drawn - 1] : 0;
@@ -272,14 +286,19 @@ export class MarkdownFlow {
     if (open === this.tail.text && !final) return;
     const long = open.length > LONG_BLOCK && this.tail.text !== null;
     if (!final && long && open.length < this.tail.rendered * GROWTH) return this.showRaw(open);
-    const nodes = await this.render(open);
+    const nodes = await this.render(open, final);
     // Blocks completed meanwhile: the next pass draws them, then the open block after them.
     if (generation !== this.generation || this.drawn !== ends.length) return;
-    while (this.mark.nextSibling) this.mark.nextSibling.remove();
-    this.host.append(...nodes);
+    this.open.replaceChildren(...nodes);
     this.tail = { text: open, rendered: open.length, raw: null };
-    if (final) this.typeset(nodes);
-    this.onDrawn();
+  }
+
+  // A complete block's nodes, into the last group (a new one when it is full).
+  keep(nodes) {
+    if (this.group && this.group.childNodes.length < GROUP) return this.group.append(...nodes);
+    this.group = markdownBox("llmstream-md-group");
+    this.group.append(...nodes);
+    this.open.before(this.group); // filled first: one change to the page
   }
 
   // A long open block between renders: what came since its last render, as text.
@@ -289,7 +308,7 @@ export class MarkdownFlow {
       this.tail.raw = document.createElement("div");
       this.tail.raw.className = "llmstream-md-raw";
       this.tail.raw.appendChild(document.createTextNode(""));
-      this.host.appendChild(this.tail.raw);
+      this.open.appendChild(this.tail.raw);
     }
     const node = this.tail.raw.firstChild;
     if (since.startsWith(node.data)) node.appendData(since.slice(node.data.length));
@@ -298,46 +317,49 @@ export class MarkdownFlow {
   }
 
   async drawWhole(text, generation) {
-    const nodes = await this.render(text);
+    const nodes = await this.render(text, true);
     if (generation !== this.generation) return;
     this.whole = true;
-    this.host.replaceChildren(...nodes, this.mark);
-    this.typeset(nodes);
+    this.group = null;
+    this.open.replaceChildren();
+    this.host.replaceChildren(this.open);
+    this.keep(nodes);
   }
 
   // One block through the host's Markdown renderer (untrusted, fetch-free): its new nodes.
-  async render(markdown) {
+  // `typeset`: a complete block's TeX is typeset too, before the nodes reach the page. Measured
+  // (bench section 7, Markdown row): typesetting blocks already on the page made each flush cost
+  // more as the answer grew (6 ms at the start, 11 ms at the end of 20,000 tokens); typeset while
+  // still detached, a flush costs the same at the end as at the start.
+  async render(markdown, typeset = false) {
     const renderer = this.safe.createRenderer("text/markdown");
     const model = { trusted: false, data: { "text/markdown": keepMathDelimiters(markdown) }, metadata: {}, setData() {} };
     await renderer.renderModel(model);
+    if (typeset && this.typesetter && /[$\\]/.test(renderer.node.textContent)) await this.typeset(renderer.node);
     const nodes = [...renderer.node.childNodes];
     renderer.node.replaceChildren();
     renderer.dispose();
     return nodes;
   }
 
-  // Typesets the elements among `nodes` that hold TeX, one after another (see `typesetting`).
-  typeset(nodes) {
-    if (!this.typesetter) return;
-    for (const node of nodes) {
-      if (!(node instanceof Element) || !/[$\\]/.test(node.textContent)) continue;
-      typesetting = typesetting.then(async () => {
-        if (!node.isConnected) return;
-        try {
-          await this.typesetter.typeset(node);
-          scrub(node, true);
-          this.onDrawn();
-        } catch (error) {
-          console.warn("[llmstream] the typesetter failed; the formula stays as TeX", error);
-        }
-      });
-    }
+  // Typesets `node`'s TeX, one call at a time on the page (see `typesetting`); then scrubs the output.
+  typeset(node) {
+    const done = typesetting.then(async () => {
+      try {
+        await this.typesetter.typeset(node);
+        scrub(node, true);
+      } catch (error) {
+        console.warn("[llmstream] the typesetter failed; the formula stays as TeX", error);
+      }
+    });
+    typesetting = done;
+    return done;
   }
 }
 
 // A MarkdownFlow in `host` where the page has JupyterLab's rendermime, else null (the text stays).
-export function markdownFlow(model, host, onDrawn) {
+export function markdownFlow(model, host) {
   const rendermime = model.widget_manager && model.widget_manager.rendermime;
   if (!rendermime || typeof rendermime.clone !== "function" || !rendermime.sanitizer) return null;
-  return new MarkdownFlow(host, rendermime, onDrawn);
+  return new MarkdownFlow(host, rendermime);
 }

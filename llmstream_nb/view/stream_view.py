@@ -345,7 +345,7 @@ class StreamView:
     def _wake_start_waiters(self) -> None:
         waiters, self._start_waiters = self._start_waiters, []
         for loop, waiter in waiters:
-            loop.call_soon_threadsafe(lambda w=waiter: w.done() or w.set_result(None))
+            loop.call_soon_threadsafe(_resolve, waiter)
 
     async def _wait(self) -> Completion:
         if self._task is None and not self._begun:
@@ -429,6 +429,11 @@ class StreamView:
         elif self._stamper is not None and self._stamper.usage is not None:
             reported = self._stamper.usage
             record.usage = Usage(reported.prompt_tokens, reported.completion_tokens)
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class _ChunksOnThread:

@@ -66,7 +66,7 @@ function createLive(model) {
     reasoning: model.get("reasoning") || "",
     stats: null, // [chunks, ttft, tokens_per_second, elapsed] from the last delta
     keys: { index: 0, handOver: 0 }, // the tokens' tab stop, shared by the views (TokenKeys)
-    scroll: { stick: true, top: 0, expanded: false }, // where the reader is in the answer's box
+    scroll: { stick: true, top: 0, followed: 0, expanded: false }, // where the reader is in the answer's box
     views: new Set(),
   };
 }
@@ -161,7 +161,7 @@ function buildDom(el) {
     body: element("div", "llmstream-body"),
     content: element("div", "llmstream-content"),
     text: element("div", "llmstream-text"),
-    markdown: element("div", "llmstream-markdown jp-RenderedHTMLCommon jp-RenderedMarkdown"),
+    markdown: element("div", "llmstream-markdown"),
     expand: element("button", "llmstream-expand", EXPAND),
     error: element("div", "llmstream-error"),
     stats: element("div", "llmstream-stats"),
@@ -1210,7 +1210,7 @@ export default () => {
 
     // Markdown (markdown=True): rendered as it streams where the page has JupyterLab's renderer;
     // a teaching view (token boundaries) keeps its tokens until the end. Else the text stays.
-    const markdown = model.get("markdown") ? markdownFlow(model, dom.markdown, () => follow()) : null;
+    const markdown = model.get("markdown") ? markdownFlow(model, dom.markdown) : null;
     function drawMarkdown() {
       const final = !ACTIVE.has(model.get("status"));
       const shown = Boolean(markdown) && !markdown.failed && Boolean(live.text) && (final || !boundaries);
@@ -1223,14 +1223,22 @@ export default () => {
     // "Show all" lifts the box's limit. Where the reader is lives on the model's live record, so
     // the view JupyterLab draws anew at the end keeps it.
     const scroll = live.scroll;
+    // A scroll event comes a frame after the scroll: the answer may have grown meanwhile, so only a
+    // scroll up from where following put it (or back to the end) changes whether it follows.
     dom.body.addEventListener("scroll", () => {
-      scroll.stick = dom.body.scrollHeight - dom.body.scrollTop - dom.body.clientHeight < 4;
-      scroll.top = dom.body.scrollTop;
+      const top = dom.body.scrollTop;
+      if (dom.body.scrollHeight - top - dom.body.clientHeight < 4) scroll.stick = true;
+      else if (top < scroll.followed - 1) scroll.stick = false;
+      scroll.top = top;
     });
     function follow() {
       if (scroll.expanded) return void (dom.expand.hidden = false);
-      if (scroll.stick) dom.body.scrollTop = dom.body.scrollHeight;
-      else if (Math.abs(dom.body.scrollTop - scroll.top) > 1) dom.body.scrollTop = scroll.top;
+      if (scroll.stick) {
+        dom.body.scrollTop = dom.body.scrollHeight;
+        scroll.followed = dom.body.scrollTop; // (the browser keeps it to what can be scrolled)
+      } else if (Math.abs(dom.body.scrollTop - scroll.top) > 1) {
+        dom.body.scrollTop = scroll.top; // a view drawn anew keeps where the reader was
+      }
       dom.expand.hidden = !(scroll.expanded || dom.body.scrollHeight > dom.body.clientHeight + 1);
     }
     function drawExpanded() {
