@@ -752,7 +752,7 @@ TEACHING = [
         fixed vocabulary. Common words are one token, with their leading space (`" water"`); rarer
         words come in pieces; punctuation and newlines are tokens of their own.
 
-        `--sep "|"` draws a marker after each token as it arrives (the marker is only drawn: it is
+        `--sep "|"` draws a marker between tokens as they arrive (the marker is only drawn: it is
         not part of the answer). `--inspect` lets you point at one: **hover a token, or Tab into
         the answer and move with the arrow keys**, to see its number, its exact text with spaces shown as `·` and newlines as `↵`, when
         it arrived, and the gap since the token before. `--logprobs` adds how likely the model

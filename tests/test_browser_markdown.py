@@ -8,6 +8,8 @@ shows "while streaming" is checked while the badge still says streaming, with no
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -91,6 +93,9 @@ def test_markdown_renders_while_the_answer_streams(page: Any, lab: LabServer) ->
     headings = [line for line in added if line.startswith("h1 ") and "Sparkling water" in line]
     assert len(headings) == 1, f"the heading's block, complete, was drawn {len(headings)} times"
     assert sum(line.startswith("p ") for line in added) > 4, "the open block was not drawn anew as it grew"
+    shots = os.environ.get("LLMSTREAM_DOCS_SCREENSHOTS")  # (see test_browser_look.py)
+    if shots:
+        cell.locator(".llmstream-view").screenshot(path=str(Path(shots) / "markdown-streaming.png"))
 
     release(page)
     expect(status).to_have_text("done")

@@ -219,7 +219,9 @@ def test_a_view_records_and_a_view_replays(recorded: tuple[Path, TokenStream], t
     again = StreamView(get_model(f"replay:{saved}", speed=0).stream(PROMPT), sep="|", file=out).run()
     assert (again.text, again.text_pieces(), again.status) == (first.text, first.text_pieces(), "done")
     assert looks(again.chunks) == looks(first.chunks)
-    assert out.getvalue().startswith("|".join(first.text_pieces()))
+    pieces = first.text_pieces()  # the terminal's separators: between tokens, none after a line break
+    shown = "".join(("" if i == 0 or pieces[i - 1].endswith("\n") else "|") + p for i, p in enumerate(pieces))
+    assert out.getvalue().startswith(shown)
 
 
 class Thinks(Model):

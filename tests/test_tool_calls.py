@@ -357,4 +357,4 @@ def test_the_terminal_marks_tool_calls_and_refusals_apart_from_the_answer() -> N
     for chunk in chunks:
         printer.feed(chunk)
     printer.finish()
-    assert out.getvalue() == 'Let| me|\n\n[tool call] get_time {"tz": 1}\n\n[tool call] get_date {}\n\n[refusal] No.\n'
+    assert out.getvalue() == 'Let| me\n\n[tool call] get_time {"tz": 1}\n\n[tool call] get_date {}\n\n[refusal] No.\n'

@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run on the kernel's event loop: the cell returns at once",
     )
     p.add_argument("--sep", metavar="S", help='show S between tokens, e.g. "|"')
-    p.add_argument("--markdown", action=on_off, default=None, help="render the answer as Markdown when it ends")
+    p.add_argument("--markdown", action=on_off, default=None, help="render the answer as Markdown while it streams")
     p.add_argument("--tint", action=on_off, default=None, help="tint alternate tokens so their boundaries show")
     p.add_argument(
         "--inspect",

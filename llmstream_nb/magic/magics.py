@@ -43,7 +43,7 @@ class LLMStreamMagics(Magics):
     ).tag(config=True)
     model_options = Dict(help='options a model is built with, e.g. {"ttft": 0} or {"base_url": "..."}').tag(config=True)
     sep = Unicode(None, allow_none=True, help="text shown between tokens").tag(config=True)
-    markdown = Bool(False, help="render answers as Markdown when they end").tag(config=True)
+    markdown = Bool(False, help="render answers as Markdown while they stream").tag(config=True)
     tint = Bool(False, help="tint alternate tokens").tag(config=True)
     async_mode = Bool(False, help="run cells on the kernel's loop (the cell returns at once)").tag(config=True)
     system = Unicode(None, allow_none=True, help="system prompt").tag(config=True)

@@ -51,8 +51,8 @@ class StreamView:
 
     `source` is anything `llmstream_nb.sources` reads: our `stream()`/`astream()`, a sync or
     async iterator of strings, LangChain chunks, OpenAI SDK chunks. `sep` draws a marker
-    after each token (not part of `text`), `tint` alternates token colours, `markdown`
-    renders the whole answer as Markdown at the end. `file` forces terminal output.
+    between tokens (not part of `text`), `tint` alternates token colours, `markdown`
+    renders the answer as Markdown while it streams. `file` forces terminal output.
     Teaching options (widget only): `inspect` shows a token's index, exact text, timing and
     logprob on hover or focus; `color="prob"` tints each token by its probability (ask the
     model with `logprobs=True`); `timeline` plots the gaps between tokens live. Colour and

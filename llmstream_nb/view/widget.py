@@ -24,8 +24,9 @@ kernel -> page, custom messages (`widget.send`), at most ~30 a second:
   "f": "refusal text" rides along likewise when the model refuses (OpenAI's `delta.refusal`): shown
   apart from the answer, never as part of it.
 page -> kernel, custom messages:
-  {"action": "stop"}   the Stop button (offered in async mode only)
-  {"action": "sync"}   a model created mid-stream (page reload) asks for the text so far
+  {"action": "stop"}          the Stop button (offered in async mode only)
+  {"action": "sync"}          a model created mid-stream (page reload) asks for the text so far
+  {"action": "conversation"}  "Copy chat": the kernel answers {"conversation": markdown} (`Chat.markdown()`)
 
 Synced state is set a few times per stream, never per token: `status` when the first
 token arrives and at the end, and at the end `text` (and `offsets` in boundary mode, and `meta` -- every
@@ -41,12 +42,12 @@ made a long stream's traffic twice its text; compressed, the second copy costs a
 (bench/results.md, section 3). Saved state stays complete: nbclient keeps the buffer from iopub,
 and JupyterLab saves the page's model, which holds `text` once inflated.
 
-Markdown (`markdown=True`) is rendered by the page from the final `text`, through
-JupyterLab's rendermime with the model marked untrusted, and a second pass after its
-sanitiser turns what would load something (images, media, style url()) into text: an
-answer never makes the page fetch. It is not an Output widget with a Markdown display:
-outputs made in a live session are trusted, and JupyterLab then renders their HTML
-unsanitised (measured: a `<script>` or `onerror=` in the answer runs).
+Markdown (`markdown=True`) is rendered by the page while the answer streams (stream_markdown.js):
+complete blocks once, the open block anew at each flush, through JupyterLab's rendermime with the
+model marked untrusted, and a second pass after its sanitiser turns what would load something
+(images, media, style url()) into text: an answer never makes the page fetch. It is not an Output
+widget with a Markdown display: outputs made in a live session are trusted, and JupyterLab then
+renders their HTML unsanitised (measured: a `<script>` or `onerror=` in the answer runs).
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ class StreamWidget(anywidget.AnyWidget):
     offsets = traitlets.List(traitlets.Int()).tag(sync=True)
     #: Final stats (chunks, ttft, tokens_per_second, elapsed, status).
     stats = traitlets.Dict().tag(sync=True)
-    #: Render `text` as Markdown once the stream ends (untrusted, so JupyterLab sanitises it).
+    #: Render the answer as Markdown while it streams (untrusted, so JupyterLab sanitises it).
     markdown = traitlets.Bool(False).tag(sync=True)
     #: In a conversation: {"name", "turn", "left_out", "label"} (models.chat.ChatTurn); {} otherwise.
     #: The header shows `label` after the model's name (see widget_sink.header_name).
