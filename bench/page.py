@@ -15,10 +15,11 @@ reports:
 - DOM nodes: every node (elements and text) inside the cell's output once it has settled;
 - JS heap: the page's used heap after a forced GC (CDP), minus the same before the cell ran.
 
-Then one Markdown row (bench/page_markdown.py): the page's time per flush at the start and at the end of a
-long Markdown answer. Rows run each in a fresh page and kernel. `print()` to stdout is the baseline. Compare runs two columns,
+Rows run each in a fresh page and kernel. `print()` to stdout is the baseline. Compare runs two columns,
 each streaming the whole count at the rate. The default run is a subset (see ROWS); `--page-full` runs the
 whole matrix (1,000 / 20,000 / 100,000 tokens at 100 and 20,000 tokens/s in every mode: about 4 hours).
+Then one Markdown row (bench/page_markdown.py): the page's time per flush at the start and at the end
+of a long Markdown answer.
 """
 
 from __future__ import annotations

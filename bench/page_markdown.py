@@ -93,3 +93,41 @@ def report_markdown(s: Section, row: dict[str, Any]) -> None:
         align="rrrrrrr",
     )
     s.verdict("Markdown: a flush at the end costs no more than 2x one at the start", f"{ratio:.2f}x", ratio <= 2)
+
+
+if __name__ == "__main__":  # python -m bench.page_markdown [runs]: the row alone, a few times, and its table
+    import json
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from ._common import ROOT
+    from ._common import SIZES as RUN_SIZES
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from browser_harness import CHROMIUM, CHROMIUM_ARGS, start_lab, stop_lab, write_scratch_notebook
+    from playwright.sync_api import sync_playwright
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="llmstream-bench-markdown-") as tmp:
+        home = Path(tmp)
+        (home / "root").mkdir()
+        write_scratch_notebook(home / "root")
+        lab = start_lab(home / "root", home)
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+                for _ in range(int(sys.argv[1]) if len(sys.argv) > 1 else 1):
+                    context = browser.new_context(viewport={"width": 1280, "height": 900})
+                    context.set_default_timeout(120_000)
+                    rows.append(markdown_row(context.new_page(), lab, RUN_SIZES["quick"]))
+                    context.close()
+                    lab.forget_sessions()
+                    print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+                browser.close()
+        finally:
+            stop_lab(lab)
+    middle = sorted(rows, key=lambda r: r["end_ms"] / r["start_ms"])[len(rows) // 2]  # the median run
+    section = Section("7. The page: Markdown while streaming")
+    report_markdown(section, middle)
+    print(section.markdown())

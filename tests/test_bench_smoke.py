@@ -65,3 +65,4 @@ def test_the_page_section_runs_in_smoke_mode(tmp_path: Path) -> None:
     for mode in ("print", "plain", "sep"):
         assert f"| {mode} |" in text, text
     assert "last token shown within 100 ms" in text
+    assert "per flush, start" in text  # the Markdown row (bench/page_markdown.py)
