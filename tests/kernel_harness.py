@@ -112,6 +112,12 @@ class KernelHarness:
         msg_id = self.submit(code, cell_id)
         reply = self.reply(msg_id, timeout)
         self.wait_for(lambda m: _is_idle_after(m, msg_id), timeout)
+        if reply["content"]["status"] == "aborted":
+            # Sent just after a cell that failed, it can arrive while ipykernel still drops the requests
+            # queued behind that cell (stop_on_error): the kernel never ran it, so ask once more.
+            msg_id = self.submit(code, cell_id)
+            reply = self.reply(msg_id, timeout)
+            self.wait_for(lambda m: _is_idle_after(m, msg_id), timeout)
         if reply["content"]["status"] != "ok":
             raise KernelError(_format_error(reply["content"]))
         return self.messages_of(msg_id)
