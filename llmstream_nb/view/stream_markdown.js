@@ -206,10 +206,12 @@ let typesetting = Promise.resolve();
 // update walked all of them, and a flush at the end of a 20,000-token answer cost ~3x one at the
 // start (with formulas, whose typesetting forces a layout each, 100x). In groups a layout walks
 // one group and the list of groups, and a group out of sight is skipped (content-visibility).
-// `rendermime` is the host's registry (JupyterLab's).
+// `rendermime` is the host's registry (JupyterLab's); `onFailed` is called if rendering fails (the
+// view then shows the text).
 export class MarkdownFlow {
-  constructor(host, rendermime) {
+  constructor(host, rendermime, onFailed = () => {}) {
     this.host = host;
+    this.onFailed = onFailed;
     this.safe = rendermime.clone({ sanitizer: fetchFreeSanitizer(rendermime.sanitizer) });
     this.typesetter = rendermime.latexTypesetter || null;
     this.generation = 0;
@@ -260,6 +262,7 @@ export class MarkdownFlow {
     } catch (error) {
       this.failed = true;
       console.warn("[llmstream] Markdown rendering failed; the raw text stays", error);
+      this.onFailed();
     } finally {
       this.busy = false;
     }
@@ -358,8 +361,8 @@ export class MarkdownFlow {
 }
 
 // A MarkdownFlow in `host` where the page has JupyterLab's rendermime, else null (the text stays).
-export function markdownFlow(model, host) {
+export function markdownFlow(model, host, onFailed) {
   const rendermime = model.widget_manager && model.widget_manager.rendermime;
   if (!rendermime || typeof rendermime.clone !== "function" || !rendermime.sanitizer) return null;
-  return new MarkdownFlow(host, rendermime);
+  return new MarkdownFlow(host, rendermime, onFailed);
 }

@@ -1210,7 +1210,7 @@ export default () => {
 
     // Markdown (markdown=True): rendered as it streams where the page has JupyterLab's renderer;
     // a teaching view (token boundaries) keeps its tokens until the end. Else the text stays.
-    const markdown = model.get("markdown") ? markdownFlow(model, dom.markdown) : null;
+    const markdown = model.get("markdown") ? markdownFlow(model, dom.markdown, () => drawMarkdown()) : null;
     function drawMarkdown() {
       const final = !ACTIVE.has(model.get("status"));
       const shown = Boolean(markdown) && !markdown.failed && Boolean(live.text) && (final || !boundaries);
