@@ -1225,7 +1225,9 @@ export default () => {
     const scroll = live.scroll;
     // A scroll event comes a frame after the scroll: the answer may have grown meanwhile, so only a
     // scroll up from where following put it (or back to the end) changes whether it follows.
+    // A box taken off the page, or with nothing to scroll, says nothing about the reader.
     dom.body.addEventListener("scroll", () => {
+      if (!dom.body.isConnected || dom.body.scrollHeight <= dom.body.clientHeight + 1) return;
       const top = dom.body.scrollTop;
       if (dom.body.scrollHeight - top - dom.body.clientHeight < 4) scroll.stick = true;
       else if (top < scroll.followed - 1) scroll.stick = false;
