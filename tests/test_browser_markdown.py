@@ -42,9 +42,21 @@ async def held(pieces, last):
     yield last
 
 held_view = StreamView(held({pieces!r}, {last!r}), model="held"{options}).start()"""
-RELEASE = """async (code) => {
+# An answer that waits after each piece for the test to set that piece's step.
+STEPPED_CELL = """import asyncio
+from llmstream_nb import StreamView
+steps = [asyncio.Event() for _ in range({n})]
+
+async def stepped(pieces):
+    for piece, step in zip(pieces, steps):
+        yield piece
+        await step.wait()
+
+stepped_view = StreamView(stepped({pieces!r}), model="stepped", markdown=True).start()"""
+# Runs code in the kernel without a cell (a new cell would move the notebook).
+IN_KERNEL = """async (code) => {
     const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-    return (await kernel.requestExecute({ code: "release.set()", silent: true }).done).content.status;
+    return (await kernel.requestExecute({ code, silent: true }).done).content.status;
 }"""
 # Records every element ever added inside a view on the page: a fetching or running element that was
 # drawn for a moment (an open block rendered mid-token) and then replaced counts as much as one that stays.
@@ -68,38 +80,53 @@ def hold(page: Any, pieces: list[str], last: str, options: str = ", markdown=Tru
     return run_code(page, HELD_CELL.format(pieces=pieces, last=last, options=options, pause=pause))
 
 
+def in_kernel(page: Any, code: str) -> None:
+    assert page.evaluate(IN_KERNEL, code) == "ok"
+
+
 def release(page: Any) -> None:
-    assert page.evaluate(RELEASE) == "ok"
+    in_kernel(page, "release.set()")
 
 
 def test_markdown_renders_while_the_answer_streams(page: Any, lab: LabServer) -> None:
     """Headings, a highlighted code block and typeset formulas show while the badge says streaming;
-    a complete block is drawn once while the open block after it is drawn anew as it grows."""
+    a complete block is drawn once, while the open block is drawn anew as it grows. The answer
+    comes a piece at a time, each when the page shows the one before, so every piece is a flush."""
     open_notebook(page, lab, SCRATCH)
     page.evaluate(RECORD_ELEMENTS)
-    cell = hold(page, MARKDOWN_PIECES, " and done.\n")
+    cell = run_code(page, STEPPED_CELL.format(n=len(MARKDOWN_PIECES), pieces=MARKDOWN_PIECES))
     status, text, _ = view_parts(cell)
     rendered = cell.locator(".llmstream-view .llmstream-markdown")
+    # What the page shows once each piece is in: the last two, that the inline formula's paragraph
+    # (complete once the next block begins) is typeset, and the line still being written.
+    shows = ["Sparkling", "def fizz", "The pressure is", None, "Still going"]
+    for step, shown in enumerate(shows):
+        if shown is None:
+            expect(rendered.locator("mjx-container")).to_have_count(1)
+        else:
+            expect(rendered).to_contain_text(shown)
+        if step < len(MARKDOWN_PIECES) - 1:
+            in_kernel(page, f"steps[{step}].set()")
     expect(rendered.locator("h1")).to_have_text("Sparkling water\u00b6")  # JupyterLab's anchor link
     expect(rendered.locator("em")).to_have_text("bubbles")
     code = rendered.locator("pre code")
     expect(code).to_contain_text("def fizz(n):")
     assert code.locator("span").count() > 0, "the code block is not highlighted"
     expect(rendered.locator("mjx-container")).to_have_count(2)  # inline and display formula, typeset
-    expect(rendered).to_contain_text("Still going")  # the open block, drawn as it grows
     expect(status).to_have_text("streaming")
     assert text.is_hidden()
     added = page.evaluate(ADDED)
     headings = [line for line in added if line.startswith("h1 ") and "Sparkling water" in line]
     assert len(headings) == 1, f"the heading's block, complete, was drawn {len(headings)} times"
-    assert sum(line.startswith("p ") for line in added) > 4, "the open block was not drawn anew as it grew"
+    pressure = [line for line in added if line.startswith("p ") and "The pressure is" in line]
+    assert len(pressure) >= 2, "the open block was not drawn anew as it grew"
     shots = os.environ.get("LLMSTREAM_DOCS_SCREENSHOTS")  # (see test_browser_look.py)
     if shots:
         cell.locator(".llmstream-view").screenshot(path=str(Path(shots) / "markdown-streaming.png"))
 
-    release(page)
+    in_kernel(page, f"steps[{len(MARKDOWN_PIECES) - 1}].set()")
     expect(status).to_have_text("done")
-    expect(rendered).to_contain_text("Still going and done.")
+    expect(rendered).to_contain_text("Still going")
     expect(rendered.locator("mjx-container")).to_have_count(2)
 
 
