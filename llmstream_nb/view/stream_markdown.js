@@ -78,7 +78,7 @@ function scrub(root, typeset) {
   }
 }
 
-export function withoutFetches(html) {
+function withoutFetches(html) {
   const inert = document.implementation.createHTMLDocument("");
   const box = inert.createElement("div");
   box.innerHTML = html;
@@ -98,6 +98,19 @@ function fetchFreeSanitizer(base) {
 // -- where blocks end ----------------------------------------------------------------------
 
 const FENCE = /^ {0,3}(`{3,}|~{3,})/;
+
+// The code fence `line` opens ({mark, size}), or null. A backtick fence's info string holds no backtick.
+function opensFence(line) {
+  const found = FENCE.exec(line);
+  if (!found || (found[1][0] === "`" && line.slice(found[0].length).includes("`"))) return null;
+  return { mark: found[1][0], size: found[1].length };
+}
+
+// Whether `line` closes `fence`: the same mark, at least as long, nothing after it.
+function closesFence(line, fence) {
+  const found = FENCE.exec(line);
+  return Boolean(found) && found[1][0] === fence.mark && found[1].length >= fence.size && !line.slice(found[0].length).trim();
+}
 
 // The offsets where complete blocks end, found line by line as the text grows.
 export class MarkdownBlocks {
@@ -129,9 +142,7 @@ export class MarkdownBlocks {
 
   line(line, end) {
     if (this.fence) {
-      const close = FENCE.exec(line);
-      const closes = close && close[1][0] === this.fence.mark && close[1].length >= this.fence.size;
-      if (closes && !line.slice(close[0].length).trim()) {
+      if (closesFence(line, this.fence)) {
         this.fence = null;
         this.cut = end; // a closed fence is complete
       }
@@ -147,12 +158,8 @@ export class MarkdownBlocks {
     }
     this.cut = -1;
     this.content = true;
-    const open = FENCE.exec(line);
-    if (open && !(open[1][0] === "`" && line.slice(open[0].length).includes("`"))) {
-      this.fence = { mark: open[1][0], size: open[1].length };
-    } else if ((line.split("$$").length - 1) % 2 === 1) {
-      this.math = !this.math;
-    }
+    this.fence = opensFence(line);
+    if (!this.fence && (line.split("$$").length - 1) % 2 === 1) this.math = !this.math;
   }
 }
 
@@ -162,15 +169,12 @@ export function keepMathDelimiters(markdown) {
   return markdown
     .split("\n")
     .map((line) => {
-      const mark = FENCE.exec(line);
       if (fence) {
-        if (mark && mark[1][0] === fence[0] && mark[1].length >= fence.length) fence = null;
+        if (closesFence(line, fence)) fence = null;
         return line;
       }
-      if (mark) {
-        fence = mark[1];
-        return line;
-      }
+      fence = opensFence(line);
+      if (fence) return line;
       // Odd pieces between backticks are inline code: left as written.
       return line
         .split("`")
@@ -216,6 +220,10 @@ export class MarkdownFlow {
     this.typesetter = rendermime.latexTypesetter || null;
     this.generation = 0;
     this.failed = false;
+    // A pass at a time (pump): a reset mid-pass leaves these alone, so the running pump, which sees the
+    // new generation, goes on with the new text rather than a second pump starting beside it.
+    this.busy = false;
+    this.again = false;
     this.reset();
   }
 
@@ -230,8 +238,6 @@ export class MarkdownFlow {
     this.group = null; // the group complete blocks go into
     this.open = markdownBox("llmstream-md-open"); // the open block's box, last in `host`
     this.host.replaceChildren(this.open);
-    this.busy = false;
-    this.again = false;
   }
 
   // The text so far; `final` once the answer has ended. Draws in the background, a pass at a time.

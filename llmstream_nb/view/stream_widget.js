@@ -918,7 +918,7 @@ function askConversation(model, live) {
 }
 
 function words(text) {
-  const found = text.trim().match(/\S+/g);
+  const found = text.match(/\S+/g);
   return found ? found.length : 0;
 }
 
