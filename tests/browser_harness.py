@@ -419,6 +419,19 @@ def open_notebook(page: Any, lab: LabServer, name: str) -> Any:
     return panel
 
 
+# Runs code in the notebook's kernel without a cell: a new cell would scroll the notebook meanwhile.
+_EXECUTE_SILENTLY = """async (code) => {
+    const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+    const reply = await kernel.requestExecute({ code, silent: true }).done;
+    return reply.content.status;
+}"""
+
+
+def run_silently(page: Any, code: str) -> None:
+    """Run `code` in the open notebook's kernel, with no cell and no output; it must succeed."""
+    assert page.evaluate(_EXECUTE_SILENTLY, code) == "ok", f"the kernel did not run {code!r}"
+
+
 def cell_starting_with(page: Any, prefix: str) -> Any:
     """The first cell of the open notebook whose source starts with `prefix`.
 

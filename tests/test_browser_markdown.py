@@ -16,7 +16,7 @@ import pytest
 
 pytest.register_assert_rewrite("browser_harness", "test_browser")  # before the imports below
 
-from browser_harness import SCRATCH, LabServer, PageWatch, open_notebook, run_code  # noqa: E402
+from browser_harness import SCRATCH, LabServer, PageWatch, open_notebook, run_code, run_silently  # noqa: E402
 from test_browser import IMAGE_HOST, assert_nothing_ran, expect, view_parts  # noqa: E402
 
 pytest_plugins = ["browser_harness"]
@@ -53,11 +53,6 @@ async def stepped(pieces):
         await step.wait()
 
 stepped_view = StreamView(stepped({pieces!r}), model="stepped", markdown=True).start()"""
-# Runs code in the kernel without a cell (a new cell would move the notebook).
-IN_KERNEL = """async (code) => {
-    const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-    return (await kernel.requestExecute({ code, silent: true }).done).content.status;
-}"""
 # Records every element ever added inside a view on the page: a fetching or running element that was
 # drawn for a moment (an open block rendered mid-token) and then replaced counts as much as one that stays.
 RECORD_ELEMENTS = """() => {
@@ -80,12 +75,8 @@ def hold(page: Any, pieces: list[str], last: str, options: str = ", markdown=Tru
     return run_code(page, HELD_CELL.format(pieces=pieces, last=last, options=options, pause=pause))
 
 
-def in_kernel(page: Any, code: str) -> None:
-    assert page.evaluate(IN_KERNEL, code) == "ok"
-
-
 def release(page: Any) -> None:
-    in_kernel(page, "release.set()")
+    run_silently(page, "release.set()")
 
 
 def test_markdown_renders_while_the_answer_streams(page: Any, lab: LabServer) -> None:
@@ -106,7 +97,7 @@ def test_markdown_renders_while_the_answer_streams(page: Any, lab: LabServer) ->
         else:
             expect(rendered).to_contain_text(shown)
         if step < len(MARKDOWN_PIECES) - 1:
-            in_kernel(page, f"steps[{step}].set()")
+            run_silently(page, f"steps[{step}].set()")
     expect(rendered.locator("h1")).to_have_text("Sparkling water\u00b6")  # JupyterLab's anchor link
     expect(rendered.locator("em")).to_have_text("bubbles")
     code = rendered.locator("pre code")
@@ -124,7 +115,7 @@ def test_markdown_renders_while_the_answer_streams(page: Any, lab: LabServer) ->
     if shots:
         cell.locator(".llmstream-view").screenshot(path=str(Path(shots) / "markdown-streaming.png"))
 
-    in_kernel(page, f"steps[{len(MARKDOWN_PIECES) - 1}].set()")
+    run_silently(page, f"steps[{len(MARKDOWN_PIECES) - 1}].set()")
     expect(status).to_have_text("done")
     expect(rendered).to_contain_text("Still going")
     expect(rendered.locator("mjx-container")).to_have_count(2)

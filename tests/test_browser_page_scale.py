@@ -14,7 +14,7 @@ import pytest
 
 pytest.register_assert_rewrite("browser_harness")
 
-from browser_harness import SCRATCH, LabServer, open_notebook, run_code
+from browser_harness import SCRATCH, LabServer, open_notebook, run_code, run_silently
 
 pytest_plugins = ["browser_harness"]
 pytestmark = pytest.mark.browser
@@ -112,18 +112,10 @@ TOUCHED = "() => { window.__touched.observer.disconnect(); return window.__touch
 SETTLED = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 50))))"
 
 
-# Runs code in the notebook's kernel without a cell: a new cell would scroll the notebook meanwhile.
-EXECUTE = """async (code) => {
-    const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-    const reply = await kernel.requestExecute({ code, silent: true }).done;
-    return reply.content.status;
-}"""
-
-
 def feed(page: Any, text: Any, tokens: int, total: int) -> None:
     """Send `tokens` more words to the streaming view and wait until the page shows all `total`."""
     code = f"feed.put_nowait([WORDS[i % len(WORDS)] for i in range({total - tokens}, {total})])"
-    assert page.evaluate(EXECUTE, code) == "ok"
+    run_silently(page, code)
     expected = len(with_separators(answer(total)))
     page.wait_for_function("([text, n]) => text.textContent.length === n", arg=[text.element_handle(), expected])
     page.evaluate(SETTLED)
@@ -147,5 +139,5 @@ def test_an_update_after_20000_tokens_touches_no_more_nodes_than_one_after_100(p
     feed(page, text, LONG - 106, LONG)
     late = touched_by_an_update(page, text, LONG)
     assert 0 < late <= early, f"an update touched {early} nodes after 100 tokens, {late} after {LONG:,}"
-    assert page.evaluate(EXECUTE, "feed.put_nowait(None)") == "ok"
+    run_silently(page, "feed.put_nowait(None)")
     expect(page.locator(".llmstream-view .llmstream-status")).to_have_text("done")
